@@ -17,6 +17,10 @@ The sequencing error model shared by all read simulators is documented in
 :mod:`biometal.simulate._sequencer` (:class:`ErrorModel`).
 """
 
+import zlib
+
+import numpy as np
+
 from biometal.simulate._sequencer import TRUSEQ_R1, TRUSEQ_R2, ErrorModel
 from biometal.simulate.metagenome import simulate_metagenome
 from biometal.simulate.reads import simulate_reads
@@ -35,7 +39,21 @@ from biometal.simulate.variants import (
     simulate_variants,
 )
 
+
+
+def stage_seed(seed: int, stage: str) -> int:
+    """Seed for one simulation stage, derived from the master ``seed`` and the stage name.
+
+    Stages seeded with the master seed directly would draw the same random streams (the
+    metagenome's genomes would start like the reference's contigs); deriving a seed per stage
+    keeps them independent while staying a pure function of ``config.seed``.
+    """
+    state = np.random.SeedSequence([seed, zlib.crc32(stage.encode())]).generate_state(1)
+    return int(state[0])
+
+
 __all__ = [
+    "stage_seed",
     "TRUSEQ_R1",
     "TRUSEQ_R2",
     "ErrorModel",
