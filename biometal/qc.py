@@ -170,6 +170,9 @@ def plot_qc(hist_paths: Sequence[str | os.PathLike], png_out: str | os.PathLike)
     import matplotlib.pyplot as plt
 
     hist = pd.concat([pd.read_csv(p, sep="\t") for p in hist_paths], ignore_index=True)
+    samples = sorted(hist["sample"].unique())
+    cmap = plt.get_cmap("tab10" if len(samples) <= 10 else "tab20")
+    colour = {s: cmap(i % cmap.N) for i, s in enumerate(samples)}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for ax, metric, xlabel in (
         (axes[0], "gc_fraction", "read GC fraction"),
@@ -185,9 +188,14 @@ def plot_qc(hist_paths: Sequence[str | os.PathLike], png_out: str | os.PathLike)
                 centres,
                 grp.reads / total,
                 label=f"{sample} {mate}",
+                color=colour[sample],
                 linestyle="-" if mate == "R1" else "--",
                 linewidth=1.2,
             )
+        nonzero = sub[sub.reads > 0]
+        if len(nonzero):
+            pad = 2 * (sub.bin_right - sub.bin_left).max()
+            ax.set_xlim(max(0.0, nonzero.bin_left.min() - pad), nonzero.bin_right.max() + pad)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("fraction of reads")
     axes[1].legend(fontsize=7, ncol=2, frameon=False)

@@ -40,7 +40,6 @@ from biometal.simulate.variants import (
 )
 
 
-
 def stage_seed(seed: int, stage: str) -> int:
     """Seed for one simulation stage, derived from the master ``seed`` and the stage name.
 

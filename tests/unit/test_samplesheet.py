@@ -46,7 +46,11 @@ def test_urls_pass_through(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "fragment"),
     [
-        ("sample\tcondition\tfq1\nS1\tA\ta_1.fq.gz\nS1\tB\tb_1.fq.gz\n", 3, "duplicate sample 'S1'"),
+        (
+            "sample\tcondition\tfq1\nS1\tA\ta_1.fq.gz\nS1\tB\tb_1.fq.gz\n",
+            3,
+            "duplicate sample 'S1'",
+        ),
         ("sample\tcondition\tfq1\nS1\tA\tmissing.fq.gz\n", 2, "fq1 file 'missing.fq.gz' not found"),
         ("sample\tcondition\tfq1\nS1\tC\ta_1.fq.gz\n", 2, "column 'condition' has 'C'"),
         ("sample\tcondition\tfq1\nS1\tA\n", 2, "expected 3 tab-separated fields"),

@@ -184,3 +184,12 @@ def test_conda_env_pins_match_pyproject() -> None:
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     norm = lambda s: s.replace(" ", "").replace('"', "'")  # noqa: E731
     assert {norm(p) for p in pins} <= {norm(p) for p in pip}
+
+
+@pytest.mark.slow
+def test_report_collects_figures_with_captions(tiny_run: Path) -> None:
+    proc = snakemake(tiny_run, "--report", str(tiny_run / "report.html"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (tiny_run / "report.html").read_text(errors="replace")
+    assert "qc_read_stats.png" in html
+    assert "mean Phred quality" in html  # from report/qc_read_stats.rst

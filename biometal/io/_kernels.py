@@ -1,0 +1,63 @@
+"""numba loops for the FASTQ block parser and writer (imported lazily: numba is slow to load).
+
+Both are plain byte copies through a lookup table; numpy would need an index array as long
+as the data (8 bytes per base), these touch each byte once.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def fill_chunk(buf, seq_start, qual_start, lengths, lut, codes, qual, pos):  # pragma: no cover
+    """Copy reads out of one text block into chunk arrays.
+
+    buf uint8[block] (FASTQ text), seq_start/qual_start/lengths int64[n] (byte offsets in
+    ``buf`` of each read's sequence and quality line, and its length), lut uint8[256]
+    (byte -> nucleotide code). Writes codes[pos:pos+sum(lengths)] and qual (Phred, byte-33)
+    and returns the new end position.
+    """
+    for i in range(seq_start.shape[0]):
+        s = seq_start[i]
+        q = qual_start[i]
+        for j in range(lengths[i]):
+            codes[pos + j] = lut[buf[s + j]]
+            qual[pos + j] = buf[q + j] - 33
+        pos += lengths[i]
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def format_fastq(codes, qual, offsets, names, name_offsets, alphabet, out):  # pragma: no cover
+    """FASTQ text of one chunk into ``out`` (uint8, large enough); returns bytes written.
+
+    codes/qual uint8[n_bases], offsets int64[n+1], names uint8 (headers without '@',
+    concatenated) with name_offsets int64[n+1], alphabet uint8[256] (code -> letter).
+    Phred values above 93 are written as 93 ('~').
+    """
+    p = 0
+    for i in range(offsets.shape[0] - 1):
+        out[p] = 64
+        p += 1
+        for j in range(name_offsets[i], name_offsets[i + 1]):
+            out[p] = names[j]
+            p += 1
+        out[p] = 10
+        p += 1
+        for j in range(offsets[i], offsets[i + 1]):
+            out[p] = alphabet[codes[j]]
+            p += 1
+        out[p] = 10
+        out[p + 1] = 43
+        out[p + 2] = 10
+        p += 3
+        for j in range(offsets[i], offsets[i + 1]):
+            v = qual[j]
+            if v > 93:
+                v = 93
+            out[p] = v + 33
+            p += 1
+        out[p] = 10
+        p += 1
+    return p
