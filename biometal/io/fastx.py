@@ -22,35 +22,27 @@ comment, so writing it back is lossless; ``.id`` is the part before the first wh
 from __future__ import annotations
 
 import codecs
-import gzip
 import itertools
 import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
 
 from biometal.errors import InputFormatError
-from biometal.io.atomic import atomic_path
 from biometal.io.encoding import DECODE_LUT, ENCODE_LUT
+from biometal.io.sinks import DEFAULT_COMPRESSLEVEL, OutputFile
 from biometal.io.sources import open_raw
 
 #: bytes of decompressed text parsed at a time.
 DEFAULT_BLOCK_SIZE = 1 << 20
 #: reads per :class:`ReadChunk`.
 DEFAULT_CHUNK_READS = 65536
-#: gzip level of :class:`FastqWriter` (level 1, as Illumina's bcl-convert: ~3-4x faster
-#: than 6 for files ~15-20% larger).
-DEFAULT_COMPRESSLEVEL = 1
-
 _AT, _PLUS, _NL = 64, 43, 10
 
 
@@ -605,29 +597,12 @@ class FastqWriter:
         *,
         gz: bool | None = None,
     ) -> None:
-        self.path = Path(path)
-        self.gz = self.path.name.endswith(".gz") if gz is None else gz
+        self._sink = OutputFile(path, compresslevel, gz=gz)
+        self.path = self._sink.path
+        self.gz = self._sink.gz
         self.n_written = 0
         self._parts: list[str] = []
         self._nchars = 0
-        self._pending: Future | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._stack = ExitStack()
-        try:
-            tmp = self._stack.enter_context(atomic_path(self.path))
-            raw = self._stack.enter_context(open(tmp, "wb"))
-            if self.gz:
-                self._out = self._stack.enter_context(
-                    gzip.GzipFile(
-                        filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0
-                    )
-                )
-                self._pool = self._stack.enter_context(ThreadPoolExecutor(max_workers=1))
-            else:
-                self._out = raw
-        except BaseException:
-            self._stack.close()
-            raise
 
     def __enter__(self) -> FastqWriter:
         return self
@@ -635,22 +610,11 @@ class FastqWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.close()
-            return
-        if self._stack is None:
-            return
-        stack, self._stack = self._stack, None
-        if self._pending is not None:
-            self._pending.cancel()
-        stack.__exit__(exc_type, exc, tb)  # removes the temporary file
+        else:
+            self._sink.abort(exc)  # removes the temporary file
 
     def _emit(self, data) -> None:
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
-        if self._pool is None:
-            self._out.write(data)
-        else:
-            self._pending = self._pool.submit(self._out.write, data)
+        self._sink.write(data)
 
     def _flush_text(self) -> None:
         if self._parts:
@@ -712,15 +676,9 @@ class FastqWriter:
 
     def close(self) -> None:
         """Finish the file and move it into place (idempotent)."""
-        if self._stack is None:
-            return
-        stack, self._stack = self._stack, None
         try:
             self._flush_text()
-            if self._pending is not None:
-                self._pending.result()
-                self._pending = None
         except BaseException as exc:
-            stack.__exit__(type(exc), exc, exc.__traceback__)
+            self._sink.abort(exc)
             raise
-        stack.close()
+        self._sink.close()

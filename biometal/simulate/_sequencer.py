@@ -23,6 +23,7 @@ Error model, per read (all vectorised over a batch of reads):
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
@@ -251,10 +252,9 @@ def simulate_pairs(
         for m in mates
         for k in ("n_sub", "n_indel", "n_n", "consumed", "adapter")
     }
-    writers = [FastqGzWriter(r1_out, compresslevel)]
-    if r2_out is not None:
-        writers.append(FastqGzWriter(r2_out, compresslevel))
-    with writers[0] as w1, writers[1] if len(writers) > 1 else _Null() as w2:
+    with ExitStack() as stack:  # a failure in either mate removes both partial files
+        w1 = stack.enter_context(FastqGzWriter(r1_out, compresslevel))
+        w2 = None if r2_out is None else stack.enter_context(FastqGzWriter(r2_out, compresslevel))
         for c in range(n_chunks):
             sl = slice(c * CHUNK_PAIRS, min(n, (c + 1) * CHUNK_PAIRS))
             rng = np.random.default_rng(seeds[c])
@@ -272,11 +272,3 @@ def simulate_pairs(
                 res[f"r{m}_consumed"][sl] = np.minimum(batch.consumed, ln)
                 res[f"r{m}_adapter"][sl] = batch.boundary_pos
     return res
-
-
-class _Null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False

@@ -1,0 +1,48 @@
+"""OutputFile: atomic, deterministic gzip, plain by suffix, nothing left on failure."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+
+from biometal.io.sinks import OutputFile, write_bytes
+
+
+def test_gzip_is_deterministic_and_plain_by_suffix(tmp_path: Path) -> None:
+    data = b"hello\n" * 100_000
+    write_bytes(tmp_path / "a.txt.gz", data)
+    write_bytes(tmp_path / "b.txt.gz", data)
+    write_bytes(tmp_path / "c.txt", data)
+    a, b = (tmp_path / "a.txt.gz").read_bytes(), (tmp_path / "b.txt.gz").read_bytes()
+    assert a == b and a[:2] == b"\x1f\x8b"
+    assert a[4:8] == b"\0\0\0\0"  # mtime 0
+    assert gzip.decompress(a) == data
+    assert (tmp_path / "c.txt").read_bytes() == data
+
+
+def test_many_blocks_in_order(tmp_path: Path) -> None:
+    with OutputFile(tmp_path / "x.gz") as out:
+        for i in range(200):
+            out.write(b"%d\n" % i)
+    lines = gzip.decompress((tmp_path / "x.gz").read_bytes()).split()
+    assert [int(x) for x in lines] == list(range(200))
+
+
+def test_exception_leaves_nothing_and_keeps_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "x.gz"
+    write_bytes(target, b"old")
+    with pytest.raises(RuntimeError, match="boom"), OutputFile(target) as out:
+        out.write(b"new data")
+        raise RuntimeError("boom")
+    assert gzip.decompress(target.read_bytes()) == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.gz"]
+
+
+def test_mode_follows_umask(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    write_bytes(tmp_path / "m.txt", b"x")
+    assert (tmp_path / "m.txt").stat().st_mode & 0o777 == 0o666 & ~umask
