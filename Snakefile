@@ -1,5 +1,6 @@
 # biometal-workflow entry point: config, schema validation, rule files, target rules.
-# Targets (see README): all, simulate, qc.
+# Targets (see README): all, simulate, qc, case_study_rnaseq, case_study_variants,
+# bench_alignment (not part of all).
 import os
 import sys
 from pathlib import Path
@@ -27,6 +28,11 @@ os.environ["BIOMETAL_WORKFLOW_DIR"] = str(Path(workflow.basedir).resolve())
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/qc.smk"
+include: "rules/rnaseq.smk"
+include: "rules/align.smk"
+include: "rules/pileup.smk"
+include: "rules/variants.smk"
+include: "rules/bench.smk"
 
 
 rule all:
@@ -34,6 +40,8 @@ rule all:
     input:
         SIM_OUTPUTS,
         QC_OUTPUTS,
+        RNASEQ_OUTPUTS,
+        VARIANTS_OUTPUTS,
 
 
 rule simulate:
@@ -46,3 +54,24 @@ rule qc:
     """Per-read statistics (read_stats kernel) of every sample, summary table and figure."""
     input:
         QC_OUTPUTS,
+
+
+rule case_study_rnaseq:
+    """RNA-seq at constant memory: quantify every sample (and kallisto/salmon when installed),
+    gene matrices, CPM/TPM, PCA, clustering, accuracy vs truth, cost and memory figures."""
+    input:
+        RNASEQ_OUTPUTS,
+
+
+rule case_study_variants:
+    """Variant calling: mappy -> BAM, streaming pileup (Metal/numba) vs samtools mpileup,
+    SNP/indel calls (VCF 4.3), bcftools/FreeBayes on the same BAM, scores vs the truth."""
+    input:
+        VARIANTS_OUTPUTS,
+
+
+rule bench_alignment:
+    """Alignment benchmark (not part of `all`): biometal kernels vs parasail per pair, GCUPS
+    by length and batch size, repeated runs with CIs and Cohen's d (config bench.alignment)."""
+    input:
+        BENCH_ALIGNMENT_OUTPUTS,

@@ -21,12 +21,15 @@ from .backend import (
     resolve_backend,
 )
 from .read_stats import ReadStats, read_stats, summarize_read_stats
+from .smith_waterman import PairAlignments, align_pairs
 
 __all__ = [
     "BACKENDS",
     "ENV_VAR",
     "BackendError",
+    "PairAlignments",
     "ReadStats",
+    "align_pairs",
     "clear_cache",
     "metal_available",
     "read_stats",

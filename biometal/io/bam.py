@@ -1,0 +1,328 @@
+"""BAM input: validation with one-line errors, and a fast streaming record reader.
+
+:func:`check_bam` is what every BAM consumer calls first. It fails with a
+:class:`~biometal.errors.BiometalError` naming the file and the problem for: a missing
+file, a file that is not BAM, a truncated BAM (no BGZF end-of-file marker), a BAM whose
+header says it is not coordinate-sorted, a missing index (``.bai``/``.csi``), and - when a
+reference is given - contigs whose names or lengths differ from the reference's. An
+unsorted BAM whose header does not say so is caught while streaming (the first record out
+of order is named), as is a file cut inside a block.
+
+:func:`iter_bam_batches` streams the records in coordinate order as :class:`RecordBatch`
+objects: the decompressed bytes of whole records plus an int64 index table (one row per
+record, columns ``F_*`` of :mod:`biometal.io._bam_kernels`), so that numba and Metal
+kernels read CIGARs, bases and qualities straight from the BAM bytes, without a Python
+object per read. Memory is bounded by ``read_bytes`` (a few pieces of the file at a time).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from biometal.errors import BiometalError, InputFormatError
+from biometal.io.bgzf import EOF_BLOCK, iter_bgzf
+
+BAM_MAGIC = b"BAM\x01"
+
+# SAM flag bits
+FPAIRED, FPROPER_PAIR, FUNMAP, FMUNMAP = 0x1, 0x2, 0x4, 0x8
+FREVERSE, FMREVERSE, FREAD1, FREAD2 = 0x10, 0x20, 0x40, 0x80
+FSECONDARY, FQCFAIL, FDUP, FSUPPLEMENTARY = 0x100, 0x200, 0x400, 0x800
+FLAG_NAMES = {
+    "PAIRED": FPAIRED,
+    "PROPER_PAIR": FPROPER_PAIR,
+    "UNMAP": FUNMAP,
+    "MUNMAP": FMUNMAP,
+    "REVERSE": FREVERSE,
+    "MREVERSE": FMREVERSE,
+    "READ1": FREAD1,
+    "READ2": FREAD2,
+    "SECONDARY": FSECONDARY,
+    "QCFAIL": FQCFAIL,
+    "DUP": FDUP,
+    "SUPPLEMENTARY": FSUPPLEMENTARY,
+}
+
+
+class BamError(BiometalError):
+    """A BAM file cannot be used: the message is ``"<path>: what"``."""
+
+    def __init__(self, path: str | os.PathLike, what: str) -> None:
+        self.path = str(path)
+        super().__init__(f"{self.path}: {what}")
+
+
+def flag_mask(names: list[str] | tuple[str, ...] | str | int) -> int:
+    """SAM flag names (``["UNMAP", "DUP"]``, ``"UNMAP,DUP"``) or an integer -> bit mask."""
+    if isinstance(names, int):
+        return names
+    if isinstance(names, str):
+        names = [n for n in names.split(",") if n.strip()]
+    mask = 0
+    for name in names:
+        key = str(name).strip().upper()
+        if key not in FLAG_NAMES:
+            raise BiometalError(
+                f"unknown SAM flag name {name!r} (allowed: {', '.join(FLAG_NAMES)})"
+            )
+        mask |= FLAG_NAMES[key]
+    return mask
+
+
+@dataclass
+class BamHeader:
+    """What the pileup needs from a BAM header."""
+
+    path: str
+    names: list[str]
+    lengths: list[int]
+    text: str
+    data_start: int = 0  # offset of the first record in the decompressed stream
+    sort_order: str = ""
+    read_groups: list[dict[str, str]] = field(default_factory=list)
+
+    def tid(self, name: str) -> int:
+        return self.names.index(name)
+
+
+def _parse_header_text(text: str) -> tuple[str, list[dict[str, str]]]:
+    sort_order = ""
+    rgs: list[dict[str, str]] = []
+    for line in text.splitlines():
+        fields = line.split("\t")
+        tags = dict(f.split(":", 1) for f in fields[1:] if ":" in f)
+        if fields[0] == "@HD":
+            sort_order = tags.get("SO", "")
+        elif fields[0] == "@RG":
+            rgs.append(tags)
+    return sort_order, rgs
+
+
+def _parse_header(path: str, data: bytes) -> BamHeader | None:
+    """Header from the start of the decompressed stream, or None if more bytes are needed."""
+    if len(data) < 4:
+        return None
+    if data[:4] != BAM_MAGIC:
+        raise BamError(path, "not a BAM file (no BAM magic after decompression)")
+    if len(data) < 8:
+        return None
+    (l_text,) = struct.unpack_from("<i", data, 4)
+    p = 8 + l_text
+    if l_text < 0:
+        raise BamError(path, "corrupt BAM header (negative text length)")
+    if len(data) < p + 4:
+        return None
+    text = data[8:p].split(b"\0", 1)[0].decode("utf-8", "replace")
+    (n_ref,) = struct.unpack_from("<i", data, p)
+    p += 4
+    names, lengths = [], []
+    for _ in range(n_ref):
+        if len(data) < p + 4:
+            return None
+        (l_name,) = struct.unpack_from("<i", data, p)
+        if len(data) < p + 4 + l_name + 4:
+            return None
+        names.append(data[p + 4 : p + 4 + l_name - 1].decode("ascii", "replace"))
+        (length,) = struct.unpack_from("<i", data, p + 4 + l_name)
+        lengths.append(length)
+        p += 8 + l_name
+    sort_order, rgs = _parse_header_text(text)
+    return BamHeader(path, names, lengths, text, p, sort_order, rgs)
+
+
+def _has_eof_marker(path: str) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size < len(EOF_BLOCK):
+            return False
+        fh.seek(size - len(EOF_BLOCK))
+        return fh.read() == EOF_BLOCK
+
+
+def find_index(path: str | os.PathLike) -> Path | None:
+    """The BAM's index: ``x.bam.bai``, ``x.bai``, ``x.bam.csi`` or None."""
+    p = Path(path)
+    for cand in (Path(f"{p}.bai"), p.with_suffix(".bai"), Path(f"{p}.csi")):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def read_bam_header(path: str | os.PathLike) -> BamHeader:
+    """Parse the header of a BAM file (raises BamError / InputFormatError)."""
+    name = str(path)
+    data = b""
+    try:
+        for piece in iter_bgzf(name, read_bytes=1 << 16):
+            data += piece
+            header = _parse_header(name, data)
+            if header is not None:
+                return header
+    except InputFormatError as exc:
+        raise BamError(name, f"not a readable BAM file ({exc.what})") from None
+    raise BamError(name, "truncated BAM: the file ends inside its header")
+
+
+def reference_contigs(reference: str | os.PathLike) -> dict[str, int]:
+    """Contig name -> length of a FASTA, from its ``.fai`` (created with pysam if missing)."""
+    ref = Path(reference)
+    if not ref.is_file():
+        raise BiometalError(f"{ref}: reference FASTA not found")
+    fai = Path(f"{ref}.fai")
+    if not fai.is_file() or fai.stat().st_mtime < ref.stat().st_mtime:
+        import pysam
+
+        try:
+            pysam.faidx(str(ref))
+        except Exception as exc:  # pysam raises SamtoolsError
+            msg = " ".join(str(exc).split())[:200]
+            raise BiometalError(f"{ref}: cannot index the reference FASTA ({msg})") from None
+    contigs: dict[str, int] = {}
+    for line in fai.read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 2:
+            contigs[fields[0]] = int(fields[1])
+    return contigs
+
+
+def check_bam(
+    path: str | os.PathLike,
+    reference: str | os.PathLike | None = None,
+    *,
+    require_index: bool = True,
+) -> BamHeader:
+    """Validate a BAM before any work; return its header.
+
+    Checks, each failing with a one-line :class:`BamError` naming the file: it exists, is
+    BAM, is not truncated (BGZF end-of-file marker present), its header does not declare a
+    sort order other than ``coordinate``, it has an index (``require_index``), and - given
+    ``reference`` - every BAM contig exists in the reference with the same length.
+    """
+    name = str(path)
+    if not Path(name).is_file():
+        raise BamError(name, "BAM file not found")
+    header = read_bam_header(name)
+    if not _has_eof_marker(name):
+        raise BamError(
+            name,
+            "truncated BAM: the BGZF end-of-file marker is missing (the file was cut short "
+            "or is still being written)",
+        )
+    if header.sort_order and header.sort_order != "coordinate":
+        raise BamError(
+            name,
+            f"BAM is not coordinate-sorted (header @HD SO:{header.sort_order}); "
+            "sort it with `samtools sort` and index it with `samtools index`",
+        )
+    if require_index and find_index(name) is None:
+        raise BamError(
+            name,
+            "BAM index not found (looked for .bam.bai, .bai and .bam.csi next to it); "
+            "create it with `samtools index`",
+        )
+    if reference is not None:
+        ref = reference_contigs(reference)
+        for contig, length in zip(header.names, header.lengths, strict=True):
+            if contig not in ref:
+                raise BamError(
+                    name,
+                    f"contig '{contig}' of the BAM is not in the reference {reference} "
+                    f"(reference contigs: {', '.join(list(ref)[:5])}"
+                    f"{', ...' if len(ref) > 5 else ''}); was it aligned to another reference?",
+                )
+            if ref[contig] != length:
+                raise BamError(
+                    name,
+                    f"contig '{contig}' has length {length} in the BAM but {ref[contig]} in "
+                    f"the reference {reference}; was it aligned to another reference?",
+                )
+    return header
+
+
+@dataclass
+class RecordBatch:
+    """Complete BAM records: ``data`` uint8 (decompressed bytes) and ``table`` int64[n, 11].
+
+    ``table`` columns (``biometal.io._bam_kernels.F_*``): core offset, refID, pos (0-based),
+    end (pos + reference length), flag, mapq, CIGAR offset, n_cigar, sequence offset,
+    quality offset, l_seq; offsets index ``data``.
+    """
+
+    data: np.ndarray
+    table: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+_ERRORS = {
+    1: "corrupt BAM record (block size below 32 bytes)",
+    2: "corrupt BAM record (fields run past the end of the record)",
+    3: "BAM is not coordinate-sorted",
+    4: "corrupt BAM record (reference id outside the header's contigs)",
+}
+
+
+def iter_bam_batches(
+    path: str | os.PathLike,
+    header: BamHeader | None = None,
+    *,
+    read_bytes: int = 4 << 20,
+    threads: int = 1,
+) -> Iterator[RecordBatch]:
+    """Stream every record of a BAM, in file order, as :class:`RecordBatch` objects.
+
+    Raises :class:`BamError` for a corrupt or unsorted record (naming the record number
+    and, for sorting, the two positions) and for a truncated file.
+    """
+    from biometal.io import _bam_kernels as K
+
+    name = str(path)
+    header = header or read_bam_header(name)
+    n_ref = len(header.names)
+    pending = b""
+    skip = header.data_start
+    last_tid, last_pos = -2, -1
+    n_seen = 0
+    try:
+        for piece in iter_bgzf(name, read_bytes=read_bytes, threads=threads):
+            if skip:
+                if len(piece) <= skip:
+                    skip -= len(piece)
+                    continue
+                piece = piece[skip:]
+                skip = 0
+            data = np.frombuffer(pending + piece if pending else piece, dtype=np.uint8)
+            table = np.empty((len(data) // 36 + 1, K.N_FIELDS), dtype=np.int64)
+            n, nxt, status, tid_, pos_ = K.parse_records(data, 0, n_ref, last_tid, last_pos, table)
+            if status != K.OK:
+                what = _ERRORS.get(int(status), "corrupt BAM record")
+                if status == K.UNSORTED:
+                    t = int(table[n - 1, 1]) if n else int(tid_)
+                    pp = int(table[n - 1, 2]) if n else int(pos_)
+                    bad = data[nxt + 4 : nxt + 12].view(np.int32)
+                    where_prev = f"{header.names[t]}:{pp + 1}" if t >= 0 else "unplaced"
+                    where_bad = f"{header.names[bad[0]]}:{bad[1] + 1}" if bad[0] >= 0 else "*"
+                    what += (
+                        f": record {n_seen + n + 1} at {where_bad} comes after {where_prev}; "
+                        "sort it with `samtools sort`"
+                    )
+                else:
+                    what += f" at record {n_seen + n + 1}"
+                raise BamError(name, what)
+            last_tid, last_pos = int(tid_), int(pos_)
+            pending = data[nxt:].tobytes()
+            if n:
+                n_seen += int(n)
+                yield RecordBatch(data, table[:n])
+    except InputFormatError as exc:
+        raise BamError(name, exc.what) from None
+    if pending:
+        raise BamError(name, "truncated BAM: the last record is incomplete")

@@ -1,0 +1,240 @@
+"""numba host loops of the pileup: indel events and TSV formatting (imported lazily)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from biometal.kernels.pileup_cpu import next_indel
+
+_NT16_LETTER = np.frombuffer(b"=ACMGRSVTWYHKDBN", dtype=np.uint8)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _u32(buf, off):  # pragma: no cover - compiled
+    return (
+        np.int64(buf[off])
+        | (np.int64(buf[off + 1]) << 8)
+        | (np.int64(buf[off + 2]) << 16)
+        | (np.int64(buf[off + 3]) << 24)
+    )
+
+
+@njit(cache=True, nogil=True)
+def _base(buf, seq, q):  # pragma: no cover - compiled
+    packed = np.int64(buf[seq + (q >> 1)])
+    return (packed & 15) if (q & 1) else (packed >> 4)
+
+
+@njit(cache=True, nogil=True)
+def indel_events(buf, reads, acc_len, min_bq, ev_pos, ev_len, ev_rev, ev_seq_off, seq_blob):  # noqa: E501  # pragma: no cover
+    """Insertions and deletions shown by ``reads`` (the pileup kernel's read table).
+
+    An event is reported where the kernel counts one (column ins / delstart): on the entry
+    of the last reference position before the indel, when that entry passes ``min_bq``.
+    Writes, per event: ev_pos (rel. position of that entry), ev_len (+inserted length or
+    -deleted length), ev_rev (strand), ev_seq_off (start of the inserted bases, as letters,
+    in ``seq_blob``; -1 for deletions). Returns (n_events, blob bytes used), or (-1, 0)
+    when the output arrays are too small.
+    """
+    n_ev = 0
+    n_blob = 0
+    max_ev = ev_pos.shape[0]
+    max_blob = seq_blob.shape[0]
+    for r in range(reads.shape[0]):
+        cig = np.int64(reads[r, 2])
+        n_cigar = np.int64(reads[r, 3])
+        seq = np.int64(reads[r, 4])
+        qual = np.int64(reads[r, 5])
+        l_seq = np.int64(reads[r, 6])
+        rev = reads[r, 7]
+        rpos = np.int64(reads[r, 0])
+        qpos = np.int64(0)
+        for k in range(n_cigar):
+            c = _u32(buf, cig + 4 * k)
+            op = c & 15
+            ln = c >> 4
+            if op == 0 or op == 7 or op == 8 or op == 2 or op == 3:
+                is_match = op == 0 or op == 7 or op == 8
+                last_q = qpos + ln - 1 if is_match else qpos
+                entry_q = last_q
+                bq = np.int64(buf[qual + entry_q]) if entry_q < l_seq else 0
+                p = rpos + ln - 1
+                if bq >= min_bq and p < acc_len and ln > 0:
+                    indel = next_indel(buf, cig, k, n_cigar, op)
+                    if indel != 0:
+                        if n_ev >= max_ev:
+                            return -1, 0
+                        ev_pos[n_ev] = p
+                        ev_len[n_ev] = indel
+                        ev_rev[n_ev] = rev
+                        ev_seq_off[n_ev] = -1
+                        if indel > 0:
+                            if n_blob + indel > max_blob:
+                                return -1, 0
+                            ev_seq_off[n_ev] = n_blob
+                            # inserted bases follow the entry's query position (after a
+                            # D/N, whose entry has no base, they start at qpos itself)
+                            q0 = last_q + 1 if is_match else qpos
+                            for j in range(indel):
+                                q = q0 + j
+                                seq_blob[n_blob] = (
+                                    _NT16_LETTER[_base(buf, seq, q)] if q < l_seq else 78
+                                )
+                                n_blob += 1
+                        n_ev += 1
+                rpos += ln
+                if is_match:
+                    qpos += ln
+            elif op == 1 or op == 4:
+                qpos += ln
+    return n_ev, n_blob
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _put_int(out, p, v):  # pragma: no cover - compiled
+    if v < 10:
+        out[p] = 48 + v
+        return p + 1
+    if v < 100:
+        out[p] = 48 + v // 10
+        out[p + 1] = 48 + v % 10
+        return p + 2
+    n = 0
+    x = v
+    while x > 0:
+        n += 1
+        x //= 10
+    q = p + n - 1
+    while v > 0:
+        out[q] = 48 + v % 10
+        v //= 10
+        q -= 1
+    return p + n
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _put_mean(out, p, total, n):  # pragma: no cover - compiled
+    """total / n with one decimal, rounded half up (exact integer arithmetic); '.' if n == 0."""
+    if n == 0:
+        out[p] = 46
+        return p + 1
+    tenths = (total * 20 + n) // (2 * n)
+    p = _put_int(out, p, tenths // 10)
+    out[p] = 46
+    out[p + 1] = 48 + tenths % 10
+    return p + 2
+
+
+@njit(cache=True, nogil=True)
+def format_rows(
+    chrom, start, counts, ref, indel_text, indel_off, keep_zero, out
+):  # pragma: no cover
+    """TSV rows of one block (columns: biometal.pileup.tsv.COLUMNS) into ``out``.
+
+    chrom uint8 (contig name), start: 0-based position of counts[0], counts uint32[n, 24],
+    ref uint8[n] (reference letters), indel_text uint8 + indel_off int64[n+1] (the
+    ``indels`` column per row; empty means '.'), keep_zero: also write depth-0 rows.
+    Returns (bytes written, rows written); ``out`` must hold the longest possible row for
+    every row plus the text (biometal.pileup.tsv._format_block sizes it).
+    """
+    p = 0
+    n_rows = 0
+    for i in range(counts.shape[0]):
+        c = counts[i]
+        a = np.int64(c[0]) + c[5]
+        cc = np.int64(c[1]) + c[6]
+        g = np.int64(c[2]) + c[7]
+        t = np.int64(c[3]) + c[8]
+        nn = np.int64(c[4]) + c[9]
+        dl = np.int64(c[10]) + c[11]
+        sk = np.int64(c[12]) + c[13]
+        bases = a + cc + g + t + nn
+        depth = bases + dl + sk
+        if depth == 0 and not keep_zero:
+            continue
+        fwd = np.int64(c[0]) + c[1] + c[2] + c[3] + c[4] + c[10] + c[12]
+        for j in range(chrom.shape[0]):
+            out[p + j] = chrom[j]
+        p += chrom.shape[0]
+        out[p] = 9
+        p += 1
+        p = _put_int(out, p, start + i + 1)
+        out[p] = 9
+        out[p + 1] = ref[i]
+        out[p + 2] = 9
+        p = _put_int(out, p + 3, depth)
+        for v in (
+            a,
+            cc,
+            g,
+            t,
+            nn,
+            dl,
+            sk,
+            np.int64(c[14]) + c[15],
+            np.int64(c[16]) + c[17],
+            fwd,
+            depth - fwd,
+        ):
+            out[p] = 9
+            p = _put_int(out, p + 1, v)
+        out[p] = 9
+        qsum = np.int64(c[18]) + c[19] + c[20] + c[21] + c[22]
+        p = _put_mean(out, p + 1, qsum, bases)
+        out[p] = 9
+        p = _put_mean(out, p + 1, np.int64(c[23]), depth)
+        out[p] = 9
+        p += 1
+        s0 = indel_off[i]
+        s1 = indel_off[i + 1]
+        if s1 == s0:
+            out[p] = 46
+            p += 1
+        else:
+            for j in range(s0, s1):
+                out[p] = indel_text[j]
+                p += 1
+        out[p] = 10
+        p += 1
+        n_rows += 1
+    return p, n_rows
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def format_rows_parallel(
+    chrom, start, counts, ref, indel_text, indel_off, keep_zero, out, n_chunks, per_row
+):  # pragma: no cover
+    """:func:`format_rows` on ``n_chunks`` row ranges at once.
+
+    Chunk ``j`` formats rows ``bounds[j]:bounds[j+1]`` into its own region of ``out``
+    (starting at ``region[j]``). Returns (bounds, region, used, rows) per chunk; the
+    caller concatenates ``out[region[j] : region[j] + used[j]]``.
+    """
+    n = counts.shape[0]
+    bounds = np.empty(n_chunks + 1, np.int64)
+    region = np.empty(n_chunks + 1, np.int64)
+    for j in range(n_chunks + 1):
+        bounds[j] = (n * j) // n_chunks
+    region[0] = 0
+    for j in range(n_chunks):
+        text = indel_off[bounds[j + 1]] - indel_off[bounds[j]]
+        region[j + 1] = region[j] + (bounds[j + 1] - bounds[j]) * per_row + text
+    used = np.zeros(n_chunks, np.int64)
+    rows = np.zeros(n_chunks, np.int64)
+    for j in prange(n_chunks):
+        a = bounds[j]
+        b = bounds[j + 1]
+        u, r = format_rows(
+            chrom,
+            start + a,
+            counts[a:b],
+            ref[a:b],
+            indel_text,
+            indel_off[a : b + 1],
+            keep_zero,
+            out[region[j] : region[j + 1]],
+        )
+        used[j] = u
+        rows[j] = r
+    return bounds, region, used, rows

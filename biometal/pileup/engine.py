@@ -1,0 +1,358 @@
+"""Streaming pileup: BAM records in, per-position count blocks out, in bounded memory.
+
+:func:`iter_pileup` reads a coordinate-sorted BAM once (:func:`biometal.io.bam.iter_bam_batches`),
+drops reads that fail the read filters (:class:`PileupParams`), and adds the remaining
+reads into a rolling count table through the ``pileup`` kernel (Metal or numba) in groups
+of at most ``region_size`` reference positions. Because the BAM is sorted, every position
+before the first read of a group is final: those rows leave as a :class:`PileupBlock` and
+the table slides forward. Memory is one table of about ``region_size`` plus the longest read
+span rows (24 uint32 each) and a few pieces of the BAM, whatever the genome size.
+
+Read filters (what ``samtools mpileup`` does before the pileup): unmapped reads and reads
+with any ``exclude_flags`` bit are dropped, as are reads with MAPQ below ``min_mapq`` and,
+unless ``count_orphans``, paired reads that are not in a proper pair (samtools without
+``-A``). Base filter: an entry counts when its base quality is at least ``min_baseq``
+(samtools ``-Q``; a deletion entry takes the quality of the base after it).
+
+Overlapping mates are both counted (samtools ``-x``, ``--ignore-overlaps-removal``): no
+quality of one mate is lowered where it overlaps the other. BAQ is not computed
+(samtools ``-B``). The equivalent samtools command is :func:`samtools_command`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from biometal.errors import BiometalError
+from biometal.io.bam import FPAIRED, FPROPER_PAIR, FUNMAP, BamHeader, check_bam, flag_mask
+from biometal.io.bam import iter_bam_batches as _iter_batches
+from biometal.kernels import BackendError, resolve_backend
+from biometal.kernels.pileup import COLUMNS, NCOL, READ_FIELDS, pileup_accumulate
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXCLUDE = ("UNMAP", "SECONDARY", "QCFAIL", "DUP")
+
+
+@dataclass(frozen=True)
+class PileupParams:
+    """Read and base filters of the pileup, and how it runs.
+
+    min_mapq: drop reads with MAPQ below this (samtools -q). min_baseq: count an entry when
+    its base quality >= this (samtools -Q). exclude_flags: drop reads with any of these
+    SAM flags (samtools --ff). include_flags: if set, keep only reads with at least one of
+    these (samtools --rf). count_orphans: keep paired reads that are not properly paired
+    (samtools -A). region_size: reference positions per kernel call (memory bound).
+    backend: auto | metal | cpu. threads: numba threads and BGZF inflate threads.
+    """
+
+    min_mapq: int = 0
+    min_baseq: int = 13
+    exclude_flags: tuple[str, ...] = DEFAULT_EXCLUDE
+    include_flags: tuple[str, ...] = ()
+    count_orphans: bool = False
+    region_size: int = 100_000
+    backend: str | None = None
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.min_mapq < 0 or self.min_baseq < 0:
+            raise BiometalError("pileup: min_mapq and min_baseq must be >= 0")
+        if self.region_size < 1000:
+            raise BiometalError("pileup: region_size must be at least 1000 positions")
+        flag_mask(self.exclude_flags)  # validates the names
+        flag_mask(self.include_flags)
+
+    @property
+    def exclude_mask(self) -> int:
+        return flag_mask(self.exclude_flags)
+
+    @property
+    def include_mask(self) -> int:
+        return flag_mask(self.include_flags)
+
+
+def samtools_command(bam: str, params: PileupParams, reference: str | None = None) -> list[str]:
+    """The ``samtools mpileup`` command whose counts equal this pileup's (every position)."""
+    cmd = ["samtools", "mpileup", "-B", "-x", "-d", "0", "-a", "-a"]
+    cmd += ["-q", str(params.min_mapq), "-Q", str(params.min_baseq)]
+    cmd += ["--ff", str(params.exclude_mask)]
+    if params.include_mask:
+        cmd += ["--rf", str(params.include_mask)]
+    if params.count_orphans:
+        cmd.append("-A")
+    if reference:
+        cmd += ["-f", reference]
+    return [*cmd, bam]
+
+
+@dataclass
+class IndelEvents:
+    """Indels seen by the pileup: one row per read and event (absolute 0-based anchor).
+
+    pos: reference position of the entry before the indel (the VCF anchor base); length:
+    +inserted or -deleted bases; reverse: strand; seqs: inserted bases (uppercase, as
+    stored in the BAM) for insertions, "" for deletions.
+    """
+
+    pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    length: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    reverse: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    seqs: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    @staticmethod
+    def concat(parts: list[IndelEvents]) -> IndelEvents:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return IndelEvents()
+        if len(parts) == 1:
+            return parts[0]
+        return IndelEvents(
+            np.concatenate([p.pos for p in parts]),
+            np.concatenate([p.length for p in parts]),
+            np.concatenate([p.reverse for p in parts]),
+            [s for p in parts for s in p.seqs],
+        )
+
+    def split(self, before: int) -> tuple[IndelEvents, IndelEvents]:
+        """(events with pos < before, the rest); both keep their order."""
+        if not len(self):
+            return IndelEvents(), IndelEvents()
+        m = self.pos < before
+        if m.all():
+            return self, IndelEvents()
+        if not m.any():
+            return IndelEvents(), self
+        idx = np.flatnonzero(m)
+        rest = np.flatnonzero(~m)
+        return (
+            IndelEvents(
+                self.pos[idx], self.length[idx], self.reverse[idx], [self.seqs[i] for i in idx]
+            ),
+            IndelEvents(
+                self.pos[rest], self.length[rest], self.reverse[rest], [self.seqs[i] for i in rest]
+            ),
+        )
+
+
+@dataclass
+class PileupBlock:
+    """Final counts of positions ``start .. start + len(counts)`` of contig ``contig``.
+
+    counts: uint32[n, 24] (columns :data:`biometal.kernels.pileup.COLUMNS`); events: the
+    indels anchored in the block. Positions between blocks have depth 0.
+    """
+
+    tid: int
+    contig: str
+    start: int
+    counts: np.ndarray
+    events: IndelEvents
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.counts)
+
+
+def read_filter(table: np.ndarray, params: PileupParams) -> np.ndarray:
+    """Boolean mask of the records (index table rows) that enter the pileup."""
+    flag = table[:, 4]
+    keep = (table[:, 1] >= 0) & ((flag & (FUNMAP | params.exclude_mask)) == 0)
+    keep &= table[:, 5] >= params.min_mapq
+    keep &= table[:, 3] > table[:, 2]  # reads without reference-consuming operations
+    if params.include_mask:
+        keep &= (flag & params.include_mask) != 0
+    if not params.count_orphans:
+        keep &= ~(((flag & FPAIRED) != 0) & ((flag & FPROPER_PAIR) == 0))
+    return keep
+
+
+def _read_table(sel: np.ndarray, acc_start: int) -> np.ndarray:
+    reads = np.empty((len(sel), len(READ_FIELDS)), dtype=np.uint32)
+    reads[:, 0] = sel[:, 2] - acc_start
+    reads[:, 1] = sel[:, 3] - acc_start
+    reads[:, 2] = sel[:, 6]
+    reads[:, 3] = sel[:, 7]
+    reads[:, 4] = sel[:, 8]
+    reads[:, 5] = sel[:, 9]
+    reads[:, 6] = sel[:, 10]
+    reads[:, 7] = (sel[:, 4] >> 4) & 1
+    reads[:, 8] = sel[:, 5]
+    return reads
+
+
+def _events(buf: np.ndarray, reads: np.ndarray, acc_len: int, min_bq: int, offset: int):
+    from biometal.pileup._kernels import indel_events
+
+    cap = max(64, len(reads) // 4)
+    blob_cap = 4096
+    while True:
+        ev_pos = np.empty(cap, np.int64)
+        ev_len = np.empty(cap, np.int64)
+        ev_rev = np.empty(cap, np.uint8)
+        ev_off = np.empty(cap, np.int64)
+        blob = np.empty(blob_cap, np.uint8)
+        n, n_blob = indel_events(buf, reads, acc_len, min_bq, ev_pos, ev_len, ev_rev, ev_off, blob)
+        if n >= 0:
+            break
+        cap *= 4
+        blob_cap *= 4
+    if n == 0:
+        return IndelEvents()
+    text = blob[:n_blob].tobytes().decode("ascii")
+    lens = ev_len[:n]
+    offs = ev_off[:n]
+    seqs = [
+        text[o : o + ln] if ln > 0 else ""
+        for o, ln in zip(offs.tolist(), lens.tolist(), strict=True)
+    ]
+    return IndelEvents(ev_pos[:n] + offset, lens.copy(), ev_rev[:n].copy(), seqs)
+
+
+class _Accumulator:
+    """The rolling count table of one contig."""
+
+    def __init__(self, capacity: int) -> None:
+        self.acc = np.zeros((capacity, NCOL), dtype=np.uint32)
+        self.tid = -1
+        self.start = 0
+        self.used = 0  # rows [0, used) may be non-zero
+        self.events: list[IndelEvents] = []
+
+    def reset(self, tid: int, start: int) -> None:
+        self.acc[: self.used] = 0
+        self.tid, self.start, self.used = tid, start, 0
+        self.events = []
+
+    def ensure(self, rows: int) -> None:
+        if rows > len(self.acc):
+            bigger = np.zeros((max(rows, 2 * len(self.acc)), NCOL), dtype=np.uint32)
+            bigger[: self.used] = self.acc[: self.used]
+            self.acc = bigger
+
+    def take(self, upto: int) -> tuple[int, np.ndarray, IndelEvents]:
+        """Remove the rows of positions < ``upto``: (their first position, rows, events).
+
+        Afterwards the table starts at ``upto`` (positions only move forward).
+        """
+        first = self.start
+        k = min(max(0, upto - self.start), self.used)
+        rows = self.acc[:k].copy()
+        remain = self.used - k
+        if k and remain:
+            self.acc[:remain] = self.acc[k : self.used]  # numpy copes with the overlap
+        self.acc[remain : self.used] = 0
+        self.used = remain
+        self.start = max(self.start, upto)
+        done, rest = IndelEvents.concat(self.events).split(upto)
+        self.events = [rest] if len(rest) else []
+        return first, rows, done
+
+
+def _blocks(header: BamHeader, acc: _Accumulator, upto: int) -> Iterator[PileupBlock]:
+    tid = acc.tid
+    first, rows, events = acc.take(upto)
+    if len(rows):
+        yield PileupBlock(tid, header.names[tid], first, rows, events)
+
+
+def iter_pileup(
+    bam: str | os.PathLike,
+    params: PileupParams | None = None,
+    *,
+    reference: str | os.PathLike | None = None,
+    header: BamHeader | None = None,
+    read_bytes: int = 4 << 20,
+) -> Iterator[PileupBlock]:
+    """Stream the pileup of a BAM as :class:`PileupBlock` objects, in coordinate order.
+
+    The BAM is validated first (:func:`biometal.io.bam.check_bam`, against ``reference``
+    when given). Blocks cover every position with at least one counted entry (and may
+    include depth-0 positions); positions outside every block have depth 0.
+    """
+    params = params or PileupParams()
+    try:
+        backend = resolve_backend(params.backend)
+    except BackendError as exc:
+        raise BiometalError(str(exc)) from None
+    header = header or check_bam(bam, reference)
+    acc = _Accumulator(params.region_size + 1024)
+    region = params.region_size
+    min_bq = params.min_baseq
+    n_reads = n_kept = 0
+    for batch in _iter_batches(bam, header, read_bytes=read_bytes, threads=params.threads):
+        table = batch.table
+        n_reads += len(table)
+        sel = table[read_filter(table, params)]
+        n_kept += len(sel)
+        i = 0
+        while i < len(sel):
+            tid = int(sel[i, 1])
+            g0 = int(sel[i, 2])
+            # the group: same contig, start < g0 + region (sel is sorted by (tid, pos);
+            # positions are sorted only within a contig, so find the contig's run first)
+            tid_end = i + int(np.searchsorted(sel[i:, 1], tid, side="right"))
+            j = i + int(np.searchsorted(sel[i:tid_end, 2], g0 + region, side="left"))
+            group = sel[i:j]
+            if tid != acc.tid:
+                if acc.tid >= 0:
+                    yield from _blocks(header, acc, acc.start + acc.used)
+                acc.reset(tid, g0)
+            else:
+                yield from _blocks(header, acc, g0)
+            need = int(group[:, 3].max()) - acc.start
+            acc.ensure(need)
+            reads = _read_table(group, acc.start)
+            pileup_accumulate(
+                batch.data, reads, acc.acc, min_bq, backend=backend, threads=params.threads
+            )
+            ev = _events(batch.data, reads, len(acc.acc), min_bq, acc.start)
+            if len(ev):
+                acc.events.append(ev)
+            acc.used = max(acc.used, need)
+            i = j
+    if acc.tid >= 0:
+        yield from _blocks(header, acc, acc.start + acc.used)
+    log.info("pileup of %s: %d records, %d passed the read filters", bam, n_reads, n_kept)
+
+
+def pileup_arrays(
+    bam: str | os.PathLike,
+    contig: str,
+    params: PileupParams | None = None,
+    *,
+    reference: str | os.PathLike | None = None,
+) -> tuple[np.ndarray, IndelEvents]:
+    """Whole-contig counts uint32[contig_length, 24] and its indel events (for tests/small data)."""
+    header = check_bam(bam, reference)
+    if contig not in header.names:
+        raise BiometalError(f"{bam}: no contig '{contig}' in the BAM header")
+    tid = header.names.index(contig)
+    out = np.zeros((header.lengths[tid], NCOL), dtype=np.uint32)
+    events: list[IndelEvents] = []
+    for block in iter_pileup(bam, params, reference=reference, header=header):
+        if block.tid == tid:
+            n = min(len(block.counts), len(out) - block.start)
+            out[block.start : block.start + n] = block.counts[:n]
+            events.append(block.events)
+    return out, IndelEvents.concat(events)
+
+
+__all__ = [
+    "COLUMNS",
+    "IndelEvents",
+    "PileupBlock",
+    "PileupParams",
+    "iter_pileup",
+    "pileup_arrays",
+    "read_filter",
+    "samtools_command",
+]

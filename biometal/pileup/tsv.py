@@ -1,0 +1,225 @@
+"""The pileup as a bgzipped, tabix-compatible TSV with a documented header.
+
+Layout: ``##`` lines describe the source, the filters, the equivalent ``samtools mpileup``
+command and every column; then one ``#chrom ...`` header line; then one row per reference
+position with depth > 0 (every position of every contig with ``all_positions``), sorted by
+contig (BAM header order) and position. Index it with ``tabix -s1 -b2 -e2 file.tsv.gz``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from biometal.io.bam import check_bam
+from biometal.io.bgzf import BgzfWriter
+from biometal.pileup.engine import IndelEvents, PileupBlock, PileupParams, iter_pileup
+from biometal.pileup.engine import samtools_command as _samtools_command
+
+log = logging.getLogger(__name__)
+
+#: (name, description) of every column of the TSV, in order.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("chrom", "contig name"),
+    ("pos", "1-based reference position"),
+    ("ref", "reference base (upper case)"),
+    ("depth", "pileup entries that passed the filters: bases + del + skip (samtools column 4)"),
+    ("A", "A bases, both strands"),
+    ("C", "C bases, both strands"),
+    ("G", "G bases, both strands"),
+    ("T", "T bases, both strands"),
+    ("N", "N and other IUPAC codes"),
+    ("del", "reads with a deletion over this position (samtools '*')"),
+    ("skip", "reads with a reference skip (CIGAR N) over this position (samtools '>' '<')"),
+    ("ins", "reads with an insertion after this position (samtools '+n')"),
+    ("delstart", "reads with a deletion starting after this position (samtools '-n')"),
+    ("fwd", "entries (bases, del, skip) on the forward strand"),
+    ("rev", "entries on the reverse strand (fwd + rev = depth)"),
+    ("mean_bq", "mean base quality of the A/C/G/T/N bases, 1 decimal ('.' if none)"),
+    ("mean_mq", "mean MAPQ of all entries, 1 decimal ('.' if none)"),
+    (
+        "indels",
+        "indel alleles after this position with read counts, most frequent first: "
+        "+SEQ:n inserted bases, -SEQ:n deleted reference bases ('.' if none)",
+    ),
+)
+
+
+def header_text(bam: str, reference: str | None, params: PileupParams) -> str:
+    """The ``##`` lines and the ``#chrom`` column line."""
+    cmd = " ".join(_samtools_command(Path(bam).name, params, reference and Path(reference).name))
+    lines = [
+        "##biometal_pileup=1",
+        f"##source={bam}",
+        f"##reference={reference or '.'}",
+        f"##filters=min_mapq:{params.min_mapq};min_baseq:{params.min_baseq};"
+        f"exclude_flags:{','.join(params.exclude_flags) or '-'};"
+        f"include_flags:{','.join(params.include_flags) or '-'};"
+        f"count_orphans:{str(params.count_orphans).lower()};"
+        "overlapping_mates:both_counted;baq:off",
+        f"##samtools_equivalent={cmd}",
+    ]
+    lines += [f"##column={name}: {desc}" for name, desc in COLUMNS]
+    lines.append("#" + "\t".join(name for name, _ in COLUMNS))
+    return "\n".join(lines) + "\n"
+
+
+def indel_strings(events: IndelEvents, ref_seq: bytes, ref_start: int) -> dict[int, str]:
+    """position -> ``indels`` column text (``+AG:3,-C:1``) for the events of a block.
+
+    ``ref_seq`` holds the reference from ``ref_start`` on, far enough for every deletion.
+    """
+    if not len(events):
+        return {}
+    counts = Counter(zip(events.pos.tolist(), events.length.tolist(), events.seqs, strict=True))
+    by_pos: dict[int, list[tuple[int, str]]] = {}
+    for (pos, length, seq), n in counts.items():
+        if length > 0:
+            allele = "+" + seq
+        else:
+            s = pos + 1 - ref_start
+            allele = "-" + ref_seq[s : s - length].decode("ascii")
+        by_pos.setdefault(pos, []).append((n, allele))
+    return {
+        pos: ",".join(f"{a}:{n}" for n, a in sorted(items, key=lambda x: (-x[0], x[1])))
+        for pos, items in by_pos.items()
+    }
+
+
+class _Reference:
+    """Reference letters by contig and range (pysam.FastaFile, upper case)."""
+
+    def __init__(self, path: str | None) -> None:
+        self._fa = None
+        if path:
+            import pysam
+
+            self._fa = pysam.FastaFile(str(path))
+
+    def fetch(self, contig: str, start: int, end: int) -> bytes:
+        if self._fa is None:
+            return b"N" * (end - start)
+        seq = self._fa.fetch(contig, max(0, start), end).upper().encode("ascii")
+        return seq + b"N" * (end - start - len(seq))
+
+
+def _format_block(
+    block_contig: str,
+    start: int,
+    counts: np.ndarray,
+    events: IndelEvents,
+    ref: _Reference,
+    keep_zero: bool,
+    threads: int = 1,
+) -> tuple[list[memoryview], int]:
+    """(TSV rows of the block as buffers, number of rows)."""
+    from biometal.pileup._kernels import format_rows
+
+    n = len(counts)
+    max_del = int(-events.length.min()) if len(events) and events.length.min() < 0 else 0
+    ref_seq = ref.fetch(block_contig, start, start + n + max_del + 1)
+    texts = indel_strings(events, ref_seq, start)
+    lens = np.zeros(n + 1, np.int64)
+    blob = b""
+    if texts:
+        rows = sorted(texts)
+        for pos in rows:
+            lens[pos - start + 1] = len(texts[pos])
+        blob = "".join(texts[p] for p in rows).encode("ascii")
+    offsets = np.cumsum(lens)
+    chrom = np.frombuffer(block_contig.encode(), np.uint8)
+    # bytes per row: contig, position (<= 11 digits), ref, 13 counts of at most `digits`
+    # digits (depth bounds them all), two means (<= 6 bytes), separators
+    digits = len(str(int(counts[:, :14].sum(axis=1, dtype=np.int64).max()))) if n else 1
+    per_row = len(chrom) + 40 + 13 * (digits + 1)
+    out = np.empty(n * per_row + len(blob) + 16, np.uint8)
+    text = np.frombuffer(blob, np.uint8) if blob else np.zeros(1, np.uint8)
+    ref_codes = np.frombuffer(ref_seq[:n], np.uint8)
+    if threads > 1 and n >= 4096:
+        from biometal.pileup._kernels import format_rows_parallel
+
+        _, region, used, rows = format_rows_parallel(
+            chrom, start, counts, ref_codes, text, offsets, keep_zero, out, threads, per_row
+        )
+        parts = [out[region[j] : region[j] + used[j]] for j in range(threads)]
+        return [memoryview(p) for p in parts], int(rows.sum())
+    used, rows = format_rows(chrom, start, counts, ref_codes, text, offsets, keep_zero, out)
+    return [memoryview(out[:used])], int(rows)
+
+
+def write_pileup_tsv(
+    bam: str | os.PathLike,
+    out: str | os.PathLike,
+    params: PileupParams | None = None,
+    *,
+    reference: str | os.PathLike | None = None,
+    all_positions: bool = False,
+    compresslevel: int = 1,
+    blocks: Iterable[PileupBlock] | None = None,
+) -> dict[str, float]:
+    """Pileup of ``bam`` into the bgzipped TSV ``out`` (atomic). Returns run statistics.
+
+    ``all_positions``: also write depth-0 positions (every position of every contig, like
+    ``samtools mpileup -aa``). ``blocks``: an already running :func:`iter_pileup` (else one
+    is started). Compression runs on ``params.threads`` threads.
+    """
+    params = params or PileupParams()
+    t0 = time.perf_counter()
+    header = check_bam(bam, reference)
+    ref = _Reference(str(reference) if reference else None)
+    stream = (
+        blocks
+        if blocks is not None
+        else iter_pileup(bam, params, reference=reference, header=header)
+    )
+    n_rows = n_blocks = 0
+    zero = np.zeros((params.region_size, 24), np.uint32)
+    empty = IndelEvents()
+
+    def gap(writer: BgzfWriter, contig: str, a: int, b: int) -> int:
+        """Depth-0 rows of positions [a, b) (all_positions); returns how many."""
+        rows = 0
+        for s in range(a, b, len(zero)):
+            e = min(b, s + len(zero))
+            parts, n = _format_block(contig, s, zero[: e - s], empty, ref, True)
+            for part in parts:
+                writer.write(part)
+            rows += n
+        return rows
+
+    with BgzfWriter(out, level=compresslevel, threads=params.threads) as writer:
+        writer.write(header_text(str(bam), str(reference) if reference else None, params).encode())
+        tid, pos = 0, 0  # next position not yet written (all_positions)
+        for block in stream:
+            if all_positions:
+                while tid < block.tid:
+                    n_rows += gap(writer, header.names[tid], pos, header.lengths[tid])
+                    tid, pos = tid + 1, 0
+                n_rows += gap(writer, block.contig, pos, block.start)
+                pos = block.end
+            data, rows = _format_block(
+                block.contig,
+                block.start,
+                block.counts,
+                block.events,
+                ref,
+                all_positions,
+                params.threads,
+            )
+            for part in data:
+                writer.write(part)
+            n_rows += rows
+            n_blocks += 1
+        if all_positions:
+            while tid < len(header.names):
+                n_rows += gap(writer, header.names[tid], pos, header.lengths[tid])
+                tid, pos = tid + 1, 0
+    seconds = time.perf_counter() - t0
+    log.info("pileup TSV %s: %d rows in %d blocks, %.2f s", out, n_rows, n_blocks, seconds)
+    return {"rows": n_rows, "blocks": n_blocks, "seconds": seconds}

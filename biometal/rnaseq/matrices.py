@@ -1,0 +1,303 @@
+"""From per-sample quant tables to gene matrices, normalisation, PCA and sample clustering.
+
+* gene level: transcript estimates summed per gene (transcript -> gene from the GTF);
+* ``gene_counts.tsv``: estimated counts, genes x samples (``gene_id`` then one column per
+  sample, in sample-sheet order; genes in order of first appearance in the GTF);
+* ``gene_cpm.tsv``: counts per million, ``1e6 * count / sample total``;
+* ``gene_tpm.tsv``: transcripts per million, sum of the transcripts' TPM;
+* ``gene_log2cpm.tsv``: ``log2(CPM + 1)``, the input of PCA and clustering;
+* ``pca.tsv``: ``sample condition PC1 PC2 ...`` from the SVD of the log2 CPM of expressed
+  genes (mean CPM >= ``min_cpm``), centred per gene; ``pca_variance.tsv``: ``component
+  variance_ratio``;
+* ``sample_correlation.tsv``: Pearson correlation of the samples' log2 CPM, rows and
+  columns in the leaf order of an average-linkage hierarchical clustering on ``1 - r``;
+  ``sample_clustering.tsv``: that linkage (scipy's format: ``left right distance size``,
+  ids >= n_samples are merged clusters);
+* ``de.tsv`` (:func:`differential_expression`, a bonus baseline): Welch t-test of
+  median-of-ratios normalised log2 CPM between the two conditions, Benjamini-Hochberg;
+  scored against the simulated DE truth in ``de_accuracy.tsv``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from biometal.errors import BiometalError, InputFormatError
+from biometal.io import open_input
+from biometal.io.atomic import atomic_path
+from biometal.rnaseq.samples import sample_conditions
+from biometal.rnaseq.tables import read_quant
+
+
+def _attr(text: str, key: str) -> str | None:
+    i = text.find(key + " ")
+    while i > 0 and text[i - 1] not in " ;\t":
+        i = text.find(key + " ", i + 1)
+    if i < 0:
+        return None
+    rest = text[i + len(key) + 1 :].lstrip()
+    if rest.startswith('"'):
+        end = rest.find('"', 1)
+        return rest[1:end] if end > 0 else None
+    return rest.split(";", 1)[0].strip() or None
+
+
+def tx2gene_from_gtf(gtf: str | os.PathLike) -> dict[str, str]:
+    """``{transcript_id: gene_id}`` from every GTF line that carries both (plain or gz)."""
+    out: dict[str, str] = {}
+    with open_input(gtf) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if not line or line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) != 9:
+                raise InputFormatError(
+                    str(gtf), lineno, f"expected 9 tab-separated GTF fields, got {len(fields)}"
+                )
+            tx = _attr(fields[8], "transcript_id")
+            if tx is None:
+                continue
+            gene = _attr(fields[8], "gene_id")
+            if gene is None:
+                raise InputFormatError(str(gtf), lineno, f"transcript '{tx}' has no gene_id")
+            prev = out.setdefault(tx, gene)
+            if prev != gene:
+                raise InputFormatError(
+                    str(gtf), lineno, f"transcript '{tx}' is in genes '{prev}' and '{gene}'"
+                )
+    if not out:
+        raise BiometalError(f"{gtf}: no line with a transcript_id and gene_id attribute")
+    return out
+
+
+def _write(table: pd.DataFrame, path: str | os.PathLike, fmt: str = "%.6g") -> None:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, sep="\t", float_format=fmt, lineterminator="\n")
+
+
+def gene_matrices(
+    quants: Mapping[str, str | os.PathLike],
+    gtf: str | os.PathLike,
+    counts_out: str | os.PathLike,
+    cpm_out: str | os.PathLike,
+    tpm_out: str | os.PathLike,
+    log2cpm_out: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """Gene x sample matrices from ``{sample: quant table}`` (see the module docstring).
+
+    Every transcript of the quant tables must be in the GTF (else an error naming it).
+    Returns the count matrix.
+    """
+    tx2gene = tx2gene_from_gtf(gtf)
+    gene_order = list(dict.fromkeys(tx2gene.values()))
+    counts, tpms = {}, {}
+    tx_index = None
+    for sample, path in quants.items():
+        q = read_quant(path)
+        if tx_index is None:
+            tx_index = q.index
+            missing = [t for t in tx_index if t not in tx2gene]
+            if missing:
+                raise BiometalError(
+                    f"{gtf}: transcript '{missing[0]}' of {path} is not in the annotation "
+                    f"({len(missing)} of {len(tx_index)} transcripts missing): use the GTF "
+                    "that matches the transcriptome"
+                )
+            genes = pd.Index([tx2gene[t] for t in tx_index], name="gene_id")
+        elif not q.index.equals(tx_index):
+            raise BiometalError(f"{path}: transcripts differ from the other samples' tables")
+        counts[sample] = q["est_counts"].to_numpy()
+        tpms[sample] = q["tpm"].to_numpy()
+    if tx_index is None:
+        raise BiometalError("no samples to build a count matrix from")
+    present = [g for g in gene_order if g in set(genes)]
+    count_m = pd.DataFrame(counts, index=genes).groupby(level=0, sort=False).sum()
+    count_m = count_m.reindex(present)
+    tpm_m = pd.DataFrame(tpms, index=genes).groupby(level=0, sort=False).sum().reindex(present)
+    totals = count_m.sum(axis=0).replace(0, np.nan)
+    cpm_m = (count_m / totals * 1e6).fillna(0.0)
+    count_m.index.name = cpm_m.index.name = tpm_m.index.name = "gene_id"
+    _write(count_m, counts_out, "%.4f")
+    _write(cpm_m, cpm_out, "%.6f")
+    _write(tpm_m, tpm_out, "%.6f")
+    if log2cpm_out is not None:
+        _write(np.log2(cpm_m + 1.0), log2cpm_out, "%.6f")
+    return count_m
+
+
+def pca(log_expr: pd.DataFrame, n_components: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(scores samples x components, variance ratio) of genes x samples ``log_expr``.
+
+    Genes are centred (not scaled); SVD of the samples x genes matrix.
+    """
+    x = log_expr.to_numpy(dtype=np.float64).T
+    x = x - x.mean(axis=0, keepdims=True)
+    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    n = min(len(s), n_components or len(s))
+    scores = u[:, :n] * s[:n]
+    var = s**2
+    ratio = var[:n] / var.sum() if var.sum() > 0 else np.zeros(n)
+    # sign convention: the largest |loading| sample positive, so reruns are stable
+    for j in range(n):
+        if scores[np.argmax(np.abs(scores[:, j])), j] < 0:
+            scores[:, j] *= -1
+    return scores, ratio
+
+
+def sample_analysis(
+    cpm_path: str | os.PathLike,
+    sheet: str | os.PathLike,
+    pca_out: str | os.PathLike,
+    variance_out: str | os.PathLike,
+    correlation_out: str | os.PathLike,
+    clustering_out: str | os.PathLike,
+    *,
+    min_cpm: float = 1.0,
+) -> pd.DataFrame:
+    """PCA and hierarchical clustering of the samples (see the module docstring)."""
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    cpm = pd.read_csv(cpm_path, sep="\t", index_col=0)
+    conditions = sample_conditions(sheet)
+    missing = [s for s in cpm.columns if s not in conditions]
+    if missing:
+        raise BiometalError(f"{sheet}: sample '{missing[0]}' of {cpm_path} is not in the sheet")
+    expressed = cpm[cpm.mean(axis=1) >= min_cpm]
+    if len(expressed) < 2:
+        expressed = cpm
+    logx = np.log2(expressed + 1.0)
+    scores, ratio = pca(logx)
+    table = pd.DataFrame(
+        scores, index=pd.Index(cpm.columns, name="sample"),
+        columns=[f"PC{j + 1}" for j in range(scores.shape[1])],
+    )  # fmt: skip
+    table.insert(0, "condition", [conditions[s] for s in cpm.columns])
+    _write(table, pca_out, "%.6f")
+    var = pd.DataFrame(
+        {"variance_ratio": ratio}, index=pd.Index(table.columns[1:], name="component")
+    )
+    _write(var, variance_out, "%.6f")
+
+    corr = np.corrcoef(logx.to_numpy().T)
+    corr = np.nan_to_num(corr, nan=0.0)
+    dist = np.clip(1.0 - corr, 0.0, None)
+    np.fill_diagonal(dist, 0.0)
+    link = linkage(squareform(dist, checks=False), method="average")
+    order = leaves_list(link)
+    names = list(cpm.columns)
+    ordered = [names[i] for i in order]
+    corr_table = pd.DataFrame(corr[np.ix_(order, order)], index=ordered, columns=ordered)
+    corr_table.index.name = "sample"
+    _write(corr_table, correlation_out, "%.6f")
+    link_table = pd.DataFrame(link, columns=["left", "right", "distance", "size"])
+    link_table[["left", "right", "size"]] = link_table[["left", "right", "size"]].astype(int)
+    link_table.index = pd.Index(range(len(names), len(names) + len(link)), name="cluster")
+    _write(link_table, clustering_out, "%.6f")
+    return table
+
+
+DE_COLUMNS = ["gene_id", "mean_cpm", "log2fc", "t", "pvalue", "padj"]
+
+
+def differential_expression(
+    cpm_path: str | os.PathLike,
+    sheet: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    min_cpm: float = 1.0,
+    truth_de: str | os.PathLike | None = None,
+    truth_out: str | os.PathLike | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Two-condition differential expression (a simple baseline, not DESeq2).
+
+    Genes with mean CPM >= ``min_cpm``, CPM rescaled by median-of-ratios size factors
+    (DESeq2's normalisation, against composition bias); per gene a Welch t-test of
+    log2(x + 1) between the sheet's second condition and its first; ``log2fc`` = difference
+    of the condition means of log2(x + 1) (second over first); ``padj`` Benjamini-Hochberg.
+    ``mean_cpm`` is before rescaling. With ``truth_de`` (the
+    simulator's ``gene_id is_de log2fc``) also writes ``truth_out``: true DE genes, calls at
+    ``padj < alpha``, precision, recall, ROC AUC of ``|t|`` and the correlation of estimated
+    and true log2 fold changes of the true DE genes.
+    """
+    from scipy.stats import false_discovery_control, rankdata, ttest_ind
+
+    cpm = pd.read_csv(cpm_path, sep="\t", index_col=0)
+    conditions = sample_conditions(sheet)
+    levels = list(dict.fromkeys(conditions[s] for s in cpm.columns))
+    if len(levels) < 2:
+        raise BiometalError(f"{sheet}: differential expression needs two conditions")
+    a = [s for s in cpm.columns if conditions[s] == levels[0]]
+    b = [s for s in cpm.columns if conditions[s] == levels[1]]
+    if len(a) < 2 or len(b) < 2:
+        raise BiometalError(
+            f"{sheet}: differential expression needs 2+ samples per condition "
+            f"({levels[0]}: {len(a)}, {levels[1]}: {len(b)})"
+        )
+    kept = cpm[cpm.mean(axis=1) >= min_cpm]
+    # median-of-ratios size factors (DESeq2's): CPM alone shifts every gene when a few
+    # highly expressed genes change (composition bias)
+    positive = kept[(kept > 0).all(axis=1)]
+    if len(positive):
+        log_geo = np.log(positive).mean(axis=1)
+        size = np.exp(np.log(positive).sub(log_geo, axis=0).median(axis=0))
+        kept = kept / size
+    logx = np.log2(kept + 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t, p = ttest_ind(logx[b], logx[a], axis=1, equal_var=False)
+    p = np.where(np.isnan(p), 1.0, p)
+    t = np.nan_to_num(t)
+    table = pd.DataFrame(
+        {
+            "gene_id": kept.index,
+            "mean_cpm": cpm.loc[kept.index].mean(axis=1).to_numpy(),
+            "log2fc": (logx[b].mean(axis=1) - logx[a].mean(axis=1)).to_numpy(),
+            "t": t,
+            "pvalue": p,
+            "padj": false_discovery_control(p) if len(p) else p,
+        }
+    )
+    with atomic_path(out) as tmp:
+        table.to_csv(tmp, sep="\t", index=False, float_format="%.6g", lineterminator="\n")
+    if truth_de is not None and truth_out is not None:
+        truth = pd.read_csv(truth_de, sep="\t").set_index("gene_id")
+        est = table.set_index("gene_id").reindex(truth.index)
+        is_de = truth["is_de"].astype(bool).to_numpy()
+        called = (est["padj"] < alpha).fillna(False).to_numpy()
+        score = est["t"].abs().fillna(0.0).to_numpy()
+        n_pos, n_neg = int(is_de.sum()), int((~is_de).sum())
+        ranks = rankdata(score)
+        auc = (
+            (ranks[is_de].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+            if n_pos and n_neg
+            else float("nan")
+        )
+        tp = int((called & is_de).sum())
+        both = est["log2fc"].notna().to_numpy() & is_de
+        x, y = est["log2fc"][both].to_numpy(), truth["log2fc"][both].to_numpy()
+        r = float(np.corrcoef(x, y)[0, 1]) if len(x) > 2 and x.std() and y.std() else np.nan
+        summary = pd.DataFrame(
+            [
+                {
+                    "genes": len(truth),
+                    "tested": len(table),
+                    "true_de": n_pos,
+                    "called": int(called.sum()),
+                    "true_positives": tp,
+                    "precision": tp / called.sum() if called.sum() else float("nan"),
+                    "recall": tp / n_pos if n_pos else float("nan"),
+                    "auc_abs_t": auc,
+                    "log2fc_pearson_true_de": r,
+                    "alpha": alpha,
+                }
+            ]
+        )
+        with atomic_path(truth_out) as tmp:
+            summary.to_csv(tmp, sep="\t", index=False, float_format="%.6g", lineterminator="\n")
+    return table

@@ -1,0 +1,378 @@
+"""Reads in, VCF out: SNP and indel calls from the streaming pileup.
+
+:func:`call_variants` runs :func:`biometal.pileup.iter_pileup` over a BAM and, block by
+block (bounded memory for the counts), finds candidate sites and scores them with
+:mod:`biometal.variants.sitestats`:
+
+SNPs - at a position whose reference base is A/C/G/T, the most frequent other base is the
+candidate ALT. ``n_ref`` / ``n_alt`` are the A/C/G/T bases of each allele; their error
+rates come from their mean base quality; the binomial and beta-binomial tests compare the
+ALT count with the site's mean error rate (divided by 3: errors towards one base).
+
+Indels - every read's insertion or deletion (with its sequence) is written as VCF alleles
+on its anchor base, left-aligned and trimmed (:func:`~biometal.variants.normalize.normalize`),
+and reads with the same normalised allele are pooled. ``n_alt`` is that pool; ``n_ref``
+the reads with a base at the anchor that show no indel there; the error rate is
+``indel_error`` per read.
+
+A candidate needs ``min_alt_reads`` ALT reads, an ALT fraction >= ``min_af`` and
+``min_depth`` reads. Genotype = the most probable of 0/0, 0/1, 1/1 under the prior
+(``theta`` for SNPs, ``indel_theta`` for indels); a 0/0 call is not written. FILTER:
+``LowQual`` (QUAL < ``min_qual``), ``ErrorLike`` (beta-binomial P > ``max_error_pvalue``:
+the ALT reads are explained by overdispersed sequencing error), ``LowDepth``. Only the
+most frequent ALT of a site is called (biallelic records).
+
+Calls of one contig are kept until the contig ends (left-alignment can move an indel
+before the block it was seen in) and written sorted; the VCF is atomic (no partial file).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from biometal.errors import BiometalError
+from biometal.io.bam import check_bam
+from biometal.pileup.engine import PileupBlock, PileupParams, iter_pileup
+from biometal.variants import sitestats as S
+from biometal.variants.normalize import normalize
+from biometal.variants.vcf import VcfRecord, VcfWriter, header_lines
+
+log = logging.getLogger(__name__)
+
+_CODE = {ord("A"): 0, ord("C"): 1, ord("G"): 2, ord("T"): 3}
+_LETTER = "ACGT"
+_REF_LUT = np.full(256, 4, dtype=np.int64)
+for _b, _c in _CODE.items():
+    _REF_LUT[_b] = _c
+_GT = ("0/0", "0/1", "1/1")
+
+
+@dataclass(frozen=True)
+class CallParams:
+    """Calling thresholds and priors (see the module docstring)."""
+
+    min_depth: int = 4
+    min_alt_reads: int = 2
+    min_af: float = 0.12
+    min_qual: float = 20.0
+    theta: float = 0.001
+    indel_theta: float = 0.0001
+    indel_error: float = 0.001
+    overdispersion: float = 0.02
+    max_error_pvalue: float = 0.01
+    snps: bool = True
+    indels: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.theta < 0.5 or not 0.0 < self.indel_theta < 0.5:
+            raise BiometalError("calling: theta and indel_theta must be in (0, 0.5)")
+        if not 0.0 < self.overdispersion < 1.0:
+            raise BiometalError("calling: overdispersion must be in (0, 1)")
+        if not 0.0 < self.indel_error < 0.5:
+            raise BiometalError("calling: indel_error must be in (0, 0.5)")
+
+
+FILTERS = [
+    ("LowQual", "QUAL below min_qual"),
+    (
+        "ErrorLike",
+        "ALT reads explained by overdispersed sequencing error (beta-binomial P above "
+        "max_error_pvalue)",
+    ),
+    ("LowDepth", "Fewer than min_depth reads"),
+]
+
+
+class _Reference:
+    def __init__(self, path: str) -> None:
+        import pysam
+
+        self.fa = pysam.FastaFile(path)
+        self.contig = ""
+        self.start = 0
+        self.seq = ""
+
+    def load(self, contig: str, start: int, end: int) -> str:
+        """Upper-case reference of [start, end) (and cache it with 2 kb either side)."""
+        self.contig, self.start = contig, max(0, start - 2000)
+        self.seq = self.fa.fetch(contig, self.start, end + 2000).upper()
+        return self.seq[start - self.start : end - self.start]
+
+    def base(self, contig: str, pos: int) -> str:
+        if contig == self.contig and self.start <= pos < self.start + len(self.seq):
+            return self.seq[pos - self.start]
+        return self.fa.fetch(contig, pos, pos + 1).upper()
+
+    def range(self, contig: str, start: int, end: int) -> str:
+        if contig == self.contig and self.start <= start and end <= self.start + len(self.seq):
+            return self.seq[start - self.start : end - self.start]
+        return self.fa.fetch(contig, start, end).upper()
+
+
+def _finish(
+    contig: str,
+    pos: np.ndarray,
+    refs: list[str],
+    alts: list[str],
+    kind: str,
+    n_ref: np.ndarray,
+    n_alt: np.ndarray,
+    e_ref: np.ndarray,
+    e_alt: np.ndarray,
+    e_site: np.ndarray,
+    sb: np.ndarray,
+    mq: np.ndarray,
+    params: CallParams,
+) -> list[VcfRecord]:
+    snp = kind == "SNP"
+    depth = n_ref + n_alt
+    div = 3.0 if snp else 1.0
+    binom = S.binomial_sf(n_alt, depth, e_site / div)
+    bb = S.betabinomial_sf(n_alt, depth, e_site / div, params.overdispersion)
+    gl = S.genotype_log10_likelihoods(n_ref, n_alt, e_ref, e_alt, snp=snp)
+    post = S.genotype_posteriors(gl, params.theta if snp else params.indel_theta)
+    gt, gq, qual = S.call_genotypes(post)
+    pl = S.phred_likelihoods(gl)
+    binq = S.pvalue_to_phred(binom)
+    bbq = S.pvalue_to_phred(bb)
+    out = []
+    for i in np.flatnonzero(gt > 0).tolist():
+        filters = []
+        if qual[i] < params.min_qual:
+            filters.append("LowQual")
+        if bb[i] > params.max_error_pvalue:
+            filters.append("ErrorLike")
+        if depth[i] < params.min_depth:
+            filters.append("LowDepth")
+        d = int(depth[i])
+        if snp:
+            vtype = "SNP"
+        else:
+            vtype = "INS" if len(alts[i]) > len(refs[i]) else "DEL"
+        out.append(
+            VcfRecord(
+                chrom=contig,
+                pos=int(pos[i]),
+                ref=refs[i],
+                alt=alts[i],
+                qual=float(qual[i]),
+                filters=tuple(filters),
+                info={
+                    "DP": d,
+                    "AF": round(float(n_alt[i]) / d, 4) if d else 0.0,
+                    "TYPE": vtype,
+                    "MQ": round(float(mq[i]), 1),
+                    "SB": tuple(int(x) for x in sb[i]),
+                    "BINOMQ": round(float(binq[i]), 2),
+                    "BBQ": round(float(bbq[i]), 2),
+                },
+                gt=_GT[int(gt[i])],
+                gq=int(gq[i]),
+                dp=d,
+                ad=(int(n_ref[i]), int(n_alt[i])),
+                pl=tuple(int(x) for x in pl[i]),
+            )
+        )
+    return out
+
+
+def call_snps(block: PileupBlock, ref_seq: str, params: CallParams) -> list[VcfRecord]:
+    """SNP calls of one pileup block (``ref_seq``: reference of the block, upper case)."""
+    c = block.counts
+    ref_idx = _REF_LUT[np.frombuffer(ref_seq.encode("ascii"), np.uint8)]
+    acgt = c[:, 0:4] + c[:, 5:9]  # uint32: no overflow below 2**31 reads per position
+    n_bases = acgt.sum(axis=1, dtype=np.int64)
+    valid = ref_idx < 4
+    rows = np.flatnonzero(valid)
+    masked = acgt.copy()
+    masked[rows, ref_idx[rows]] = 0
+    alt_idx = masked.argmax(axis=1)
+    k_alt = masked[np.arange(len(c)), alt_idx].astype(np.int64)
+    cand = (
+        valid
+        & (k_alt >= params.min_alt_reads)
+        & (k_alt >= params.min_af * n_bases)
+        & (n_bases >= max(1, params.min_depth))
+    )
+    idx = np.flatnonzero(cand)
+    if not len(idx):
+        return []
+    r, a = ref_idx[idx], alt_idx[idx]
+    sub = c[idx].astype(np.int64)
+    fwd, rev = sub[:, 0:4], sub[:, 5:9]
+    both = fwd + rev
+    k = np.arange(len(idx))
+    n_ref = both[k, r]
+    n_alt = both[k, a]
+    qs = sub[:, 18:22]
+    e_ref = S.mean_error(qs[k, r], n_ref)
+    e_alt = S.mean_error(qs[k, a], n_alt)
+    e_site = S.mean_error(qs.sum(axis=1), n_bases[idx])
+    sb = np.stack([fwd[k, r], rev[k, r], fwd[k, a], rev[k, a]], axis=1)
+    entries = sub[:, 0:14].sum(axis=1)
+    mq = np.divide(sub[:, 23], entries, out=np.zeros(len(idx)), where=entries > 0)
+    return _finish(
+        block.contig,
+        block.start + idx,
+        [_LETTER[x] for x in r.tolist()],
+        [_LETTER[x] for x in a.tolist()],
+        "SNP",
+        n_ref,
+        n_alt,
+        e_ref,
+        e_alt,
+        e_site,
+        sb,
+        mq,
+        params,
+    )
+
+
+def call_indels(block: PileupBlock, ref: _Reference, params: CallParams) -> list[VcfRecord]:
+    """Indel calls of one pileup block (events pooled by normalised allele)."""
+    ev = block.events
+    if not len(ev):
+        return []
+    contig = block.contig
+    raw: dict[tuple[int, int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for p, ln, rv, sq in zip(
+        ev.pos.tolist(), ev.length.tolist(), ev.reverse.tolist(), ev.seqs, strict=True
+    ):
+        raw[(p, ln, sq)][rv] += 1
+    at_anchor: dict[int, int] = defaultdict(int)
+    for (p, _, _), n in raw.items():
+        at_anchor[p] += n[0] + n[1]
+    pooled: dict[tuple[int, str, str], list] = {}
+    for (p, ln, sq), (nf, nr) in raw.items():
+        anchor = ref.base(contig, p)
+        if ln > 0:
+            r_all, a_all = anchor, anchor + sq
+        else:
+            r_all, a_all = ref.range(contig, p, p + 1 - ln), anchor
+        key = normalize(p, r_all, a_all, lambda x: ref.base(contig, x))
+        entry = pooled.setdefault(key, [0, 0, p, 0])
+        entry[0] += nf
+        entry[1] += nr
+        if nf + nr > entry[3]:  # the raw anchor with most support gives the depth
+            entry[2], entry[3] = p, nf + nr
+    c = block.counts
+    keys = list(pooled)
+    n_alt = np.array([pooled[k][0] + pooled[k][1] for k in keys], dtype=np.int64)
+    anchors = np.array([pooled[k][2] for k in keys], dtype=np.int64)
+    rows = anchors - block.start
+    cov = c[rows, 0:10].astype(np.int64).sum(axis=1) + c[rows, 12:14].astype(np.int64).sum(axis=1)
+    others = np.array([at_anchor[a] for a in anchors.tolist()], dtype=np.int64)
+    n_ref = np.maximum(0, cov - others)
+    depth = n_ref + n_alt
+    cand = (
+        (n_alt >= params.min_alt_reads)
+        & (n_alt >= params.min_af * depth)
+        & (depth >= max(1, params.min_depth))
+    )
+    idx = np.flatnonzero(cand)
+    if not len(idx):
+        return []
+    e = np.full(len(idx), params.indel_error)
+    fwd_all = c[rows[idx], 0:5].astype(np.int64).sum(axis=1)
+    alt_f = np.array([pooled[keys[i]][0] for i in idx.tolist()], dtype=np.int64)
+    alt_r = np.array([pooled[keys[i]][1] for i in idx.tolist()], dtype=np.int64)
+    ref_f = np.clip(fwd_all - alt_f, 0, n_ref[idx])
+    sb = np.stack([ref_f, n_ref[idx] - ref_f, alt_f, alt_r], axis=1)
+    entries = c[rows[idx], 0:14].astype(np.int64).sum(axis=1)
+    mq = np.divide(c[rows[idx], 23], entries, out=np.zeros(len(idx)), where=entries > 0)
+    return _finish(
+        contig,
+        np.array([keys[i][0] for i in idx.tolist()], dtype=np.int64),
+        [keys[i][1] for i in idx.tolist()],
+        [keys[i][2] for i in idx.tolist()],
+        "INDEL",
+        n_ref[idx],
+        n_alt[idx],
+        e,
+        e,
+        e,
+        sb,
+        mq,
+        params,
+    )
+
+
+def call_variants(
+    bam: str | os.PathLike,
+    reference: str | os.PathLike,
+    out_vcf: str | os.PathLike,
+    *,
+    sample: str,
+    pileup: PileupParams | None = None,
+    calling: CallParams | None = None,
+) -> dict[str, float]:
+    """Call SNPs and indels of ``bam`` into ``out_vcf`` (bgzipped VCF 4.3 + ``.tbi``).
+
+    The BAM is validated against ``reference`` before anything is written (one-line
+    :class:`~biometal.errors.BiometalError` for a missing index, an unsorted or truncated
+    BAM, mismatching contigs). Returns counts and the run time.
+    """
+    pileup = pileup or PileupParams()
+    calling = calling or CallParams()
+    t0 = time.perf_counter()
+    header = check_bam(bam, reference)
+    ref = _Reference(str(reference))
+    meta = [
+        f"biometal_pileup=min_mapq:{pileup.min_mapq};min_baseq:{pileup.min_baseq};"
+        f"exclude_flags:{','.join(pileup.exclude_flags)};count_orphans:"
+        f"{str(pileup.count_orphans).lower()};overlapping_mates:both_counted;baq:off",
+        "biometal_calling=" + ";".join(f"{k}:{v}" for k, v in vars(calling).items()),
+    ]
+    lines = header_lines(
+        sample, list(zip(header.names, header.lengths, strict=True)), reference, FILTERS, meta
+    )
+    n = {"SNP": 0, "INDEL": 0, "PASS": 0}
+    with VcfWriter(out_vcf, lines) as vcf:
+        pending: list[VcfRecord] = []
+        current = None
+        t_call = 0.0  # candidate search + site statistics (the rest is pileup and I/O)
+
+        def flush() -> None:
+            pending.sort(key=lambda r: (r.pos, len(r.ref) != len(r.alt), r.ref, r.alt))
+            for rec in pending:
+                vcf.write(rec)
+                n["SNP" if rec.info["TYPE"] == "SNP" else "INDEL"] += 1
+                n["PASS"] += not rec.filters
+            pending.clear()
+
+        for block in iter_pileup(bam, pileup, reference=reference, header=header):
+            if block.contig != current:
+                flush()
+                current = block.contig
+            t1 = time.perf_counter()
+            ref_seq = ref.load(block.contig, block.start, block.end)
+            if calling.snps:
+                pending.extend(call_snps(block, ref_seq, calling))
+            if calling.indels:
+                pending.extend(call_indels(block, ref, calling))
+            t_call += time.perf_counter() - t1
+        flush()
+    seconds = time.perf_counter() - t0
+    log.info(
+        "called %s: %d SNP and %d indel records (%d PASS) in %.2f s, of which %.2f s "
+        "candidate search and site statistics",
+        out_vcf,
+        n["SNP"],
+        n["INDEL"],
+        n["PASS"],
+        seconds,
+        t_call,
+    )
+    return {
+        "snps": n["SNP"],
+        "indels": n["INDEL"],
+        "pass": n["PASS"],
+        "seconds": seconds,
+        "calling_seconds": t_call,
+    }

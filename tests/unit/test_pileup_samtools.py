@@ -1,0 +1,259 @@
+"""The pileup equals ``samtools mpileup`` at every position of every test BAM.
+
+Command (biometal.pileup.samtools_command): ``samtools mpileup -B -x -d 0 -aa -q Q -Q B
+--ff FLAGS [-A] -f ref``: BAQ off, read-pair overlap removal off (both mates counted, our
+rule), no depth cap, every position. Each of the 24 count columns is compared at every
+position (the samtools text is parsed by tests/unit/mpileup_oracle.py), and the indel
+events (position, length, strand, inserted bases) as multisets.
+
+BAMs: real third-party data (the SAM specification's toy examples, samtools' ex1, salmon's
+example alignments), reads simulated here and aligned by minimap2 and bwa (real aligner
+output: soft clips, indels, overlapping mates) and by biometal's mappy mapper, and a
+hand-made BAM with every CIGAR operation and flag combination.
+
+samtools prints qualities and MAPQ as one character capped at 93, so the quality and MAPQ
+sums (columns 18-23) are compared on a copy with both capped at 93; the counts (columns
+0-17) on the original too.
+"""
+
+from __future__ import annotations
+
+import array
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pysam
+import pytest
+from mpileup_oracle import SAMTOOLS, SKIP_REASON, capped_copy, samtools_pileup
+from variant_data import aligner_bam, dataset, third_party_bams
+
+from biometal.io.bam import check_bam
+from biometal.pileup import PileupParams, iter_pileup
+
+pytestmark = pytest.mark.skipif(SAMTOOLS is None, reason=SKIP_REASON)
+
+PARAMS = {
+    "default": PileupParams(),
+    "mapq20_bq20_orphans": PileupParams(min_mapq=20, min_baseq=20, count_orphans=True),
+    "bq0_keep_dup_small_regions": PileupParams(
+        min_baseq=0, exclude_flags=("UNMAP", "SECONDARY"), region_size=1000, threads=2
+    ),
+}
+
+
+def ours(bam: Path, ref: Path, params: PileupParams):
+    header = check_bam(bam, ref)
+    counts = {
+        n: np.zeros((ln, 24), np.uint32) for n, ln in zip(header.names, header.lengths, strict=True)
+    }
+    events = Counter()
+    last = (-1, -1)
+    for block in iter_pileup(bam, params, reference=ref, header=header):
+        assert (block.tid, block.start) > last, "blocks out of order or overlapping"
+        last = (block.tid, block.end - 1)
+        counts[block.contig][block.start : block.end] = block.counts
+        for p, ln, rv, sq in zip(
+            block.events.pos,
+            block.events.length,
+            block.events.reverse,
+            block.events.seqs,
+            strict=True,
+        ):
+            assert block.start <= p < block.end
+            events[(block.contig, int(p), int(ln), int(rv), sq)] += 1
+    return counts, events
+
+
+def compare(
+    bam: Path, ref: Path, params: PileupParams, columns=slice(0, 24), seq_check=True
+) -> None:
+    exp, exp_events = samtools_pileup(str(bam), str(ref), params)
+    got, got_events = ours(bam, ref, params)
+    for contig, table in got.items():
+        e = exp.get(contig, np.zeros_like(table))
+        diff = np.flatnonzero((e[:, columns] != table[:, columns]).any(axis=1))
+        assert not len(diff), (
+            f"{bam.name} {contig}: {len(diff)} positions differ, first at {diff[0] + 1}:\n"
+            f"samtools {e[diff[0]].tolist()}\nbiometal {table[diff[0]].tolist()}"
+        )
+    exp_ev = Counter((c, p, ln, rv, s if ln > 0 else "") for c, p, ln, rv, s in exp_events)
+    if not seq_check:
+        exp_ev = Counter(k[:4] for k in exp_ev.elements())
+        got_events = Counter(k[:4] for k in got_events.elements())
+    assert exp_ev == got_events, (exp_ev - got_events, got_events - exp_ev)
+
+
+# ----------------------------------------------------------------------------- real BAMs
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    bams = third_party_bams(tmp_path_factory.mktemp("real"))
+    if not bams:
+        pytest.skip(
+            "the samtools / salmon example files (Debian packages samtools, salmon) "
+            "are not installed"
+        )
+    return bams
+
+
+@pytest.mark.parametrize("name", ["toy", "ex1", "salmon"])
+@pytest.mark.parametrize("pname", list(PARAMS))
+def test_third_party_bams(real, name, pname, tmp_path):
+    if name not in real:
+        pytest.skip(f"example BAM {name} not installed")
+    bam, ref = real[name]
+    params = PARAMS[pname]
+    compare(bam, ref, params, columns=slice(0, 18))  # counts on the original
+    capped = capped_copy(str(bam), tmp_path / f"{name}.capped.bam")
+    compare(Path(capped), ref, params)  # every column where samtools can print the values
+
+
+# ----------------------------------------------------------------------------- simulated
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    return dataset(tmp_path_factory.getbasetemp() / "variant_data")
+
+
+@pytest.mark.parametrize("aligner", ["mappy", "minimap2", "bwa"])
+@pytest.mark.parametrize("pname", ["default", "mapq20_bq20_orphans"])
+def test_simulated_reads_real_aligners(sim, aligner, pname):
+    bam = sim.bam if aligner == "mappy" else aligner_bam(sim, aligner)
+    if bam is None:
+        pytest.skip(f"{aligner} not installed")
+    compare(bam, sim.reference, PARAMS[pname])
+
+
+# ----------------------------------------------------------------------------- hand-made
+
+# Not here: consecutive deletions (1D1D), which no aligner writes. htslib 1.16 (samtools
+# 1.16) reports them as separate deletions, later htslib merges them like one 2D; biometal
+# follows the later rule (test_consecutive_deletions_merge).
+CIGARS = [
+    "20M",
+    "3S10M2I5M3D8M2S",
+    "2I8M",
+    "2S1I8M",
+    "10M5N10M",
+    "4M1P1I4M",
+    "5=1X4=",
+    "3M1D2I3M",
+    "2D10M",
+    "10M3I",
+    "10M3I2S",
+    "7M1I1I7M",
+    "5M1D5M",
+    "12M",
+    "4H8M4H",
+    "1M",
+    "9M1N9M1D2M",
+    "6M1N2D6M",
+]
+FLAGS = [0, 16, 256, 512, 1024, 2048, 4, 1, 17, 3, 19, 35, 83, 163, 99, 147, 1 | 8, 1 | 2 | 1024]
+
+
+def _query_len(cigar: str) -> int:
+    rec = pysam.AlignedSegment()
+    rec.cigarstring = cigar
+    return rec.infer_query_length()
+
+
+def handmade_bam(path: Path, ref_path: Path, seed: int = 1, n: int = 1500) -> None:
+    rng = np.random.default_rng(seed)
+    contigs = {"c1": 5000, "c2": 800}
+    with open(ref_path, "w") as fh:
+        for name, ln in contigs.items():
+            fh.write(f">{name}\n{''.join(rng.choice(list('ACGT'), ln))}\n")
+    pysam.faidx(str(ref_path))
+    header = {
+        "HD": {"VN": "1.6", "SO": "unsorted"},
+        "SQ": [{"SN": k, "LN": v} for k, v in contigs.items()],
+    }
+    tmp = path.with_suffix(".unsorted.bam")
+    with pysam.AlignmentFile(str(tmp), "wb", header=header) as out:
+        for i in range(n):
+            rec = pysam.AlignedSegment(out.header)
+            rec.query_name = f"r{i // 2}"
+            contig = "c1" if rng.random() < 0.8 else "c2"
+            cigar = CIGARS[rng.integers(len(CIGARS))]
+            if i % 53 == 0:  # SEQ '*': samtools would print insertion bases from beyond SEQ
+                cigar = "5M1D5M"
+            if i % 97 == 0:
+                cigar = "10M3000N10M" if contig == "c1" else "10M300N10M"  # spans regions
+            rec.cigarstring = cigar
+            qlen = _query_len(cigar)
+            rec.flag = int(FLAGS[rng.integers(len(FLAGS))])
+            rec.reference_id = 0 if contig == "c1" else 1
+            rlen = rec.reference_length or 1
+            rec.reference_start = int(rng.integers(0, contigs[contig] - rlen))
+            rec.mapping_quality = int(rng.choice([0, 5, 20, 30, 60, 60, 60]))
+            bases = rng.choice(list("ACGTACGTACGTNR"), qlen)
+            if i % 53 == 0:
+                rec.query_sequence = None  # SEQ '*'
+            else:
+                rec.query_sequence = "".join(bases)
+                if i % 41 != 0:  # else qualities '*' (stored as 255)
+                    rec.query_qualities = array.array("B", rng.integers(0, 42, qlen).tolist())
+            if rec.flag & 1:
+                rec.next_reference_id = rec.reference_id
+                rec.next_reference_start = max(
+                    0, rec.reference_start + int(rng.integers(-100, 100))
+                )
+            out.write(rec)
+    pysam.sort("-o", str(path), str(tmp))
+    pysam.index(str(path))
+    tmp.unlink()
+
+
+@pytest.fixture(scope="module")
+def handmade(tmp_path_factory):
+    d = tmp_path_factory.mktemp("handmade")
+    bam, ref = d / "hand.bam", d / "hand.fa"
+    handmade_bam(bam, ref)
+    return bam, ref
+
+
+@pytest.mark.parametrize("pname", list(PARAMS))
+def test_handmade_every_cigar_and_flag(handmade, pname, tmp_path):
+    bam, ref = handmade
+    params = PARAMS[pname]
+    compare(bam, ref, params, columns=slice(0, 18))
+    capped = Path(capped_copy(str(bam), tmp_path / "capped.bam"))
+    compare(capped, ref, params)
+
+
+def _one_read_bam(tmp_path: Path, cigar: str, seq: str) -> tuple[Path, Path]:
+    ref = tmp_path / "r.fa"
+    ref.write_text(">c\n" + "ACGT" * 10 + "\n")
+    pysam.faidx(str(ref))
+    bam = tmp_path / "one.bam"
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "c", "LN": 40}]}
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as out:
+        rec = pysam.AlignedSegment(out.header)
+        rec.query_name, rec.flag, rec.reference_id, rec.reference_start = "x", 0, 0, 2
+        rec.cigarstring, rec.mapping_quality = cigar, 60
+        rec.query_sequence = seq
+        rec.query_qualities = array.array("B", [30] * len(seq))
+        out.write(rec)
+    pysam.index(str(bam))
+    return bam, ref
+
+
+def test_deletion_then_insertion_sequence(tmp_path):
+    """A D-then-I read: the insertion sits on the last deleted position, with its bases."""
+    bam, ref = _one_read_bam(tmp_path, "3M2D3I4M", "GTAGGGCGTA")
+    counts, events = ours(bam, ref, PileupParams())
+    assert events == Counter({("c", 4, -2, 0, ""): 1, ("c", 6, 3, 0, "GGG"): 1})
+    assert counts["c"][6, 10] == 1 and counts["c"][6, 14] == 1
+
+
+def test_consecutive_deletions_merge(tmp_path):
+    """1D1D counts like 2D: one deletion of 2 bp after the last base (later htslib's rule)."""
+    bam, ref = _one_read_bam(tmp_path, "3M1D1D3M", "GTACGT")
+    counts, events = ours(bam, ref, PileupParams())
+    assert events == Counter({("c", 4, -2, 0, ""): 1})
+    assert counts["c"][5:7, 10].tolist() == [1, 1]
+    assert counts["c"][:, 16:18].sum() == 1
