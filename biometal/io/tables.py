@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from biometal.errors import BiometalError
 from biometal.io.atomic import atomic_path
 
 
@@ -16,3 +17,20 @@ def merge_tables(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> 
     with atomic_path(out) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
     return table
+
+
+def read_benchmark(path: str | os.PathLike) -> dict:
+    """``{wall_s, cpu_s, max_rss_mb}`` of a Snakemake benchmark file (first repeat)."""
+    try:
+        table = pd.read_csv(path, sep="\t")
+    except (OSError, ValueError) as exc:
+        raise BiometalError(f"{path}: cannot read benchmark file ({exc})") from None
+    if table.empty or "s" not in table.columns:
+        raise BiometalError(f"{path}: not a Snakemake benchmark file")
+    row = table.iloc[0]
+
+    def num(col: str) -> float:
+        v = pd.to_numeric(row.get(col, float("nan")), errors="coerce")
+        return float(v)
+
+    return {"wall_s": num("s"), "cpu_s": num("cpu_time"), "max_rss_mb": num("max_rss")}

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from biometal.errors import BiometalError
 from biometal.io.atomic import atomic_path
+from biometal.io.tables import read_benchmark
 from biometal.rnaseq.peers import reads_processed
 
 COST_COLUMNS = [
@@ -37,23 +37,6 @@ COST_COLUMNS = [
     "reads_per_s",
     "reads_per_s_per_core",
 ]
-
-
-def read_benchmark(path: str | os.PathLike) -> dict:
-    """``{wall_s, cpu_s, max_rss_mb}`` of a Snakemake benchmark file (first repeat)."""
-    try:
-        table = pd.read_csv(path, sep="\t")
-    except (OSError, ValueError) as exc:
-        raise BiometalError(f"{path}: cannot read benchmark file ({exc})") from None
-    if table.empty or "s" not in table.columns:
-        raise BiometalError(f"{path}: not a Snakemake benchmark file")
-    row = table.iloc[0]
-
-    def num(col: str) -> float:
-        v = pd.to_numeric(row.get(col, float("nan")), errors="coerce")
-        return float(v)
-
-    return {"wall_s": num("s"), "cpu_s": num("cpu_time"), "max_rss_mb": num("max_rss")}
 
 
 def _write(table: pd.DataFrame, out: str | os.PathLike | None) -> None:

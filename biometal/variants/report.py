@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from biometal.io.atomic import atomic_path
+from biometal.io.tables import read_benchmark
 from biometal.variants.evaluate import TYPES, load_alleles, score
 
 EVAL_COLUMNS = [
@@ -42,11 +43,11 @@ def benchmark_cost(paths: Sequence[str | os.PathLike]) -> tuple[float, float]:
     if not paths:
         return float("nan"), float("nan")
     for p in paths:
-        t = pd.read_csv(p, sep="\t")
-        wall += float(t["s"].iloc[0])
-        value = pd.to_numeric(t["max_rss"], errors="coerce").iloc[0]
-        if pd.notna(value):
-            rss = float(value) if pd.isna(rss) else max(rss, float(value))
+        cost = read_benchmark(p)
+        wall += cost["wall_s"]
+        if pd.notna(cost["max_rss_mb"]):
+            value = cost["max_rss_mb"]
+            rss = value if pd.isna(rss) else max(rss, value)
     return wall, rss
 
 

@@ -46,3 +46,18 @@ def test_mode_follows_umask(tmp_path: Path) -> None:
     os.umask(umask)
     write_bytes(tmp_path / "m.txt", b"x")
     assert (tmp_path / "m.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_read_benchmark_parses_snakemake_benchmark_files(tmp_path: Path) -> None:
+    from biometal.errors import BiometalError
+    from biometal.io.tables import read_benchmark
+
+    bench = tmp_path / "b.tsv"
+    bench.write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        "2.5\t0:00:02\t123.4\t200\t100\t110\t0\t1\t95\t2.1\n"
+    )
+    assert read_benchmark(bench) == {"wall_s": 2.5, "cpu_s": 2.1, "max_rss_mb": 123.4}
+    (tmp_path / "bad.tsv").write_text("x\ty\n1\t2\n")
+    with pytest.raises(BiometalError, match="not a Snakemake benchmark file"):
+        read_benchmark(tmp_path / "bad.tsv")
