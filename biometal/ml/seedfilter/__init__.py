@@ -1,0 +1,1 @@
+"""The CNN seed-viability filter: labelled seed windows, training, export, inference, cost."""
