@@ -245,11 +245,18 @@ class _Accumulator:
         """
         first = self.start
         k = min(max(0, upto - self.start), self.used)
-        rows = self.acc[:k].copy()
         remain = self.used - k
-        if k and remain:
-            self.acc[:remain] = self.acc[k : self.used]  # numpy copes with the overlap
-        self.acc[remain : self.used] = 0
+        if k:
+            # Hand the rows out without copying them: the caller gets a view of the
+            # current table, and counting goes on in a fresh zeroed one that starts with
+            # the rows not taken. Nothing else refers to the old table, so a block's
+            # counts never change after it is yielded.
+            rows = self.acc[:k]
+            fresh = np.zeros(self.acc.shape, np.uint32)  # calloc: pages zeroed on first use
+            fresh[:remain] = self.acc[k : self.used]
+            self.acc = fresh
+        else:
+            rows = self.acc[:0].copy()
         self.used = remain
         self.start = max(self.start, upto)
         done, rest = IndelEvents.concat(self.events).split(upto)
