@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from biometal.errors import InputFormatError
-from biometal.io.atomic import atomic_path
+from biometal.io.atomic import AtomicWriter
 
 try:  # ISA-L: same deflate format, faster. Optional.
     from isal import isal_zlib as _deflate_lib
@@ -234,7 +234,7 @@ def _compress_many(data: bytes, level: int) -> bytes:
     )
 
 
-class BgzfWriter:
+class BgzfWriter(AtomicWriter):
     """Atomic, deterministic BGZF output; ``write`` bytes, then ``close`` (or use ``with``).
 
     Data is buffered to ``batch_bytes`` and compressed as whole blocks; with ``threads`` > 1
@@ -251,25 +251,21 @@ class BgzfWriter:
         threads: int = 1,
         batch_bytes: int = 1 << 20,
     ) -> None:
-        self.path = Path(path)
         self.level = int(level)
         self.batch_bytes = max(MAX_BLOCK_DATA, int(batch_bytes) // MAX_BLOCK_DATA * MAX_BLOCK_DATA)
         self._threads = max(1, int(threads))
         self._buf: list[bytes] = []
         self._buffered = 0
         self._queue: list[Future] = []
-        self._stack: ExitStack | None = ExitStack()
-        try:
-            tmp = self._stack.enter_context(atomic_path(self.path))
-            self._fh = self._stack.enter_context(open(tmp, "wb"))
-            self._pool = (
-                self._stack.enter_context(ThreadPoolExecutor(max_workers=self._threads))
-                if self._threads > 1
-                else None
-            )
-        except BaseException:
-            self._stack.close()
-            raise
+        super().__init__(path)
+
+    def _open(self, stack: ExitStack, tmp: Path) -> None:
+        self._fh = stack.enter_context(open(tmp, "wb"))
+        self._pool = (
+            stack.enter_context(ThreadPoolExecutor(max_workers=self._threads))
+            if self._threads > 1
+            else None
+        )
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Queue ``data``; full batches are compressed (in the background with threads > 1).
@@ -314,45 +310,15 @@ class BgzfWriter:
         while len(self._queue) > self._threads + 1:
             self._fh.write(self._queue.pop(0).result())
 
-    def _submit(self, final: bool) -> None:
-        if final and self._buffered:
+    def _finish(self) -> None:
+        """Compress what is buffered, write every batch in order, then the EOF marker."""
+        if self._buffered:
             self._emit(self._take(self._buffered))
+        for job in self._queue:
+            self._fh.write(job.result())
+        self._queue = []
+        self._fh.write(EOF_BLOCK)
 
-    def close(self) -> None:
-        """Flush, append the EOF marker and move the file into place (idempotent)."""
-        if self._stack is None:
-            return
-        stack, self._stack = self._stack, None
-        try:
-            self._submit(final=True)
-            for job in self._queue:
-                self._fh.write(job.result())
-            self._queue = []
-            self._fh.write(EOF_BLOCK)
-        except BaseException as exc:
-            stack.__exit__(type(exc), exc, exc.__traceback__)
-            raise
-        stack.close()
-
-    def abort(self, exc: BaseException | None = None) -> None:
-        """Drop the output: the temporary file is removed, ``path`` left untouched."""
-        if self._stack is None:
-            return
-        stack, self._stack = self._stack, None
+    def _cancel(self) -> None:
         for job in self._queue:
             job.cancel()
-        err = exc if exc is not None else RuntimeError("output aborted")
-        try:
-            stack.__exit__(type(err), err, err.__traceback__)
-        except BaseException as raised:
-            if raised is not err:
-                raise
-
-    def __enter__(self) -> BgzfWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort(exc)

@@ -9,10 +9,11 @@ interrupted job) neither is left behind, nor a partial file.
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from biometal.io.atomic import atomic_path
+from biometal.io.atomic import AtomicWriter
 from biometal.io.bgzf import BgzfWriter
 
 INFO_FIELDS = (
@@ -115,51 +116,31 @@ def header_lines(
     return lines
 
 
-class VcfWriter:
+class VcfWriter(AtomicWriter):
     """bgzipped VCF + tabix index, atomic. Records must come sorted (contig order, pos)."""
 
     def __init__(self, path: str | os.PathLike, header: list[str]) -> None:
-        self.path = Path(path)
-        self._atomic = atomic_path(self.path)
-        self._tmp = self._atomic.__enter__()
-        try:
-            self._out = BgzfWriter(self._tmp, level=6)
-            self._out.write(("\n".join(header) + "\n").encode())
-        except BaseException as exc:
-            self._atomic.__exit__(type(exc), exc, exc.__traceback__)
-            raise
+        self._header = header
         self.n_records = 0
+        super().__init__(path)
+
+    def _open(self, stack: ExitStack, tmp: Path) -> None:
+        self._out = BgzfWriter(tmp, level=6)
+        stack.callback(self._out.abort)  # no-op once closed; else drops its temporary file
+        self._out.write(("\n".join(self._header) + "\n").encode())
 
     def write(self, rec: VcfRecord) -> None:
         self._out.write(rec.line().encode())
         self.n_records += 1
 
-    def close(self) -> None:
+    def _finish(self) -> None:
+        """Close the BGZF stream, index it, and move the index next to ``path``."""
         import pysam
 
         try:
             self._out.close()
             pysam.tabix_index(str(self._tmp), preset="vcf", force=True)
             os.replace(f"{self._tmp}.tbi", f"{self.path}.tbi")
-        except BaseException as exc:
+        except BaseException:
             Path(f"{self._tmp}.tbi").unlink(missing_ok=True)
-            self._atomic.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        self._atomic.__exit__(None, None, None)
-
-    def abort(self, exc: BaseException) -> None:
-        self._out.abort(exc)
-        try:
-            self._atomic.__exit__(type(exc), exc, exc.__traceback__)
-        except BaseException as raised:
-            if raised is not exc:
-                raise
-
-    def __enter__(self) -> VcfWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort(exc)

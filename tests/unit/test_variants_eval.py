@@ -219,3 +219,15 @@ def test_vcf_writer_leaves_nothing_on_error(ref_fa, tmp_path):
         w.write(_records()[0])
         raise RuntimeError("fails half way")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_vcf_writer_leaves_nothing_when_indexing_fails(ref_fa, tmp_path):
+    """Records out of order: tabix refuses them at close; neither VCF nor index remains."""
+    out = tmp_path / "unsorted.vcf.gz"
+    recs = _records()
+    with pytest.raises(Exception, match="(?i)unsorted|sort|order"):
+        with VcfWriter(out, header_lines("S", [("c", len(REF))], ref_fa, [])) as w:
+            for rec in reversed(recs):
+                w.write(rec)
+    assert not out.exists() and not Path(f"{out}.tbi").exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []
