@@ -24,8 +24,6 @@ from __future__ import annotations
 import codecs
 import itertools
 import os
-import queue
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -36,6 +34,7 @@ import numpy as np
 
 from biometal.errors import InputFormatError
 from biometal.io.encoding import DECODE_LUT, ENCODE_LUT
+from biometal.io.prefetch import prefetch
 from biometal.io.sinks import DEFAULT_COMPRESSLEVEL, OutputFile
 from biometal.io.sources import open_raw
 
@@ -143,40 +142,9 @@ def _prefetched(stream, block_size: int) -> Iterator[bytes]:
     thread owns ``stream`` and closes it when it ends: at end of input, on an error (which
     is re-raised here, in the consumer) or soon after the consumer stops iterating.
     """
-    items: queue.Queue = queue.Queue(maxsize=_PREFETCH_DEPTH)
-    stop = threading.Event()
-
-    def put(item) -> None:
-        while not stop.is_set():
-            try:
-                items.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-
-    def work() -> None:
-        try:
-            while not stop.is_set():
-                block = stream.read(block_size)
-                put(block)
-                if not block:
-                    return
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            put(exc)
-        finally:
-            stream.close()
-
-    threading.Thread(target=work, name="biometal-read", daemon=True).start()
-    try:
-        while True:
-            item = items.get()
-            if isinstance(item, BaseException):
-                raise item
-            if not item:
-                return
-            yield item
-    finally:
-        stop.set()
+    return prefetch(
+        _blocks(stream, block_size), _PREFETCH_DEPTH, name="biometal-read", on_exit=stream.close
+    )
 
 
 def _open_blocks(path: str | os.PathLike, block_size: int) -> tuple[str, Iterator[bytes]]:

@@ -203,6 +203,19 @@ def test_pileup_tsv_columns_and_values(sim, tmp_path):
         assert subprocess.run(["tabix", "-f", "-s1", "-b2", "-e2", str(out)]).returncode == 0
 
 
+@pytest.mark.parametrize("all_positions", [False, True])
+def test_pileup_tsv_same_bytes_whatever_the_threads(sim, tmp_path, all_positions):
+    """threads > 1 pipelines pileup and formatting (and splits the work of each stage);
+    the file must not change by a byte. Small regions make many blocks cross the queue."""
+    outs = []
+    for threads in (1, 2, 3):
+        out = tmp_path / f"t{threads}.tsv.gz"
+        params = PileupParams(min_mapq=20, region_size=3000, threads=threads)
+        write_pileup_tsv(sim.bam, out, params, reference=sim.reference, all_positions=all_positions)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+
+
 def test_region_size_does_not_change_the_counts(sim):
     contig = pysam.FastaFile(str(sim.reference)).references[0]
     a, ea = pileup_arrays(sim.bam, contig, PileupParams(region_size=1000), reference=sim.reference)
