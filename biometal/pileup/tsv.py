@@ -19,7 +19,6 @@ import numpy as np
 
 from biometal.io.bam import check_bam
 from biometal.io.bgzf import BgzfWriter
-from biometal.io.prefetch import prefetch
 from biometal.pileup.engine import IndelEvents, PileupBlock, PileupParams, iter_pileup
 from biometal.pileup.engine import samtools_command as _samtools_command
 
@@ -175,20 +174,11 @@ def write_pileup_tsv(
     t0 = time.perf_counter()
     header = check_bam(bam, reference)
     ref = _Reference(str(reference) if reference else None)
-    if blocks is not None:
-        stream, format_threads = blocks, params.threads
-    elif params.threads > 1:
-        # Two-stage pipeline: the pileup of the next region runs on a background thread
-        # while this one formats and compresses the last (both stages release the GIL).
-        # Formatting stays serial here so that only one thread launches parallel kernels.
-        stream = prefetch(
-            iter_pileup(bam, params, reference=reference, header=header),
-            depth=2,
-            name="biometal-pileup",
-        )
-        format_threads = 1
-    else:
-        stream, format_threads = iter_pileup(bam, params, reference=reference, header=header), 1
+    stream = (
+        blocks
+        if blocks is not None
+        else iter_pileup(bam, params, reference=reference, header=header)
+    )
     n_rows = n_blocks = 0
     zero = np.zeros((params.region_size, 24), np.uint32)
     empty = IndelEvents()
@@ -221,7 +211,7 @@ def write_pileup_tsv(
                 block.events,
                 ref,
                 all_positions,
-                format_threads,
+                params.threads,
             )
             for part in data:
                 writer.write(part)

@@ -205,8 +205,9 @@ def test_pileup_tsv_columns_and_values(sim, tmp_path):
 
 @pytest.mark.parametrize("all_positions", [False, True])
 def test_pileup_tsv_same_bytes_whatever_the_threads(sim, tmp_path, all_positions):
-    """threads > 1 pipelines pileup and formatting (and splits the work of each stage);
-    the file must not change by a byte. Small regions make many blocks cross the queue."""
+    """threads > 1 splits the work of every stage (BAM inflate, pileup segments, row
+    formatting, BGZF compression); the file must not change by a byte. Small regions make
+    many blocks."""
     outs = []
     for threads in (1, 2, 3):
         out = tmp_path / f"t{threads}.tsv.gz"
