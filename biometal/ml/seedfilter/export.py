@@ -1,0 +1,245 @@
+"""Export of the trained seed filter: ONNX (checked against torch), Core ML ``.mlpackage``
+and its INT8 weight-quantised variant (checked by loading their specs).
+
+- ONNX: ``torch.onnx.export`` (the TorchScript exporter, ``dynamo=False``: the torch.export
+  route needs onnxscript, which is not a dependency), opset 17, input ``windows``
+  (B, 2, 128, 4) float32 with a dynamic batch axis, output ``p_viable`` (B,). The outputs of
+  ONNX Runtime (CPU provider) are compared with torch's on random one-hot windows at every
+  configured batch size (512, 1024, 2048): the largest absolute difference must be <= ``atol``
+  (1e-5) or the export fails.
+- Core ML: ``coremltools.convert`` of the ``torch.jit.trace``d model to an ML program
+  (``.mlpackage``, macOS 13+) with enumerated input shapes for the same batch sizes,
+  float16 compute (the Neural Engine's precision); the INT8 variant quantises every weight
+  tensor (``linear_symmetric`` per channel). coremltools cannot run predictions on Linux;
+  both packages are validated by reloading them without compiling (``skip_model_load``)
+  and checking the spec: ML program, input/output names, the enumerated shapes, and (INT8)
+  that the weights are int8 ``constexpr`` dequantisations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from biometal.errors import BiometalError
+from biometal.io.atomic import atomic_path
+from biometal.ml.seedfilter.train import load_cnn
+
+log = logging.getLogger(__name__)
+
+INPUT_NAME = "windows"
+OUTPUT_NAME = "p_viable"
+DEFAULT_BATCH_SIZES = (512, 1024, 2048)
+
+
+class ExportError(BiometalError):
+    """An exported model does not reproduce the torch model or its spec is invalid."""
+
+
+def random_windows(n: int, width: int = 128, seed: int = 0) -> np.ndarray:
+    """float32 (n, 2, width, 4) one-hot windows of random bases (5% N = all zeros)."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, (n, 2, width))
+    x = np.zeros((n, 2, width, 4), np.float32)
+    np.put_along_axis(x, codes[..., None], 1.0, axis=3)
+    x[rng.random((n, 2, width)) < 0.05] = 0.0
+    return x
+
+
+def export_onnx(model, path: str | os.PathLike, width: int = 128) -> None:
+    """Write the probability model (sigmoid included) as ONNX with a dynamic batch axis."""
+    import torch
+
+    from biometal.ml.seedfilter.model import SeedFilterProb
+
+    prob = SeedFilterProb(model).eval()
+    dummy = torch.zeros(2, 2, width, 4)
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            prob,
+            (dummy,),
+            str(tmp),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+        import onnx
+
+        onnx.checker.check_model(onnx.load(str(tmp)))
+
+
+def check_onnx(model, onnx_path, batch_sizes, atol: float = 1e-5, width: int = 128) -> dict:
+    """Largest |ORT - torch| per batch size; raises :class:`ExportError` above ``atol``."""
+    import onnxruntime as ort
+    import torch
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    out = {}
+    for b in batch_sizes:
+        x = random_windows(b, width, seed=b)
+        with torch.no_grad():
+            ref = torch.sigmoid(model(torch.from_numpy(x))).numpy()
+        got = sess.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+        if got.shape != (b,):
+            raise ExportError(f"{onnx_path}: output shape {got.shape} for batch {b}, want ({b},)")
+        diff = float(np.abs(got - ref).max())
+        out[str(b)] = diff
+        if not diff <= atol:
+            raise ExportError(
+                f"{onnx_path}: ONNX Runtime differs from torch by {diff:.3g} at batch {b} "
+                f"(tolerance {atol:g})"
+            )
+    return out
+
+
+def _quiet_coremltools():
+    logging.getLogger("coremltools").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import coremltools as ct
+    return ct
+
+
+def export_coreml(
+    model, path: str | os.PathLike, batch_sizes, width: int = 128, int8: bool = False
+):
+    """Convert to a Core ML ML program (``.mlpackage`` directory, written atomically)."""
+    import torch
+
+    from biometal.ml.seedfilter.model import SeedFilterProb
+
+    ct = _quiet_coremltools()
+    prob = SeedFilterProb(model).eval()
+    sizes = sorted(int(b) for b in batch_sizes)
+    example = torch.zeros(sizes[0], 2, width, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(prob, example)
+        shapes = ct.EnumeratedShapes(
+            shapes=[(b, 2, width, 4) for b in sizes], default=(sizes[0], 2, width, 4)
+        )
+        ml = ct.convert(
+            traced,
+            inputs=[ct.TensorType(name=INPUT_NAME, shape=shapes, dtype=np.float32)],
+            outputs=[ct.TensorType(name=OUTPUT_NAME, dtype=np.float32)],
+            convert_to="mlprogram",
+            minimum_deployment_target=ct.target.macOS13,
+            compute_precision=ct.precision.FLOAT16,
+        )
+        if int8:
+            from coremltools.optimize.coreml import (
+                OpLinearQuantizerConfig,
+                OptimizationConfig,
+                linear_quantize_weights,
+            )
+
+            cfg = OptimizationConfig(
+                global_config=OpLinearQuantizerConfig(
+                    mode="linear_symmetric", dtype="int8", weight_threshold=0
+                )
+            )
+            ml = linear_quantize_weights(ml, config=cfg)
+    ml.short_description = "biometal seed-viability CNN: P(seed extends to a correct alignment)"
+    ml.input_description[INPUT_NAME] = "(B, 2, 128, 4) one-hot query and reference windows"
+    ml.output_description[OUTPUT_NAME] = "(B,) probability that the seed is viable"
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        ml.save(str(tmp / final.name))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp / final.name, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def validate_mlpackage(path: str | os.PathLike, batch_sizes, int8: bool = False) -> dict:
+    """Reload an ``.mlpackage`` without compiling it and check its spec (see module doc)."""
+    ct = _quiet_coremltools()
+    path = Path(path)
+    try:
+        ml = ct.models.MLModel(str(path), skip_model_load=True)
+        spec = ml.get_spec()
+    except Exception as exc:  # coremltools raises plain Exceptions for bad packages
+        raise ExportError(f"{path}: Core ML package does not load: {exc}") from None
+    if spec.WhichOneof("Type") != "mlProgram":
+        raise ExportError(f"{path}: not an ML program ({spec.WhichOneof('Type')})")
+    ins = {i.name: i for i in spec.description.input}
+    outs = [o.name for o in spec.description.output]
+    if list(ins) != [INPUT_NAME] or outs != [OUTPUT_NAME]:
+        raise ExportError(f"{path}: inputs {list(ins)} outputs {outs}, want windows -> p_viable")
+    enum = ins[INPUT_NAME].type.multiArrayType.enumeratedShapes.shapes
+    got = sorted(int(s.shape[0]) for s in enum)
+    if got != sorted(int(b) for b in batch_sizes):
+        raise ExportError(f"{path}: enumerated batch sizes {got}, want {sorted(batch_sizes)}")
+    ops: dict[str, int] = {}
+    for fn in spec.mlProgram.functions.values():
+        for block in fn.block_specializations.values():
+            for op in block.operations:
+                ops[op.type] = ops.get(op.type, 0) + 1
+    n_quant = sum(v for k, v in ops.items() if k.startswith("constexpr_"))
+    if int8 and n_quant == 0:
+        raise ExportError(f"{path}: INT8 package has no quantised (constexpr) weights")
+    weights = path / "Data" / "com.apple.CoreML" / "weights" / "weight.bin"
+    if not weights.is_file():
+        raise ExportError(f"{path}: weights file missing")
+    return {
+        "spec_version": int(spec.specificationVersion),
+        "batch_sizes": got,
+        "n_ops": int(sum(ops.values())),
+        "quantized_weight_ops": int(n_quant),
+        "convs": int(ops.get("conv", 0)),
+        "bytes": int(sum(f.stat().st_size for f in path.rglob("*") if f.is_file())),
+    }
+
+
+def export_all(
+    model_path: str | os.PathLike,
+    onnx_out: str | os.PathLike,
+    mlpackage_out: str | os.PathLike,
+    mlpackage_int8_out: str | os.PathLike,
+    report_out: str | os.PathLike,
+    batch_sizes=DEFAULT_BATCH_SIZES,
+    atol: float = 1e-5,
+) -> dict:
+    """Export a trained ``.pt`` to ONNX and both Core ML packages; write a JSON report of
+    the checks (per-batch ONNX-vs-torch differences, Core ML spec summaries, sizes)."""
+    model, meta = load_cnn(model_path)
+    width = int(meta["width"])
+    export_onnx(model, onnx_out, width)
+    diffs = check_onnx(model, onnx_out, batch_sizes, atol, width)
+    report = {
+        "onnx": {
+            "path": str(onnx_out),
+            "bytes": Path(onnx_out).stat().st_size,
+            "max_abs_diff_vs_torch": diffs,
+            "atol": atol,
+        },
+        "threshold": meta["threshold"],
+    }
+    for key, out, int8 in (
+        ("coreml", mlpackage_out, False),
+        ("coreml_int8", mlpackage_int8_out, True),
+    ):
+        try:
+            export_coreml(model, out, batch_sizes, width, int8=int8)
+        except ExportError:
+            raise
+        except Exception as exc:  # a converter failure is reported, with its message
+            raise ExportError(f"{out}: Core ML conversion failed: {exc}") from exc
+        report[key] = validate_mlpackage(out, batch_sizes, int8=int8)
+    with atomic_path(report_out) as tmp:
+        tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    log.info("export: %s", report)
+    return report
