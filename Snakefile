@@ -1,6 +1,6 @@
 # biometal-workflow entry point: config, schema validation, rule files, target rules.
 # Targets (see README): all, simulate, qc, case_study_rnaseq, case_study_variants,
-# bench_alignment (not part of all).
+# case_study_dnabert, seed_filter; seedfilter_ship and bench_alignment (not part of all).
 import os
 import sys
 from pathlib import Path
@@ -33,6 +33,10 @@ include: "rules/align.smk"
 include: "rules/pileup.smk"
 include: "rules/variants.smk"
 include: "rules/bench.smk"
+include: "rules/download.smk"
+include: "rules/seeds.smk"
+include: "rules/seedfilter.smk"
+include: "rules/dnabert.smk"
 
 
 rule all:
@@ -42,6 +46,8 @@ rule all:
         QC_OUTPUTS,
         RNASEQ_OUTPUTS,
         VARIANTS_OUTPUTS,
+        DNABERT_OUTPUTS,
+        SEEDFILTER_OUTPUTS,
 
 
 rule simulate:
@@ -75,3 +81,18 @@ rule bench_alignment:
     by length and batch size, repeated runs with CIs and Cohen's d (config bench.alignment)."""
     input:
         BENCH_ALIGNMENT_OUTPUTS,
+
+
+rule case_study_dnabert:
+    """DNABERT: MLM training of a small BERT-style encoder on reads streamed from files or
+    URLs, standard vs quality-aware k-mer tokenization, held-out accuracy, figures."""
+    input:
+        DNABERT_OUTPUTS,
+
+
+rule seed_filter:
+    """Seed filter: FM-index + SMEM seeds, labelled windows, CNN and cheap peers, ONNX /
+    Core ML (+ INT8) export, cost with and without filtering, figures (config seedfilter;
+    --configfile config/1000g.yaml for 1000 Genomes data from ENA)."""
+    input:
+        SEEDFILTER_OUTPUTS,
