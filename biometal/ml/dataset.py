@@ -43,22 +43,23 @@ Quality-aware masking (``quality_aware="mask"`` or ``True``): a k-mer with a bas
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from biometal.errors import ConfigError
+from biometal.errors import BiometalError, ConfigError
 from biometal.io.fastx import ReadChunk, read_fastq_chunks
 from biometal.ml import quality as q
 from biometal.ml.tokenizer import KmerTokenizer
 
 IGNORE_INDEX = -100
 
-__all__ = ["DnaBertDataset", "IGNORE_INDEX", "mlm_mask"]
+__all__ = ["DnaBertDataset", "IGNORE_INDEX", "iterate_loader", "mlm_mask"]
 
 
 def mlm_mask(
@@ -101,6 +102,47 @@ def mlm_mask(
     if n_random:
         inputs[to_random] = kmer_ids[rng.integers(0, len(kmer_ids), n_random)]
     return inputs, labels
+
+
+def _worker_error(exc: Exception) -> BiometalError | None:
+    """The one-line error a DataLoader worker raised, when it was a BiometalError.
+
+    torch re-raises a worker's exception in the main process (as its own type when that
+    takes one message argument, else as a RuntimeError) with the text ``Caught X in
+    DataLoader worker process N.`` plus the worker's traceback, ending ``module.X: message``.
+    """
+    text = str(exc).rstrip()
+    if not (text.startswith("Caught ") and "DataLoader worker" in text.split("\n", 1)[0]):
+        return None
+    name, sep, message = text.splitlines()[-1].partition(": ")
+    module, _, cls = name.rpartition(".")
+    if not sep or not module:
+        return None
+    try:
+        klass = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError):
+        return None
+    if isinstance(klass, type) and issubclass(klass, BiometalError):
+        return BiometalError(message)
+    return None
+
+
+def iterate_loader(loader: Iterable[Any]) -> Iterator[Any]:
+    """Iterate a ``DataLoader``; a user-facing error raised in a worker process (a bad or
+    truncated input, a dropped connection: a :class:`~biometal.errors.BiometalError`) is
+    raised here as that one-line error instead of torch's RuntimeError with a traceback."""
+    it = iter(loader)
+    while True:
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        except Exception as exc:
+            err = _worker_error(exc)
+            if err is None:
+                raise
+            raise err from None
+        yield batch
 
 
 def _distributed() -> tuple[int, int]:

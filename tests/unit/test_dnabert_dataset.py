@@ -17,10 +17,11 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from biometal.errors import BiometalError
 from biometal.io import FastqWriter, ReadChunk, read_fastq
 from biometal.io.sources import InputSourceError
 from biometal.ml import DnaBertDataset, KmerTokenizer
-from biometal.ml.dataset import IGNORE_INDEX
+from biometal.ml.dataset import IGNORE_INDEX, iterate_loader
 
 
 def write_reads(path: Path, n: int, seed: int, length=(20, 160)) -> Path:
@@ -280,6 +281,21 @@ def test_dropped_connection_is_a_clear_error(reads, serve):
     assert "\n" not in message
     with pytest.raises(Exception, match="incomplete download"):  # re-raised from a worker
         collect(DataLoader(DnaBertDataset(url, chunk_reads=256), batch_size=None, num_workers=2))
+    # through iterate_loader (what training uses) it is the same one line again
+    loader = DataLoader(DnaBertDataset(url, chunk_reads=256), batch_size=None, num_workers=2)
+    with pytest.raises(BiometalError) as info:
+        list(iterate_loader(loader))
+    assert str(info.value) == message
+
+
+def test_iterate_loader_leaves_other_errors_alone():
+    class Boom(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            raise ZeroDivisionError("not a user mistake")
+            yield
+
+    with pytest.raises(ZeroDivisionError, match="Caught ZeroDivisionError in DataLoader worker"):
+        list(iterate_loader(DataLoader(Boom(), batch_size=None, num_workers=1)))
 
 
 STDIN_CHILD = textwrap.dedent(

@@ -32,7 +32,7 @@ from biometal.errors import ConfigError
 from biometal.io.atomic import atomic_path
 from biometal.io.fastx import ReadChunk, read_fastq_chunks
 from biometal.io.sources import display_name
-from biometal.ml.dataset import IGNORE_INDEX, DnaBertDataset, mlm_mask
+from biometal.ml.dataset import IGNORE_INDEX, DnaBertDataset, iterate_loader, mlm_mask
 from biometal.ml.dnabert.model import BertConfig, BertMLM
 from biometal.ml.quality import kmer_positions
 from biometal.ml.tokenizer import KmerTokenizer
@@ -147,7 +147,7 @@ def train_mlm(
     while step < steps:
         ds.set_epoch(epoch)
         n_batches = 0
-        for batch in loader:
+        for batch in iterate_loader(loader):
             n_batches += 1
             loss, n = model.mlm_loss(batch, weighted=mode == "weight")
             opt.zero_grad(set_to_none=True)
