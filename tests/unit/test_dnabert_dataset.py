@@ -8,7 +8,6 @@ import http.server
 import subprocess
 import sys
 import textwrap
-import threading
 from functools import partial
 from pathlib import Path
 
@@ -241,23 +240,6 @@ class _DropHalf(_Quiet):
         self.wfile.write(data[: len(data) // 2])
         self.wfile.flush()
         self.close_connection = True
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(handler):
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def test_url_gives_the_same_batches_as_the_local_file(reads, serve):

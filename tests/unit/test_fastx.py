@@ -491,23 +491,6 @@ class _Stalling(_Quiet):
         time.sleep(4)
 
 
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(handler):
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 def _run_bounded(fn, seconds: float):
     """Run fn in a thread; fail the test if it does not finish in time (a hang)."""
     result = {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import shutil
-import threading
 from functools import partial
 from pathlib import Path
 
@@ -49,38 +48,23 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.mark.slow
-def test_dnabert_own_reads_from_a_url(tiny_run: Path, tmp_path: Path) -> None:
+def test_dnabert_own_reads_from_a_url(tiny_run: Path, tmp_path: Path, serve) -> None:
     meta = tiny_run / "results" / "data" / "metagenome"
     served = tmp_path / "served"
     served.mkdir()
     shutil.copy(meta / "meta_R1.fastq.gz", served / "train.fastq.gz")
     heldout = shutil.copy(meta / "meta_R2.fastq.gz", tmp_path / "heldout.fastq.gz")
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(_Quiet, directory=str(served))
-    )
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/train.fastq.gz"
-        own = tmp_path / "own.yaml"
-        own.write_text(
-            yaml.safe_dump(
-                {
-                    "dnabert": {
-                        "inputs": [url],
-                        "heldout": [str(heldout)],
-                        "quality_modes": ["weight"],
-                    }
-                }  # fmt: skip
-            )
+    url = serve(partial(_Quiet, directory=str(served))) + "/train.fastq.gz"
+    own = tmp_path / "own.yaml"
+    own.write_text(
+        yaml.safe_dump(
+            {"dnabert": {"inputs": [url], "heldout": [str(heldout)], "quality_modes": ["weight"]}}
         )
-        work = tmp_path / "work"
-        work.mkdir()
-        proc = snakemake(work, "case_study_dnabert", configfiles=(TINY, own))
-        assert proc.returncode == 0, proc.stderr[-3000:]
-    finally:
-        server.shutdown()
-        server.server_close()
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = snakemake(work, "case_study_dnabert", configfiles=(TINY, own))
+    assert proc.returncode == 0, proc.stderr[-3000:]
     ev = pd.read_csv(work / "results" / "dnabert" / "evaluation.tsv", sep="\t")
     assert list(ev["mode"]) == ["standard", "weight"]
     assert not (work / "results" / "data").exists()  # nothing simulated for own data
