@@ -24,6 +24,7 @@ import os
 import platform
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
@@ -38,7 +39,7 @@ class BackendUnavailable(BiometalError):
     """The requested inference backend cannot run on this machine."""
 
 
-class InferenceBackend:
+class InferenceBackend(ABC):
     """Base class: fixed-batch prediction with padding (subclasses implement ``_run``)."""
 
     name = "base"
@@ -54,8 +55,9 @@ class InferenceBackend:
         """True when this backend can run here."""
         return True
 
-    def _run(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """Scores float32 (B,) of one fixed-size batch (B, 2, W, 4)."""
 
     def batch_size_for(self, n: int) -> int:
         """The smallest fixed batch size >= n (the largest when n exceeds them all)."""
