@@ -1,9 +1,8 @@
 """Run an iterator on a background thread, a bounded number of items ahead of its consumer.
 
-The project's pipelines overlap stages this way: decompression with FASTQ parsing
-(:mod:`biometal.io.fastx`), the pileup of the next region with formatting and compressing
-the last one (:mod:`biometal.pileup.tsv`). It pays off when the producer's work releases
-the GIL (ISA-L/zlib inflate, numba ``nogil`` kernels).
+The FASTQ reader (:mod:`biometal.io.fastx`) overlaps decompression with parsing this way.
+It pays off when the producer's work releases the GIL (ISA-L/zlib inflate, numba ``nogil``
+kernels).
 """
 
 from __future__ import annotations

@@ -137,7 +137,8 @@ def _format_block(
     # bytes per row: contig, position (<= 11 digits), ref, 13 counts (int64 sums of uint32
     # columns: <= 20 digits each, whatever the depth), two means (<= 6 bytes), separators.
     # A worst-case bound costs nothing (np.empty pages that are never written stay
-    # unmapped); measuring the block's largest depth cost ~10% of the TSV writer's time.
+    # unmapped); measuring the block's largest depth took 0.077 of 0.82 s (cProfile of
+    # write_pileup_tsv on the default 2 Mb / 30x BAM, 2 threads).
     per_row = len(chrom) + 40 + 13 * 21
     out = np.empty(n * per_row + len(blob) + 16, np.uint8)
     text = np.frombuffer(blob, np.uint8) if blob else np.zeros(1, np.uint8)

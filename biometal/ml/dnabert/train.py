@@ -87,6 +87,7 @@ def train_mlm(
     heads: int = 4,
     ff: int = 256,
     dropout: float = 0.1,
+    norm_first: bool = True,
     steps: int = 300,
     batch_size: int = 32,
     lr: float = 1e-3,
@@ -127,7 +128,9 @@ def train_mlm(
         reverse_complement=reverse_complement,
         tokenizer=tok,
     )
-    config = BertConfig(tok.vocab_size, max_length, hidden, layers, heads, ff, dropout, tok.pad_id)
+    config = BertConfig(
+        tok.vocab_size, max_length, hidden, layers, heads, ff, dropout, tok.pad_id, norm_first
+    )
     model = BertMLM(config)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     n_warm = max(1, int(warmup * steps))
