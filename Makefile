@@ -28,9 +28,13 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+# What CI checks besides the tests (.ci/run): Python lint and format, Snakemake's linter,
+# and snakefmt on the Snakefile and rule files. Any finding fails.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile rules/
+	$(BIN)/snakemake --lint --directory "$$(mktemp -d)" -s Snakefile
 
 bench: setup
 	$(BIN)/python bench/fastq_reader.py

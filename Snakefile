@@ -1,31 +1,43 @@
-# biometal-workflow entry point: config, schema validation, rule files, target rules.
+# biometal-workflow entry point: config, schema validation, the plan, rule files, targets.
 # Targets (see README): all, simulate, qc, case_study_rnaseq, case_study_variants,
 # case_study_dnabert, seed_filter; seedfilter_ship and bench_alignment (not part of all).
+# Parsing needs only Snakemake and the light biometal.workflow package (stdlib, PyYAML,
+# jsonschema): jobs import the rest of the library.
 import os
 import sys
 from pathlib import Path
 
+sys.path.insert(0, workflow.basedir)  # a plain clone parses without installing biometal
+
 from biometal.config import load_schema, validate_config
 from biometal.errors import BiometalError
+from biometal.workflow import plan_workflow
 
 
 # Found next to this Snakefile, whatever --directory the workflow runs in.
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
+# The one error exit of the workflow's set-up: a bad config key or sample sheet is one line.
+USE_CONDA = "CONDA" in {m.name for m in workflow.deployment_settings.deployment_method}
 try:
-    validate_config(config, load_schema(Path(workflow.basedir) / "config" / "schema.yaml"))
+    validate_config(config, load_schema())
+    PLAN = plan_workflow(config, conda=USE_CONDA)
 except BiometalError as exc:
-    sys.stderr.write(f"error: {exc}\n")
-    sys.exit(1)
+    sys.exit(f"error: {exc}")
+for note in PLAN.notes:
+    print(note, file=sys.stderr)
 
 # Jobs pick the compute backend from the config unless the environment already says.
 os.environ.setdefault("BIOMETAL_BACKEND", config["compute"]["backend"])
-# Lets the pinned conda env (envs/biometal.yaml) install this checkout with --sdm conda.
-os.environ["BIOMETAL_WORKFLOW_DIR"] = str(Path(workflow.basedir).resolve())
+# Written (not read) for envs/biometal.yaml, whose pip line installs this checkout.
+os.environ.update(BIOMETAL_WORKFLOW_DIR=str(Path(workflow.basedir).resolve()))
 
 
-include: "rules/common.smk"
+wildcard_constraints:
+    sample=PLAN.sample_pattern,
+
+
 include: "rules/data.smk"
 include: "rules/qc.smk"
 include: "rules/rnaseq.smk"
@@ -39,55 +51,87 @@ include: "rules/seedfilter.smk"
 include: "rules/dnabert.smk"
 
 
+# Run on the submitting host, never as cluster jobs: targets, downloads (compute nodes are
+# often offline), tables that merge others, and figures.
+localrules:
+    all,
+    simulate,
+    qc,
+    case_study_rnaseq,
+    case_study_variants,
+    case_study_dnabert,
+    seed_filter,
+    bench_alignment,
+    ena_filereport,
+    ena_reads,
+    ena_reference,
+    qc_summary,
+    qc_figure,
+    rnaseq_matrices,
+    rnaseq_accuracy,
+    rnaseq_cost,
+    rnaseq_memory,
+    rnaseq_figure_pca,
+    rnaseq_figure_correlation,
+    rnaseq_figure_accuracy,
+    rnaseq_figure_cost,
+    rnaseq_figure_memory,
+    pileup_figure,
+    evaluate_variants,
+    variants_figure,
+    seedfilter_figures,
+    seedfilter_ship,
+    dnabert_vocab,
+    dnabert_figures,
+
+
 rule all:
     """Every case study that exists, plus the simulated truth data and read QC."""
     input:
-        SIM_OUTPUTS,
-        QC_OUTPUTS,
-        RNASEQ_OUTPUTS,
-        VARIANTS_OUTPUTS,
-        DNABERT_OUTPUTS,
-        SEEDFILTER_OUTPUTS,
+        PLAN.all,
 
 
 rule simulate:
     """All simulated truth data (reference, variants, reads, RNA-seq, metagenome)."""
     input:
-        SIM_OUTPUTS,
+        PLAN.sim.outputs,
 
 
 rule qc:
     """Per-read statistics (read_stats kernel) of every sample, summary table and figure."""
     input:
-        QC_OUTPUTS,
+        PLAN.qc.outputs,
 
 
 rule case_study_rnaseq:
     """RNA-seq at constant memory: quantify every sample (and kallisto/salmon when installed),
-    gene matrices, CPM/TPM, PCA, clustering, accuracy vs truth, cost and memory figures."""
+    gene matrices, CPM/TPM, PCA, clustering, accuracy vs truth, cost and memory figures.
+    """
     input:
-        RNASEQ_OUTPUTS,
+        PLAN.rnaseq.outputs,
 
 
 rule case_study_variants:
     """Variant calling: mappy -> BAM, streaming pileup (Metal/numba) vs samtools mpileup,
-    SNP/indel calls (VCF 4.3), bcftools/FreeBayes on the same BAM, scores vs the truth."""
+    SNP/indel calls (VCF 4.3), bcftools/FreeBayes on the same BAM, scores vs the truth.
+    """
     input:
-        VARIANTS_OUTPUTS,
+        PLAN.variants.outputs,
 
 
 rule bench_alignment:
     """Alignment benchmark (not part of `all`): biometal kernels vs parasail per pair, GCUPS
-    by length and batch size, repeated runs with CIs and Cohen's d (config bench.alignment)."""
+    by length and batch size, repeated runs with CIs and Cohen's d (config bench.alignment).
+    """
     input:
-        BENCH_ALIGNMENT_OUTPUTS,
+        PLAN.bench_alignment,
 
 
 rule case_study_dnabert:
     """DNABERT: MLM training of a small BERT-style encoder on reads streamed from files or
     URLs, standard vs quality-aware k-mer tokenization, held-out accuracy, figures."""
     input:
-        DNABERT_OUTPUTS,
+        PLAN.dnabert.outputs,
 
 
 rule seed_filter:
@@ -95,4 +139,4 @@ rule seed_filter:
     Core ML (+ INT8) export, cost with and without filtering, figures (config seedfilter;
     --configfile config/1000g.yaml for 1000 Genomes data from ENA)."""
     input:
-        SEEDFILTER_OUTPUTS,
+        PLAN.seeds.outputs,

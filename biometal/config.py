@@ -18,7 +18,9 @@ import yaml
 
 from biometal.errors import ConfigError
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+# config/schema.yaml, shipped inside the package as biometal/schema.yaml (a link in the
+# repository) so that a non-editable install finds it too
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.yaml"
 
 
 def _extend_with_defaults(validator_class: type) -> type:

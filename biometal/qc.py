@@ -17,7 +17,8 @@ import pandas as pd
 from biometal.io import read_fastq_chunks
 from biometal.io.atomic import atomic_path
 from biometal.io.sources import display_name
-from biometal.kernels import read_stats, resolve_backend
+from biometal.io.sinks import write_text_output
+from biometal.kernels import read_stats, resolve_backend, set_threads
 
 log = logging.getLogger(__name__)
 
@@ -116,20 +117,25 @@ def sample_qc(
     sample: str,
     fastqs: Sequence[str | os.PathLike],
     summary_out: str | os.PathLike,
-    hist_out: str | os.PathLike,
+    hist_out: str | os.PathLike | None,
     *,
     quality_threshold: int = 20,
     chunk_reads: int = 65536,
     backend: str | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """QC of one sample's FASTQ files (R1[, R2]); writes the summary and histogram TSVs.
 
-    ``summary_out``: one row per file with :data:`SUMMARY_COLUMNS`.
-    ``hist_out``: long table ``sample, mate, metric, bin_left, bin_right, reads`` for
-    ``metric`` in {``gc_fraction``, ``mean_quality``}; reads without A/C/G/T are left out of
-    the GC histogram, empty reads out of the quality histogram.
+    ``summary_out``: one row per file with :data:`SUMMARY_COLUMNS` (``-``: standard output).
+    ``hist_out`` (None: not written): long table ``sample, mate, metric, bin_left,
+    bin_right, reads`` for ``metric`` in {``gc_fraction``, ``mean_quality``}; reads without
+    A/C/G/T are left out of the GC histogram, empty reads out of the quality histogram.
+    ``threads``: numba threads of the cpu kernel (None: unchanged). Both tables are written
+    only when every file was read.
     """
     used = resolve_backend(backend)
+    if threads is not None and used == "cpu":
+        set_threads(threads)
     rows, hists = [], []
     for mate_index, path in enumerate(fastqs, start=1):
         mate = f"R{mate_index}"
@@ -155,10 +161,10 @@ def sample_qc(
     hist = pd.DataFrame(
         hists, columns=["sample", "mate", "metric", "bin_left", "bin_right", "reads"]
     )
-    with atomic_path(summary_out) as tmp:
-        summary.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-    with atomic_path(hist_out) as tmp:
-        hist.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    if hist_out is not None:
+        with atomic_path(hist_out) as tmp:
+            hist.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_text_output(summary_out, summary.to_csv(sep="\t", index=False, float_format="%.6g"))
     return summary
 
 

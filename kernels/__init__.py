@@ -19,6 +19,7 @@ from .backend import (
     clear_cache,
     metal_available,
     resolve_backend,
+    set_threads,
 )
 from .read_stats import ReadStats, read_stats, summarize_read_stats
 from .smith_waterman import PairAlignments, align_pairs
@@ -34,5 +35,6 @@ __all__ = [
     "metal_available",
     "read_stats",
     "resolve_backend",
+    "set_threads",
     "summarize_read_stats",
 ]

@@ -56,6 +56,19 @@ def clear_cache() -> None:
     metal_runner.clear_cache()
 
 
+def set_threads(threads: int | None) -> int:
+    """Run the numba (cpu) kernels on ``threads`` threads, capped at numba's pool size
+    (``NUMBA_NUM_THREADS``, the cores by default); ``None`` keeps the current setting.
+    Returns the number in use. Metal kernels are not affected."""
+    import numba  # slow to import: only when a thread count is set
+
+    if threads is not None:
+        if int(threads) < 1:
+            raise BackendError(f"threads must be >= 1, got {threads}")
+        numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))
+    return int(numba.get_num_threads())
+
+
 def resolve_backend(requested: str | None = None) -> str:
     """Return ``"metal"`` or ``"cpu"`` for ``requested`` (auto | metal | cpu, any case).
 

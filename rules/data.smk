@@ -1,21 +1,23 @@
 # Simulated truth data. Every rule derives its seed from config["seed"] and the stage name,
-# so the same config gives byte-identical files.
-SIMCFG = config["simulate"]
+# so the same config gives byte-identical files. Paths: biometal.workflow.data.
 
 
 rule simulate_reference:
     """Reference genome: contigs with GC variation, tandem and interspersed repeats."""
     output:
-        fasta=SIM_REFERENCE,
-        fai=SIM_REFERENCE + ".fai",
-        repeats=f"{SIM}/reference.repeats.bed",
-    params:
-        seed=config["seed"],
-        cfg=SIMCFG["reference"],
+        fasta=PLAN.sim.reference,
+        fai=f"{PLAN.sim.reference}.fai",
+        repeats=f"{PLAN.sim.root}/reference.repeats.bed",
     log:
         "logs/data/simulate_reference.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=10,
+        mem_mb=500,
+    params:
+        seed=config["seed"],
+        cfg=config["simulate"]["reference"],
     script:
         "../scripts/simulate_reference.py"
 
@@ -23,19 +25,22 @@ rule simulate_reference:
 rule simulate_variants:
     """Phased diploid SNPs and 1-10 bp indels (bgzipped, tabix-indexed VCF) and haplotypes."""
     input:
-        SIM_REFERENCE,
+        PLAN.sim.reference,
     output:
-        vcf=SIM_VCF,
-        tbi=SIM_VCF + ".tbi",
-        haplotypes=SIM_HAPLOTYPES,
-        hap_fai=SIM_HAPLOTYPES + ".fai",
-    params:
-        seed=config["seed"],
-        cfg=SIMCFG["variants"],
+        vcf=PLAN.sim.vcf,
+        tbi=f"{PLAN.sim.vcf}.tbi",
+        haplotypes=PLAN.sim.haplotypes,
+        hap_fai=f"{PLAN.sim.haplotypes}.fai",
     log:
         "logs/data/simulate_variants.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=10,
+        mem_mb=500,
+    params:
+        seed=config["seed"],
+        cfg=config["simulate"]["variants"],
     script:
         "../scripts/simulate_variants.py"
 
@@ -43,26 +48,27 @@ rule simulate_variants:
 rule simulate_reads:
     """Paired-end reads from the haplotypes with their truth table."""
     input:
-        reference=SIM_REFERENCE,
-        haplotypes=SIM_HAPLOTYPES,
-        vcf=SIM_VCF,
+        reference=PLAN.sim.reference,
+        haplotypes=PLAN.sim.haplotypes,
+        vcf=PLAN.sim.vcf,
     output:
-        r1=SIM_READS["R1"],
-        r2=SIM_READS["R2"],
-        truth=SIM_READS["truth"],
-    params:
-        seed=config["seed"],
-        cfg=SIMCFG["reads"],
-        errors=SIMCFG["errors"],
-        compresslevel=SIMCFG["compresslevel"],
+        r1=PLAN.sim.reads["R1"],
+        r2=PLAN.sim.reads["R2"],
+        truth=PLAN.sim.reads["truth"],
     log:
-        f"logs/data/simulate_reads_{SIM_DNA_SAMPLE}.log",
+        f"logs/data/simulate_reads_{PLAN.sim.dna_sample}.log",
     benchmark:
-        f"benchmarks/data/simulate_reads_{SIM_DNA_SAMPLE}.tsv"
-    resources:
-        mem_mb=1000,
+        f"benchmarks/data/simulate_reads_{PLAN.sim.dna_sample}.tsv"
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=20,
+        mem_mb=500,
+    params:
+        seed=config["seed"],
+        cfg=config["simulate"]["reads"],
+        errors=config["simulate"]["errors"],
+        compresslevel=config["simulate"]["compresslevel"],
     script:
         "../scripts/simulate_reads.py"
 
@@ -70,18 +76,21 @@ rule simulate_reads:
 rule simulate_transcriptome:
     """Genes with 1-4 isoforms sharing exons: GTF and transcript FASTA."""
     output:
-        gtf=SIM_GTF,
-        transcripts=SIM_TRANSCRIPTS,
-        transcripts_fai=SIM_TRANSCRIPTS + ".fai",
-        genome=f"{SIM}/transcriptome/genome.fa",
-        tx2gene=f"{SIM}/transcriptome/tx2gene.tsv",
-    params:
-        seed=config["seed"],
-        cfg=SIMCFG["transcriptome"],
+        gtf=PLAN.sim.gtf,
+        transcripts=PLAN.sim.transcripts,
+        transcripts_fai=f"{PLAN.sim.transcripts}.fai",
+        genome=f"{PLAN.sim.root}/transcriptome/genome.fa",
+        tx2gene=f"{PLAN.sim.root}/transcriptome/tx2gene.tsv",
     log:
         "logs/data/simulate_transcriptome.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=10,
+        mem_mb=500,
+    params:
+        seed=config["seed"],
+        cfg=config["simulate"]["transcriptome"],
     script:
         "../scripts/simulate_transcriptome.py"
 
@@ -89,32 +98,29 @@ rule simulate_transcriptome:
 rule simulate_rnaseq:
     """RNA-seq samples (two conditions, known DE genes) and their truth tables."""
     input:
-        transcripts=SIM_TRANSCRIPTS,
-        gtf=SIM_GTF,
+        transcripts=PLAN.sim.transcripts,
+        gtf=PLAN.sim.gtf,
     output:
-        fastq=[
-            rnaseq_fastq(s, mate)
-            for s in RNASEQ_SAMPLES
-            for mate in (("R1", "R2") if SIMCFG["rnaseq"]["paired"] else ("R1",))
-        ],
-        sheet=SIM_RNASEQ_SHEET,
-        counts=SIM_RNASEQ_TRUTH["counts"],
-        tpm=SIM_RNASEQ_TRUTH["tpm"],
-        de=SIM_RNASEQ_TRUTH["de"],
-    params:
-        seed=config["seed"],
-        cfg=SIMCFG["rnaseq"],
-        samples=RNASEQ_SAMPLES,
-        errors=SIMCFG["errors"],
-        compresslevel=SIMCFG["compresslevel"],
+        fastq=[f for fq in PLAN.sim.rnaseq_fastqs.values() for f in fq],
+        sheet=PLAN.sim.rnaseq_sheet,
+        counts=PLAN.sim.rnaseq_truth["counts"],
+        tpm=PLAN.sim.rnaseq_truth["tpm"],
+        de=PLAN.sim.rnaseq_truth["de"],
     log:
         "logs/data/simulate_rnaseq.log",
     benchmark:
         "benchmarks/data/simulate_rnaseq.tsv"
-    resources:
-        mem_mb=1000,
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=20,
+        mem_mb=500,
+    params:
+        seed=config["seed"],
+        cfg=config["simulate"]["rnaseq"],
+        samples=list(PLAN.sim.rnaseq_samples),
+        errors=config["simulate"]["errors"],
+        compresslevel=config["simulate"]["compresslevel"],
     script:
         "../scripts/simulate_rnaseq.py"
 
@@ -122,19 +128,22 @@ rule simulate_rnaseq:
 rule simulate_metagenome:
     """Metagenome reads with skewed abundances and adapter read-through, with truth labels."""
     output:
-        genomes=SIM_META["genomes"],
-        r1=SIM_META["R1"],
-        r2=SIM_META["R2"],
-        truth=SIM_META["truth"],
-        abundance=f"{SIM}/metagenome/abundance.tsv",
-    params:
-        seed=config["seed"],
-        cfg=SIMCFG["metagenome"],
-        errors=SIMCFG["errors"],
-        compresslevel=SIMCFG["compresslevel"],
+        genomes=PLAN.sim.meta["genomes"],
+        r1=PLAN.sim.meta["R1"],
+        r2=PLAN.sim.meta["R2"],
+        truth=PLAN.sim.meta["truth"],
+        abundance=f"{PLAN.sim.root}/metagenome/abundance.tsv",
     log:
         "logs/data/simulate_metagenome.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=10,
+        mem_mb=500,
+    params:
+        seed=config["seed"],
+        cfg=config["simulate"]["metagenome"],
+        errors=config["simulate"]["errors"],
+        compresslevel=config["simulate"]["compresslevel"],
     script:
         "../scripts/simulate_metagenome.py"

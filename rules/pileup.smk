@@ -1,65 +1,56 @@
 # Case study 2, part 2: the pileup (pileup kernel, Metal or numba) and its speed against
 # samtools mpileup on the same BAM (results/pileup/throughput.tsv + figure).
-from biometal.kernels import metal_available
-
-PILEUP = "results/pileup"
-PILEUP_BENCH = VARCFG["bench"]
-# the benchmark times the numba backend, and Metal too where it answers
-PILEUP_BACKENDS = ["cpu"] + (
-    ["metal"] if config["compute"]["backend"] != "cpu" and metal_available() else []
-)
-PILEUP_OUTPUTS = [f"{PILEUP}/{s}.tsv.gz" for s in VARIANT_SAMPLE_NAMES]
-if PILEUP_BENCH["repeats"] > 0:
-    PILEUP_OUTPUTS += [
-        f"{PILEUP}/throughput.tsv",
-        "results/figures/variants_pileup_throughput.png",
-    ]
 
 
 rule pileup:
     """Per-position counts (depth, A/C/G/T/N, indels with sequences, BQ/MAPQ, strands) of one
-    sample's BAM, streamed region by region, as a bgzipped TSV with a documented header."""
+    sample's BAM, streamed region by region, as a bgzipped TSV with a documented header.
+    """
     input:
-        unpack(variant_bam_inputs),
+        unpack(PLAN.variants.bam_inputs),
     output:
-        f"{PILEUP}/{{sample}}.tsv.gz",
-    params:
-        pileup=VARCFG["pileup"],
-        backend=config["compute"]["backend"],
+        "results/pileup/{sample}.tsv.gz",
     log:
         "logs/pileup/{sample}.log",
     benchmark:
         "benchmarks/pileup/{sample}.tsv"
-    threads: VARCFG["pileup"]["threads"]
-    resources:
-        mem_mb=1500,
     conda:
         "../envs/biometal.yaml"
+    threads: config["variants"]["pileup"]["threads"]
+    resources:
+        runtime=60,
+        mem_mb=1000,
+        gpu=PLAN.gpus,
+    params:
+        pileup=config["variants"]["pileup"],
+        backend=config["compute"]["backend"],
     script:
         "../scripts/pileup.py"
 
 
 rule pileup_bench:
     """Pileup wall time: samtools mpileup vs biometal (1 and 2 threads, new process) on the
-    first sample's BAM, same filters, interleaved repeats."""
+    first sample's BAM, same filters, interleaved repeats (Metal too where it answers).
+    """
     input:
-        unpack(lambda wc: sample_bam_inputs(VARIANT_SAMPLE_NAMES[0])),
+        unpack(PLAN.variants.bench_inputs),
     output:
-        summary=f"{PILEUP}/throughput.tsv",
-        runs=f"{PILEUP}/throughput_runs.tsv",
-    params:
-        pileup=VARCFG["pileup"],
-        backend=config["compute"]["backend"],
-        backends=PILEUP_BACKENDS,
-        repeats=PILEUP_BENCH["repeats"],
-        threads=PILEUP_BENCH["threads"],
+        summary="results/pileup/throughput.tsv",
+        runs="results/pileup/throughput_runs.tsv",
     log:
         "logs/pileup/bench.log",
-    threads: max(PILEUP_BENCH["threads"])
-    resources:
-        mem_mb=2000,
     conda:
         "../envs/biometal.yaml"
+    threads: max(config["variants"]["bench"]["threads"])
+    resources:
+        runtime=60,
+        mem_mb=1500,
+        gpu=PLAN.gpus,
+    params:
+        pileup=config["variants"]["pileup"],
+        backend=config["compute"]["backend"],
+        repeats=config["variants"]["bench"]["repeats"],
+        threads=config["variants"]["bench"]["threads"],
     script:
         "../scripts/pileup_bench.py"
 
@@ -67,7 +58,7 @@ rule pileup_bench:
 rule pileup_figure:
     """Pileup wall time per method and backend, with the speed-up over samtools mpileup."""
     input:
-        f"{PILEUP}/throughput.tsv",
+        "results/pileup/throughput.tsv",
     output:
         report(
             "results/figures/variants_pileup_throughput.png",
@@ -78,5 +69,8 @@ rule pileup_figure:
         "logs/pileup/figure.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=5,
+        mem_mb=500,
     script:
         "../scripts/plot_pileup_bench.py"

@@ -1,26 +1,31 @@
 # Read QC: per-read statistics through the read_stats kernel (Metal or numba), per sample.
+# Inputs: biometal.workflow.qc (qc.samples sheet, or every simulated sample).
 
 
 rule read_stats:
     """A/C/G/T/N counts, GC, mean quality and low-quality bases of one sample's reads."""
     input:
-        lambda wc: QC_SAMPLES[wc.sample],
+        PLAN.qc.fastq,
     output:
         summary="results/qc/{sample}.tsv",
         hist="results/qc/{sample}.hist.tsv",
-    params:
-        quality_threshold=config["qc"]["quality_threshold"],
-        chunk_reads=config["compute"]["chunk_reads"],
-        backend=config["compute"]["backend"],
     log:
         "logs/qc/{sample}.log",
     benchmark:
         "benchmarks/qc/{sample}.tsv"
-    threads: 2
-    resources:
-        mem_mb=1000,
+    wildcard_constraints:
+        sample=PLAN.qc.pattern,
     conda:
         "../envs/biometal.yaml"
+    threads: 2
+    resources:
+        runtime=10,
+        mem_mb=500,
+        gpu=PLAN.gpus,
+    params:
+        quality_threshold=config["qc"]["quality_threshold"],
+        chunk_reads=config["compute"]["chunk_reads"],
+        backend=config["compute"]["backend"],
     script:
         "../scripts/read_stats.py"
 
@@ -28,13 +33,16 @@ rule read_stats:
 rule qc_summary:
     """One table of every sample's QC summary."""
     input:
-        expand("results/qc/{sample}.tsv", sample=sorted(QC_SAMPLES)),
+        expand("results/qc/{sample}.tsv", sample=PLAN.qc.names),
     output:
-        "results/qc/summary.tsv",
+        PLAN.qc.summary,
     log:
         "logs/qc/summary.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=5,
+        mem_mb=500,
     script:
         "../scripts/merge_tables.py"
 
@@ -42,10 +50,10 @@ rule qc_summary:
 rule qc_figure:
     """GC and mean-quality distributions of every sample."""
     input:
-        expand("results/qc/{sample}.hist.tsv", sample=sorted(QC_SAMPLES)),
+        expand("results/qc/{sample}.hist.tsv", sample=PLAN.qc.names),
     output:
         report(
-            "results/figures/qc_read_stats.png",
+            PLAN.qc.figure,
             caption="../report/qc_read_stats.rst",
             category="Read QC",
         ),
@@ -53,5 +61,8 @@ rule qc_figure:
         "logs/qc/figure.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=5,
+        mem_mb=500,
     script:
         "../scripts/plot_qc.py"

@@ -1,47 +1,42 @@
 # The seed-viability filter (target seed_filter): labelled windows -> CNN (+ cheap feature
 # models) -> ONNX / Core ML (+ INT8) export -> what filtering saves on this machine -> figures.
 # `seedfilter_ship` (not part of all) copies the trained artifacts into models/.
-SF = "results/seedfilter"
-SF_LABELS = SEEDCFG["labels"]
-SF_TRAIN = SEEDCFG["train"]
-SF_FIGURES = ["roc", "pr", "latency", "stage"]
-SEEDFILTER_OUTPUTS = [
-    f"{SEEDS}/{SEED_SAMPLE}.fastmap.txt.gz",
-    f"{SF}/class_balance.tsv",
-    f"{SF}/metrics.tsv",
-    f"{SF}/export.json",
-    f"{SF}/cost.tsv",
-    f"{SF}/latency.tsv",
-    f"{SF}/cost_summary.json",
-    *[f"results/figures/seedfilter_{f}.png" for f in SF_FIGURES],
-]
 
 
 rule seed_windows:
     """Every seed occurrence: query/reference windows (uint8), extension score, true-locus
     test, VIABLE / NON-VIABLE label, seed features; class balance."""
     input:
-        unpack(seed_fastq),
-        index=SEED_INDEX,
-        truth=SEED_TRUTH,
+        unpack(
+            (
+                lambda wc: PLAN.seeds.ena_fastq(
+                    checkpoints.ena_filereport.get().output.runs
+                )
+            )
+            if PLAN.seeds.source == "ena"
+            else PLAN.seeds.sim_inputs
+        ),
+        index=PLAN.seeds.index,
+        truth=PLAN.seeds.truth,
     output:
-        windows=f"{SF}/windows.npz",
-        balance=f"{SF}/class_balance.tsv",
-    params:
-        n_pairs=SEEDCFG["n_pairs"],
-        min_seed_len=SEEDCFG["min_seed_len"],
-        max_occ=SEEDCFG["max_occ"],
-        window=SEEDCFG["window"],
-        labels=SF_LABELS,
+        windows="results/seedfilter/windows.npz",
+        balance="results/seedfilter/class_balance.tsv",
     log:
         "logs/seedfilter/windows.log",
     benchmark:
         "benchmarks/seedfilter/windows.tsv"
-    threads: 2
-    resources:
-        mem_mb=1500,
     conda:
         "../envs/biometal.yaml"
+    threads: 2
+    resources:
+        runtime=30,
+        mem_mb=1000,
+    params:
+        n_pairs=config["seedfilter"]["n_pairs"],
+        min_seed_len=config["seedfilter"]["min_seed_len"],
+        max_occ=config["seedfilter"]["max_occ"],
+        window=config["seedfilter"]["window"],
+        labels=config["seedfilter"]["labels"],
     script:
         "../scripts/seed_windows.py"
 
@@ -50,24 +45,26 @@ rule seedfilter_train:
     """The 1D CNN: AdamW, cosine schedule, pos_weight, early stopping, split by read pair;
     threshold on validation for the target TPR; test AUROC / AUPRC / TPR / FPR."""
     input:
-        f"{SF}/windows.npz",
+        "results/seedfilter/windows.npz",
     output:
-        model=f"{SF}/cnn.pt",
-        metrics=f"{SF}/cnn_metrics.json",
-        predictions=f"{SF}/cnn_predictions.tsv.gz",
-        history=f"{SF}/cnn_history.tsv",
-    params:
-        train=SF_TRAIN,
-        seed=config["seed"],
+        model="results/seedfilter/cnn.pt",
+        metrics="results/seedfilter/cnn_metrics.json",
+        predictions="results/seedfilter/cnn_predictions.tsv.gz",
+        history="results/seedfilter/cnn_history.tsv",
     log:
         "logs/seedfilter/train.log",
     benchmark:
         "benchmarks/seedfilter/train.tsv"
-    threads: 2
-    resources:
-        mem_mb=2000,
     conda:
         "../envs/biometal.yaml"
+    threads: 2
+    resources:
+        runtime=60,
+        gpu=PLAN.gpus,
+        mem_mb=1500,
+    params:
+        train=config["seedfilter"]["train"],
+        seed=config["seed"],
     script:
         "../scripts/seedfilter_train.py"
 
@@ -75,21 +72,22 @@ rule seedfilter_train:
 rule seedfilter_features:
     """The cheap peers: gradient boosting and logistic regression on seed features."""
     input:
-        f"{SF}/windows.npz",
+        "results/seedfilter/windows.npz",
     output:
-        models=f"{SF}/feature_models.joblib",
-        metrics=f"{SF}/feature_metrics.json",
-        predictions=f"{SF}/feature_predictions.tsv.gz",
-    params:
-        train=SF_TRAIN,
-        seed=config["seed"],
+        models="results/seedfilter/feature_models.joblib",
+        metrics="results/seedfilter/feature_metrics.json",
+        predictions="results/seedfilter/feature_predictions.tsv.gz",
     log:
         "logs/seedfilter/features.log",
-    threads: 1
-    resources:
-        mem_mb=1000,
     conda:
         "../envs/biometal.yaml"
+    threads: 1
+    resources:
+        runtime=30,
+        mem_mb=500,
+    params:
+        train=config["seedfilter"]["train"],
+        seed=config["seed"],
     script:
         "../scripts/seedfilter_features.py"
 
@@ -98,54 +96,58 @@ rule seedfilter_export:
     """ONNX (checked against torch at every batch size), Core ML .mlpackage and its INT8
     variant (specs validated)."""
     input:
-        f"{SF}/cnn.pt",
+        "results/seedfilter/cnn.pt",
     output:
-        onnx=f"{SF}/seedfilter.onnx",
-        mlpackage=directory(f"{SF}/seedfilter.mlpackage"),
-        mlpackage_int8=directory(f"{SF}/seedfilter_int8.mlpackage"),
-        report=f"{SF}/export.json",
-    params:
-        batch_sizes=SEEDCFG["export"]["batch_sizes"],
-        atol=SEEDCFG["export"]["atol"],
+        onnx="results/seedfilter/seedfilter.onnx",
+        mlpackage=directory("results/seedfilter/seedfilter.mlpackage"),
+        mlpackage_int8=directory("results/seedfilter/seedfilter_int8.mlpackage"),
+        report="results/seedfilter/export.json",
     log:
         "logs/seedfilter/export.log",
-    resources:
-        mem_mb=2000,
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=30,
+        mem_mb=1500,
+    params:
+        batch_sizes=config["seedfilter"]["export"]["batch_sizes"],
+        atol=config["seedfilter"]["export"]["atol"],
     script:
         "../scripts/seedfilter_export.py"
 
 
 rule seedfilter_cost:
     """Per-seed inference vs extension cost, seeds removed, correct alignments lost,
-    extension-stage time with and without each filter; latency by batch size and backend."""
+    extension-stage time with and without each filter; latency by batch size and backend.
+    """
     input:
-        index=SEED_INDEX,
-        windows=f"{SF}/windows.npz",
-        model=f"{SF}/cnn.pt",
-        onnx=f"{SF}/seedfilter.onnx",
-        metrics=f"{SF}/cnn_metrics.json",
-        feature_models=f"{SF}/feature_models.joblib",
+        index=PLAN.seeds.index,
+        windows="results/seedfilter/windows.npz",
+        model="results/seedfilter/cnn.pt",
+        onnx="results/seedfilter/seedfilter.onnx",
+        metrics="results/seedfilter/cnn_metrics.json",
+        feature_models="results/seedfilter/feature_models.joblib",
     output:
-        table=f"{SF}/cost.tsv",
-        latency=f"{SF}/latency.tsv",
-        summary=f"{SF}/cost_summary.json",
-    params:
-        cost=SEEDCFG["cost"],
-        batch_sizes=SEEDCFG["export"]["batch_sizes"],
-        providers=SEEDCFG["inference"]["providers"],
-        split=SF_TRAIN["split"],
-        seed=config["seed"],
+        table="results/seedfilter/cost.tsv",
+        latency="results/seedfilter/latency.tsv",
+        summary="results/seedfilter/cost_summary.json",
     log:
         "logs/seedfilter/cost.log",
     benchmark:
         "benchmarks/seedfilter/cost.tsv"
-    threads: 2
-    resources:
-        mem_mb=2000,
     conda:
         "../envs/biometal.yaml"
+    threads: 2
+    resources:
+        runtime=30,
+        gpu=PLAN.gpus,
+        mem_mb=2000,
+    params:
+        cost=config["seedfilter"]["cost"],
+        batch_sizes=config["seedfilter"]["export"]["batch_sizes"],
+        providers=config["seedfilter"]["inference"]["providers"],
+        split=config["seedfilter"]["train"]["split"],
+        seed=config["seed"],
     script:
         "../scripts/seedfilter_cost.py"
 
@@ -154,14 +156,14 @@ rule seedfilter_figures:
     """ROC and PR curves (test split), latency by batch size and backend, extension-stage
     time with and without filtering; one metrics table of every model."""
     input:
-        cnn_metrics=f"{SF}/cnn_metrics.json",
-        cnn_predictions=f"{SF}/cnn_predictions.tsv.gz",
-        feature_metrics=f"{SF}/feature_metrics.json",
-        feature_predictions=f"{SF}/feature_predictions.tsv.gz",
-        latency=f"{SF}/latency.tsv",
-        cost=f"{SF}/cost.tsv",
+        cnn_metrics="results/seedfilter/cnn_metrics.json",
+        cnn_predictions="results/seedfilter/cnn_predictions.tsv.gz",
+        feature_metrics="results/seedfilter/feature_metrics.json",
+        feature_predictions="results/seedfilter/feature_predictions.tsv.gz",
+        latency="results/seedfilter/latency.tsv",
+        cost="results/seedfilter/cost.tsv",
     output:
-        metrics=f"{SF}/metrics.tsv",
+        metrics="results/seedfilter/metrics.tsv",
         roc=report(
             "results/figures/seedfilter_roc.png",
             caption="../report/seedfilter_roc.rst",
@@ -186,6 +188,9 @@ rule seedfilter_figures:
         "logs/seedfilter/figures.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=5,
+        mem_mb=500,
     script:
         "../scripts/seedfilter_figures.py"
 
@@ -193,25 +198,28 @@ rule seedfilter_figures:
 rule seedfilter_ship:
     """Copy the trained artifacts into models/ with a model card (not part of all)."""
     input:
-        onnx=f"{SF}/seedfilter.onnx",
-        mlpackage=f"{SF}/seedfilter.mlpackage",
-        mlpackage_int8=f"{SF}/seedfilter_int8.mlpackage",
-        export=f"{SF}/export.json",
-        metrics=f"{SF}/metrics.tsv",
-        balance=f"{SF}/class_balance.tsv",
-        cost=f"{SF}/cost_summary.json",
-        feature_models=f"{SF}/feature_models.joblib",
+        onnx="results/seedfilter/seedfilter.onnx",
+        mlpackage="results/seedfilter/seedfilter.mlpackage",
+        mlpackage_int8="results/seedfilter/seedfilter_int8.mlpackage",
+        export="results/seedfilter/export.json",
+        metrics="results/seedfilter/metrics.tsv",
+        balance="results/seedfilter/class_balance.tsv",
+        cost="results/seedfilter/cost_summary.json",
+        feature_models="results/seedfilter/feature_models.joblib",
     output:
         onnx="models/seedfilter.onnx",
         mlpackage=directory("models/seedfilter.mlpackage"),
         mlpackage_int8=directory("models/seedfilter_int8.mlpackage"),
         features="models/seedfilter_features.joblib",
         card="models/seedfilter.md",
-    params:
-        config=SEEDCFG,
     log:
         "logs/seedfilter/ship.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=5,
+        mem_mb=500,
+    params:
+        config=config["seedfilter"],
     script:
         "../scripts/seedfilter_ship.py"

@@ -1,47 +1,25 @@
 # SMEM seeds (target seed_filter, stage 1): the FM-index of the reference (built once,
 # saved) and the SMEMs of the first seedfilter.n_pairs read pairs in bwa fastmap format.
-SEEDCFG = config["seedfilter"]
-SEEDS = "results/seeds"
-if SEEDCFG["source"] == "ena":
-    SEED_REFERENCE = ENA_REFERENCE
-    SEED_SAMPLE = ENA_PROJECT
-    SEED_TRUTH = []
-
-    def seed_fastq(wildcards):
-        runs = ena_runs()
-        return {
-            "r1": [f"{ENA}/{r}_R1.fastq.gz" for r in runs],
-            "r2": [f"{ENA}/{r}_R2.fastq.gz" for r in runs],
-        }
-
-else:
-    SEED_REFERENCE = SIM_REFERENCE
-    SEED_SAMPLE = SIM_DNA_SAMPLE
-    SEED_TRUTH = [SIM_READS["truth"]]
-
-    def seed_fastq(wildcards):
-        return {"r1": [SIM_READS["R1"]], "r2": [SIM_READS["R2"]]}
-
-
-SEED_INDEX = f"{SEEDS}/reference.fmi.npz"
+# Inputs (biometal.workflow.seeds): the simulated sample, or the runs the ENA checkpoint chose.
 
 
 rule fm_index:
     """Suffix array + FMD-index of the reference and its reverse complement (numpy/numba)."""
     input:
-        SEED_REFERENCE,
+        PLAN.seeds.reference,
     output:
-        SEED_INDEX,
-    params:
-        seed=SEEDCFG["index_seed"],
+        PLAN.seeds.index,
     log:
         "logs/seeds/fm_index.log",
     benchmark:
         "benchmarks/seeds/fm_index.tsv"
-    resources:
-        mem_mb=2000,
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=120,
+        mem_mb=PLAN.seeds.index_mem_mb,
+    params:
+        seed=config["seedfilter"]["index_seed"],
     script:
         "../scripts/seed_index.py"
 
@@ -49,22 +27,31 @@ rule fm_index:
 rule smem_seeds:
     """SMEMs (length >= min_seed_len) of the first n_pairs pairs, as bwa fastmap prints them."""
     input:
-        unpack(seed_fastq),
-        index=SEED_INDEX,
+        unpack(
+            (
+                lambda wc: PLAN.seeds.ena_fastq(
+                    checkpoints.ena_filereport.get().output.runs
+                )
+            )
+            if PLAN.seeds.source == "ena"
+            else PLAN.seeds.sim_inputs
+        ),
+        index=PLAN.seeds.index,
     output:
-        f"{SEEDS}/{SEED_SAMPLE}.fastmap.txt.gz",
-    params:
-        n_reads=SEEDCFG["n_pairs"],
-        min_len=SEEDCFG["min_seed_len"],
-        max_occ=SEEDCFG["max_occ"],
+        PLAN.seeds.fastmap,
     log:
-        f"logs/seeds/smem_{SEED_SAMPLE}.log",
+        f"logs/seeds/smem_{PLAN.seeds.sample}.log",
     benchmark:
-        f"benchmarks/seeds/smem_{SEED_SAMPLE}.tsv"
-    threads: 2
-    resources:
-        mem_mb=1000,
+        f"benchmarks/seeds/smem_{PLAN.seeds.sample}.tsv"
     conda:
         "../envs/biometal.yaml"
+    threads: 2
+    resources:
+        runtime=60,
+        mem_mb=1000,
+    params:
+        n_reads=config["seedfilter"]["n_pairs"],
+        min_len=config["seedfilter"]["min_seed_len"],
+        max_occ=config["seedfilter"]["max_occ"],
     script:
         "../scripts/seed_smems.py"

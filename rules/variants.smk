@@ -1,61 +1,31 @@
 # Case study 2, part 3: calls (biometal: pileup + site statistics + genotypes -> VCF 4.3),
-# bcftools and FreeBayes on the same BAM when installed, scores against the truth with the
-# callers' wall time and peak memory, figures.
-import shutil
-
-VAR = "results/variants"
-VARIANT_PEERS = [p for p in VARCFG["peers"] if shutil.which(p)]
-for _peer in VARCFG["peers"]:
-    if _peer not in VARIANT_PEERS:
-        sys.stderr.write(f"note: variant-calling peer '{_peer}' is not installed; it is left out\n")
-VARIANT_CALLERS = ["biometal"] + VARIANT_PEERS
-
-
-def variant_vcf(caller, sample):
-    """Where ``caller`` writes the calls of ``sample``."""
-    if caller == "biometal":
-        return f"{VAR}/{sample}.vcf.gz"
-    return f"{VAR}/peers/{caller}/{sample}.vcf.gz"
-
-
-# (sample, caller, VCF, benchmark file) of every call set scored by evaluate_variants
-VARIANT_EVAL_SETS = [
-    (s, c, variant_vcf(c, s), f"benchmarks/variants/{c}/{s}.tsv")
-    for s in VARIANT_SAMPLE_NAMES
-    for c in VARIANT_CALLERS
-]
-
-
-VARIANTS_OUTPUTS = [
-    *(variant_vcf(c, s) for c in VARIANT_CALLERS for s in VARIANT_SAMPLE_NAMES),
-    *(variant_vcf("biometal", s) + ".tbi" for s in VARIANT_SAMPLE_NAMES),
-    *PILEUP_OUTPUTS,
-]
-if VARIANTS_TRUTH:
-    VARIANTS_OUTPUTS += [f"{VAR}/eval.tsv", "results/figures/variants_precision_recall.png"]
+# bcftools and FreeBayes on the same BAM (config variants.peers), scores against the truth
+# with the callers' wall time and peak memory, figures.
 
 
 rule call_variants:
     """SNPs and indels of one sample: streaming pileup -> binomial / beta-binomial tests,
     diploid genotype likelihoods, GQ, QUAL -> bgzipped, tabix-indexed VCF 4.3."""
     input:
-        unpack(variant_bam_inputs),
+        unpack(PLAN.variants.bam_inputs),
     output:
-        vcf=f"{VAR}/{{sample}}.vcf.gz",
-        tbi=f"{VAR}/{{sample}}.vcf.gz.tbi",
-    params:
-        pileup=VARCFG["pileup"],
-        calling=VARCFG["calling"],
-        backend=config["compute"]["backend"],
+        vcf="results/variants/{sample}.vcf.gz",
+        tbi="results/variants/{sample}.vcf.gz.tbi",
     log:
         "logs/variants/biometal_{sample}.log",
     benchmark:
         "benchmarks/variants/biometal/{sample}.tsv"
-    threads: VARCFG["pileup"]["threads"]
-    resources:
-        mem_mb=1500,
     conda:
         "../envs/biometal.yaml"
+    threads: config["variants"]["pileup"]["threads"]
+    resources:
+        runtime=60,
+        mem_mb=1000,
+        gpu=PLAN.gpus,
+    params:
+        pileup=config["variants"]["pileup"],
+        calling=config["variants"]["calling"],
+        backend=config["compute"]["backend"],
     script:
         "../scripts/call_variants.py"
 
@@ -64,21 +34,22 @@ rule call_bcftools:
     """Peer: bcftools mpileup | bcftools call -mv on the same BAM, same MAPQ / base-quality
     filters (BAQ and bcftools' own defaults otherwise)."""
     input:
-        unpack(variant_bam_inputs),
+        unpack(PLAN.variants.bam_inputs),
     output:
-        vcf=f"{VAR}/peers/bcftools/{{sample}}.vcf.gz",
-    params:
-        min_mapq=VARCFG["pileup"]["min_mapq"],
-        min_baseq=VARCFG["pileup"]["min_baseq"],
+        vcf="results/variants/peers/bcftools/{sample}.vcf.gz",
     log:
         "logs/variants/bcftools_{sample}.log",
     benchmark:
         "benchmarks/variants/bcftools/{sample}.tsv"
+    conda:
+        "../envs/bcftools.yaml"
     threads: 1
     resources:
+        runtime=60,
         mem_mb=1000,
-    conda:
-        "../envs/biometal.yaml"
+    params:
+        min_mapq=config["variants"]["pileup"]["min_mapq"],
+        min_baseq=config["variants"]["pileup"]["min_baseq"],
     shell:
         "(bcftools mpileup -f {input.reference} -q {params.min_mapq} -Q {params.min_baseq}"
         " -a AD,DP -Ou {input.bam}"
@@ -88,21 +59,22 @@ rule call_bcftools:
 rule call_freebayes:
     """Peer: FreeBayes on the same BAM, same MAPQ / base-quality filters."""
     input:
-        unpack(variant_bam_inputs),
+        unpack(PLAN.variants.bam_inputs),
     output:
-        vcf=f"{VAR}/peers/freebayes/{{sample}}.vcf.gz",
-    params:
-        min_mapq=VARCFG["pileup"]["min_mapq"],
-        min_baseq=VARCFG["pileup"]["min_baseq"],
+        vcf="results/variants/peers/freebayes/{sample}.vcf.gz",
     log:
         "logs/variants/freebayes_{sample}.log",
     benchmark:
         "benchmarks/variants/freebayes/{sample}.tsv"
+    conda:
+        "../envs/freebayes.yaml"
     threads: 1
     resources:
+        runtime=120,
         mem_mb=2000,
-    conda:
-        "../envs/biometal.yaml"
+    params:
+        min_mapq=config["variants"]["pileup"]["min_mapq"],
+        min_baseq=config["variants"]["pileup"]["min_baseq"],
     shell:
         "(freebayes -f {input.reference} --min-mapping-quality {params.min_mapq}"
         " --min-base-quality {params.min_baseq} {input.bam}"
@@ -113,18 +85,21 @@ rule evaluate_variants:
     """Precision, recall and F1 for SNPs and indels of every caller against the truth
     (normalised alleles), with each caller's wall time and peak memory."""
     input:
-        truth=VARIANTS_TRUTH or [],
-        reference=VARIANTS_REF,
-        vcfs=[v for _, _, v, _ in VARIANT_EVAL_SETS],
-        benchmarks=[b for _, _, _, b in VARIANT_EVAL_SETS],
+        truth=PLAN.variants.truth or [],
+        reference=PLAN.variants.reference,
+        vcfs=[v for _, _, v, _ in PLAN.variants.eval_sets],
+        benchmarks=[b for _, _, _, b in PLAN.variants.eval_sets],
     output:
-        f"{VAR}/eval.tsv",
-    params:
-        sets=VARIANT_EVAL_SETS,
+        "results/variants/eval.tsv",
     log:
         "logs/variants/evaluate.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=10,
+        mem_mb=1000,
+    params:
+        sets=PLAN.variants.eval_sets,
     script:
         "../scripts/evaluate_variants.py"
 
@@ -132,7 +107,7 @@ rule evaluate_variants:
 rule variants_figure:
     """Precision / recall / F1 per caller (SNPs, indels) and the callers' wall time."""
     input:
-        f"{VAR}/eval.tsv",
+        "results/variants/eval.tsv",
     output:
         report(
             "results/figures/variants_precision_recall.png",
@@ -143,5 +118,8 @@ rule variants_figure:
         "logs/variants/figure.log",
     conda:
         "../envs/biometal.yaml"
+    resources:
+        runtime=5,
+        mem_mb=500,
     script:
         "../scripts/plot_variants.py"

@@ -1,6 +1,6 @@
 """Rule pileup_bench: pileup throughput of biometal against samtools mpileup, same BAM."""
 
-from biometal.pileup.bench import benchmark_pileup
+from biometal.pileup.bench import bench_backends, benchmark_pileup
 from biometal.pileup.params import pileup_params
 from biometal.runner import run
 
@@ -14,7 +14,7 @@ def main(smk):
         pileup_params(smk.params.pileup, threads=1, backend=smk.params.backend),
         repeats=smk.params.repeats,
         threads=smk.params.threads,
-        backends=smk.params.backends,
+        backends=bench_backends(smk.params.backend),
     )
 
 

@@ -413,15 +413,74 @@ def smems_file(
     return info
 
 
+def load_or_build_index(path: str | os.PathLike, seed: int = 11) -> FMIndex:
+    """The FM-index in ``path``: a file saved by :meth:`FMIndex.save` (``.npz``, recognised
+    by content) is loaded, anything else is read as a FASTA reference and indexed in memory
+    (:func:`build_fm_index`, nothing is saved)."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+    except OSError:
+        magic = b""  # a missing file, a URL: the FASTA reader gives the error
+    if magic == b"PK":
+        return FMIndex.load(path)
+    return build_fm_index(path, seed=seed)
+
+
+def fastmap_file(
+    index: FMIndex | str | os.PathLike,
+    reads: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    min_len: int = 17,
+    min_intv: int = 1,
+    max_positions: int = 20,
+    batch: int = 16384,
+    threads: int | None = None,
+) -> dict:
+    """SMEMs of every read of ``reads`` (FASTA or FASTQ, plain/gzip/URL, ``-`` for standard
+    input), streamed in batches of ``batch`` reads, written as ``bwa fastmap -l min_len -i
+    min_intv -w max_positions`` prints them (:func:`format_fastmap`) to ``out`` (atomic,
+    gzip by suffix; ``-``: standard output). ``index``: an :class:`FMIndex` or a path for
+    :func:`load_or_build_index`. ``threads``: numba threads (None: unchanged). The defaults
+    are ``bwa fastmap``'s. Returns counts.
+    """
+    from biometal.align.files import iter_sequence_batches
+    from biometal.io.sinks import output_sink
+    from biometal.kernels import set_threads
+
+    if min_len < 1 or min_intv < 1 or max_positions < 0:
+        raise BiometalError(
+            f"fastmap: need min_len >= 1, min_intv >= 1 and max_positions >= 0, got "
+            f"{min_len}, {min_intv}, {max_positions}"
+        )
+    set_threads(threads)
+    if not isinstance(index, FMIndex):
+        index = load_or_build_index(index)
+    n_seeds = n_reads = 0
+    with output_sink(out) as sink:
+        for names, seqs in iter_sequence_batches(reads, batch):
+            seeds = find_smems(index, seqs.codes, seqs.offsets, min_len, min_intv)
+            text = format_fastmap(index, names, seqs.lengths, seeds, max_positions)
+            sink.write(text.encode())
+            n_seeds += len(seeds)
+            n_reads += len(names)
+    info = {"reads": n_reads, "smems": n_seeds}
+    log.info("SMEMs: %s", info)
+    return info
+
+
 __all__ = [
     "FMIndex",
     "Occurrences",
     "Seeds",
     "build_fm_index",
     "decode",
+    "fastmap_file",
     "find_smems",
     "fm_index_file",
     "format_fastmap",
+    "load_or_build_index",
     "locate",
     "parse_fastmap",
     "reverse_complement",

@@ -9,20 +9,37 @@ Public API (see the modules for details):
 - :func:`encode` / :func:`decode` (``encoding``): A=0 C=1 G=2 T=3 else 4
 """
 
-from biometal.io.encoding import DECODE_LUT, ENCODE_LUT, decode, encode
-from biometal.io.fastx import (
-    DEFAULT_BLOCK_SIZE,
-    DEFAULT_CHUNK_READS,
-    FastaRecord,
-    FastqRecord,
-    FastqWriter,
-    ReadChunk,
-    read_fasta,
-    read_fastq,
-    read_fastq_chunks,
-    read_fastx,
-)
-from biometal.io.sources import InputSourceError, open_input
+from __future__ import annotations
+
+import importlib
+
+# Loaded on first use, so that light modules (biometal.io.samplesheet, biometal.io.paths:
+# what the Snakefile imports) do not pull numpy in through this package.
+_EXPORTS = {
+    "DECODE_LUT": "encoding",
+    "ENCODE_LUT": "encoding",
+    "decode": "encoding",
+    "encode": "encoding",
+    "DEFAULT_BLOCK_SIZE": "fastx",
+    "DEFAULT_CHUNK_READS": "fastx",
+    "FastaRecord": "fastx",
+    "FastqRecord": "fastx",
+    "FastqWriter": "fastx",
+    "ReadChunk": "fastx",
+    "read_fasta": "fastx",
+    "read_fastq": "fastx",
+    "read_fastq_chunks": "fastx",
+    "read_fastx": "fastx",
+    "InputSourceError": "sources",
+    "open_input": "sources",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"biometal.io.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'biometal.io' has no attribute {name!r}")
+
 
 __all__ = [
     "DECODE_LUT",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -79,3 +80,69 @@ def write_bytes(
     """Write ``data`` to ``path`` atomically (gzip by suffix, deterministic)."""
     with OutputFile(path, compresslevel) as out:
         out.write(data)
+
+
+#: The output name that means standard output (as ``-`` means standard input to the readers).
+STDOUT = "-"
+
+
+def is_stdout(path: str | os.PathLike | None) -> bool:
+    """True when ``path`` is ``-`` (standard output)."""
+    return path is not None and os.fspath(path) == STDOUT
+
+
+class StdoutSink:
+    """Standard output with :class:`OutputFile`'s interface (``write``, ``close``, ``abort``,
+    ``with``), uncompressed. What was written before an error cannot be taken back: a
+    reader of the pipe sees the failing command's exit status instead."""
+
+    path = STDOUT
+
+    @staticmethod
+    def _stream():
+        # looked up at each write, so that a replaced sys.stdout (tests, pytest) is used
+        return getattr(sys.stdout, "buffer", None)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Write ``data`` to standard output."""
+        buf = self._stream()
+        if buf is None:
+            sys.stdout.write(bytes(data).decode("utf-8"))
+        else:
+            buf.write(data)
+
+    def close(self) -> None:
+        """Flush standard output (it stays open)."""
+        sys.stdout.flush()
+        buf = self._stream()
+        if buf is not None:
+            buf.flush()
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Flush what was written (standard output cannot be removed)."""
+        self.close()
+
+    def __enter__(self) -> StdoutSink:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        elif not issubclass(exc_type, BrokenPipeError):
+            self.abort(exc)
+
+
+def output_sink(
+    path: str | os.PathLike, compresslevel: int = DEFAULT_COMPRESSLEVEL
+) -> OutputFile | StdoutSink:
+    """``-``: standard output (plain); else an atomic :class:`OutputFile` (gzip by suffix)."""
+    return StdoutSink() if is_stdout(path) else OutputFile(path, compresslevel)
+
+
+def write_text_output(
+    path: str | os.PathLike, text: str, compresslevel: int = DEFAULT_COMPRESSLEVEL
+) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (gzip by suffix), or to standard output
+    when ``path`` is ``-``."""
+    with output_sink(path, compresslevel) as out:
+        out.write(text.encode("utf-8"))

@@ -24,6 +24,7 @@ import zlib
 from typing import BinaryIO
 
 from biometal.errors import BiometalError, InputFormatError
+from biometal.io.paths import is_url
 
 try:  # ISA-L: same format as zlib, faster inflate. Optional.
     from isal import igzip as _igzip
@@ -52,11 +53,6 @@ class InputSourceError(BiometalError):
         self.path = str(path)
         self.what = what
         super().__init__(f"{self.path}: {what}")
-
-
-def is_url(path: str | os.PathLike) -> bool:
-    """True for ``http://`` and ``https://`` locations."""
-    return isinstance(path, str) and path.lower().startswith(("http://", "https://"))
 
 
 def display_name(path: str | os.PathLike) -> str:

@@ -48,6 +48,7 @@ from scipy import stats
 from biometal.errors import BiometalError
 from biometal.io.atomic import atomic_path
 from biometal.io.bam import check_bam
+from biometal.kernels import metal_available
 from biometal.pileup.engine import PileupParams, iter_pileup, samtools_command
 from biometal.pileup.tsv import write_pileup_tsv
 from biometal.stats import summarize as summarize_runs
@@ -97,6 +98,12 @@ def _load() -> float:
         return os.getloadavg()[0]
     except OSError:  # pragma: no cover - platform without getloadavg
         return float("nan")
+
+
+def bench_backends(requested: str) -> list[str]:
+    """Backends the benchmark times: the numba backend always, Metal too where it answers
+    (unless ``requested`` is ``cpu``)."""
+    return ["cpu"] + (["metal"] if requested != "cpu" and metal_available() else [])
 
 
 def benchmark_pileup(

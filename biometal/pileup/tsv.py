@@ -19,6 +19,7 @@ import numpy as np
 
 from biometal.io.bam import check_bam
 from biometal.io.bgzf import BgzfWriter
+from biometal.io.sinks import StdoutSink, is_stdout
 from biometal.pileup.engine import IndelEvents, PileupBlock, PileupParams, iter_pileup
 from biometal.pileup.engine import samtools_command as _samtools_command
 
@@ -165,7 +166,8 @@ def write_pileup_tsv(
     compresslevel: int = 1,
     blocks: Iterable[PileupBlock] | None = None,
 ) -> dict[str, float]:
-    """Pileup of ``bam`` into the bgzipped TSV ``out`` (atomic). Returns run statistics.
+    """Pileup of ``bam`` into the bgzipped TSV ``out`` (atomic; ``-``: the plain TSV on
+    standard output). Returns run statistics.
 
     ``all_positions``: also write depth-0 positions (every position of every contig, like
     ``samtools mpileup -aa``). ``blocks``: an already running :func:`iter_pileup` (else one
@@ -195,7 +197,12 @@ def write_pileup_tsv(
             rows += n
         return rows
 
-    with BgzfWriter(out, level=compresslevel, threads=params.threads) as writer:
+    sink = (
+        StdoutSink()
+        if is_stdout(out)
+        else BgzfWriter(out, level=compresslevel, threads=params.threads)
+    )
+    with sink as writer:
         writer.write(header_text(str(bam), str(reference) if reference else None, params).encode())
         tid, pos = 0, 0  # next position not yet written (all_positions)
         for block in stream:

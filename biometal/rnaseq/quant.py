@@ -29,6 +29,7 @@ import numpy as np
 from biometal.errors import BiometalError
 from biometal.io import read_fastq_chunks
 from biometal.io.atomic import atomic_path
+from biometal.io.sinks import write_text_output
 from biometal.io.sources import display_name
 from biometal.rnaseq.em import (
     CHANGE_LIMIT,
@@ -272,7 +273,7 @@ def quantify(
 
 
 def write_quant(result: QuantResult, out: str | os.PathLike) -> None:
-    """The quant table (:data:`QUANT_COLUMNS`) as TSV, atomically."""
+    """The quant table (:data:`QUANT_COLUMNS`) as TSV, atomically (``-``: standard output)."""
     lines = ["\t".join(QUANT_COLUMNS)]
     lines += [
         f"{n}\t{ln}\t{e:.3f}\t{c:.4f}\t{t:.6f}"
@@ -285,8 +286,7 @@ def write_quant(result: QuantResult, out: str | os.PathLike) -> None:
             strict=True,
         )
     ]
-    with atomic_path(out) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+    write_text_output(out, "\n".join(lines) + "\n")
 
 
 def write_info(info: dict, out: str | os.PathLike) -> None:

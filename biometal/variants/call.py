@@ -303,12 +303,21 @@ def call_indels(block: PileupBlock, ref: _Reference, params: CallParams) -> list
     )
 
 
+def bam_sample_name(bam: str | os.PathLike, read_groups: list[dict[str, str]]) -> str:
+    """The sample of a BAM: its read groups' one ``SM``, else the file name without ``.bam``."""
+    names = {rg["SM"] for rg in read_groups if rg.get("SM")}
+    if len(names) == 1:
+        return names.pop()
+    name = os.path.basename(os.fspath(bam))
+    return name[:-4] if name.endswith(".bam") else name
+
+
 def call_variants(
     bam: str | os.PathLike,
     reference: str | os.PathLike,
     out_vcf: str | os.PathLike,
     *,
-    sample: str,
+    sample: str | None = None,
     pileup: PileupParams | None = None,
     calling: CallParams | None = None,
 ) -> dict[str, float]:
@@ -316,12 +325,16 @@ def call_variants(
 
     The BAM is validated against ``reference`` before anything is written (one-line
     :class:`~biometal.errors.BiometalError` for a missing index, an unsorted or truncated
-    BAM, mismatching contigs). Returns counts and the run time.
+    BAM, mismatching contigs). ``sample``: the VCF's sample column (None: the BAM's read
+    group ``SM`` when there is exactly one, else the BAM's file name without ``.bam``).
+    Returns counts and the run time.
     """
     pileup = pileup or PileupParams()
     calling = calling or CallParams()
     t0 = time.perf_counter()
     header = check_bam(bam, reference)
+    if not sample:
+        sample = bam_sample_name(bam, header.read_groups)
     ref = _Reference(str(reference))
     meta = [
         f"biometal_pileup=min_mapq:{pileup.min_mapq};min_baseq:{pileup.min_baseq};"

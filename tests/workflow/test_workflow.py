@@ -183,11 +183,21 @@ def test_bad_sample_sheet_row_is_named(tmp_path: Path) -> None:
 def test_conda_env_pins_match_pyproject() -> None:
     import tomllib
 
-    pins = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    # what jobs import: the library, its ml extra, and the workflow extra's Snakemake (the
+    # script runner) and matplotlib; the SLURM plugin runs only on the submitting host
+    pins = project["dependencies"] + extras["ml"]
+    pins += [p for p in extras["workflow"] if not p.startswith(("biometal[", "snakemake-exec"))]
     env = yaml.safe_load((REPO / "envs" / "biometal.yaml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     norm = lambda s: s.replace(" ", "").replace('"', "'")  # noqa: E731
     assert {norm(p) for p in pins} <= {norm(p) for p in pip}
+    # every rule with an action names a pinned env that exists
+    for smk in sorted((REPO / "rules").glob("*.smk")):
+        for env_file in re.findall(r'conda:\n\s+"\.\./(envs/[^"]+)"', smk.read_text()):
+            env = yaml.safe_load((REPO / env_file).read_text())
+            assert env["dependencies"], env_file
 
 
 @pytest.mark.slow

@@ -1,0 +1,75 @@
+"""The whole workflow's plan: every stage's inputs, outputs and peers from one config."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from biometal.io.samplesheet import SAMPLE_NAME
+from biometal.workflow.data import SimData, sim_data
+from biometal.workflow.dnabert import DnabertPlan, dnabert_plan
+from biometal.workflow.peers import PeerFinder
+from biometal.workflow.qc import QcPlan, qc_plan
+from biometal.workflow.rnaseq import RnaseqPlan, rnaseq_plan
+from biometal.workflow.seeds import SeedsPlan, seeds_plan
+from biometal.workflow.variants import VariantsPlan, variants_plan
+
+BENCH_ALIGNMENT_OUTPUTS = (
+    "results/bench/alignment.tsv",
+    "results/bench/alignment_summary.tsv",
+    "results/figures/bench_alignment_gcups.png",
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every stage reads and writes; ``notes`` are printed once by the Snakefile."""
+
+    sim: SimData
+    qc: QcPlan
+    rnaseq: RnaseqPlan
+    variants: VariantsPlan
+    seeds: SeedsPlan
+    dnabert: DnabertPlan
+    gpus: int
+    notes: tuple[str, ...]
+
+    bench_alignment = list(BENCH_ALIGNMENT_OUTPUTS)
+    # a {sample} wildcard matches what a sample sheet accepts as a name (no '/')
+    sample_pattern = SAMPLE_NAME.pattern.removeprefix("^").removesuffix("$")
+
+    @property
+    def all(self) -> list[str]:
+        """The ``all`` target: every case study, the simulated data and read QC."""
+        return [
+            *self.sim.outputs,
+            *self.qc.outputs,
+            *self.rnaseq.outputs,
+            *self.variants.outputs,
+            *self.dnabert.outputs,
+            *self.seeds.outputs,
+        ]
+
+
+def plan_workflow(
+    config: dict, *, conda: bool = False, which: Callable[[str], str | None] = shutil.which
+) -> Plan:
+    """The plan of a validated config. ``conda``: jobs get their tools from envs/ (every
+    requested peer runs); otherwise a peer runs only where ``which`` finds it.
+
+    Raises :class:`~biometal.errors.BiometalError` (one line) for a config or sample sheet
+    the workflow cannot run.
+    """
+    sim = sim_data(config)
+    peers = PeerFinder(conda=conda, which=which)
+    return Plan(
+        sim=sim,
+        qc=qc_plan(config, sim),
+        rnaseq=rnaseq_plan(config, sim, peers),
+        variants=variants_plan(config, sim, peers),
+        seeds=seeds_plan(config, sim),
+        dnabert=dnabert_plan(config, sim),
+        gpus=config["compute"]["gpus"],
+        notes=tuple(peers.notes),
+    )
