@@ -8,6 +8,8 @@ traceback and exit non-zero; programming errors keep their tracebacks.
 
 from __future__ import annotations
 
+import sys
+
 
 class BiometalError(Exception):
     """A user-input error with a one-line, self-explanatory message."""
@@ -26,3 +28,13 @@ class InputFormatError(BiometalError, ValueError):
 
 class ConfigError(BiometalError, ValueError):
     """A config key is missing, unknown or has the wrong type/value. Names the key."""
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """True for a user mistake: a :class:`BiometalError`, or the kernels'
+    ``BackendError`` (an unusable ``compute.backend``; ``biometal.kernels`` does not import
+    ``biometal``, so its error cannot subclass ours). Entry points print these as one line."""
+    if isinstance(exc, BiometalError):
+        return True
+    backend = sys.modules.get("biometal.kernels.backend")
+    return backend is not None and isinstance(exc, backend.BackendError)

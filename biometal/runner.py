@@ -2,7 +2,7 @@
 
 Each script does ``run(snakemake, main)`` where ``main(snakemake)`` reads inputs/params and
 calls one library function. Log messages (``logging``) and warnings go to the rule's
-``log:`` file. A :class:`~biometal.errors.BiometalError` (a user mistake) is written as one
+``log:`` file. A user mistake (:func:`~biometal.errors.is_user_error`) is written as one
 line to the log and to stderr and the job exits 1, without a traceback; any other exception
 keeps its traceback (it is a bug). This module does not import snakemake: ``smk`` is the
 object Snakemake injects into the script.
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from biometal.errors import BiometalError
+from biometal.errors import is_user_error
 
 
 def _configure_logging(log_path: str | None) -> None:
@@ -42,7 +42,9 @@ def run(smk: Any, main: Callable[[Any], Any]) -> None:
     t0 = time.perf_counter()
     try:
         main(smk)
-    except BiometalError as exc:
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
         log.error("%s", exc)
         sys.stderr.write(f"error: {exc}\n")
         sys.stderr.flush()

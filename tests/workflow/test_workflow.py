@@ -84,6 +84,63 @@ def test_bad_config_fails_before_any_job(tmp_path: Path, config: dict, message: 
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("configfiles", [(), (TINY,)], ids=["default", "tiny"])
+def test_dry_run_is_clean_under_strict_dag_evaluation(tmp_path: Path, configfiles) -> None:
+    """Every input function resolves for every job: no InputFunctionException, no traceback
+    (results/qc/{sample}.tsv once matched results/qc/summary.tsv)."""
+    proc = snakemake(
+        tmp_path,
+        "all",  # before the option, which takes several values
+        "-n",
+        "--forceall",
+        "--strict-dag-evaluation",
+        "functions",
+        configfiles=configfiles,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "Traceback" not in out and "Exception" not in out, out[-3000:]
+
+
+def test_unusable_backend_is_one_line(tmp_path: Path) -> None:
+    """compute.backend: metal on a machine without Metal: the job fails with one line."""
+    _own_sample(tmp_path, [("r1", "ACGT", "IIII")])
+    (tmp_path / "sheet.tsv").write_text("sample\tfq1\nmine\tmine_R1.fastq.gz\n")
+    cfg = _write(
+        tmp_path / "own.yaml",
+        {"qc": {"samples": str(tmp_path / "sheet.tsv")}, "compute": {"backend": "metal"}},
+    )
+    proc = snakemake(tmp_path, "qc", configfiles=(TINY, cfg))
+    if proc.returncode == 0:
+        pytest.skip("Metal answers on this machine")
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors and "metal" in errors[0].lower(), proc.stderr[-3000:]
+    log = (tmp_path / "logs" / "qc" / "mine.log").read_text()
+    assert "Traceback" not in log and "metal" in log.lower()
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["summary"], "sample name 'summary' is reserved"),
+        (["x", "x.hist"], "sample names 'x.hist' and 'x' collide"),
+    ],
+)
+def test_sample_name_colliding_with_an_output_is_one_line(
+    tmp_path: Path, names: list[str], message: str
+) -> None:
+    _own_sample(tmp_path, [("r1", "ACGT", "IIII")])
+    rows = "".join(f"{n}\tmine_R1.fastq.gz\n" for n in names)
+    (tmp_path / "sheet.tsv").write_text("sample\tfq1\n" + rows)
+    cfg = _write(tmp_path / "own.yaml", {"qc": {"samples": str(tmp_path / "sheet.tsv")}})
+    proc = snakemake(tmp_path, "-n", "qc", configfiles=(TINY, cfg))
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+
+
 def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
     bad = _write(tmp_path / "bad.yaml", {"simulate": {"reads": {"coverag": 3}}})
     proc = snakemake(tmp_path, "-n", "all", configfiles=(TINY, bad))
