@@ -80,8 +80,7 @@ def _placeholders(work: Path) -> None:
         'c\ts\ttranscript\t1\t200\t.\t+\t.\tgene_id "g2"; transcript_id "t2";\n'
     )
     (work / "rna.tsv").write_text(
-        "sample\tcondition\tfq1\tfq2\n"
-        "a1\tA\tmine_R1.fastq.gz\t\nb1\tB\tmine_R2.fastq.gz\t\n"
+        "sample\tcondition\tfq1\tfq2\na1\tA\tmine_R1.fastq.gz\t\nb1\tB\tmine_R2.fastq.gz\t\n"
     )
     (work / "ref.fa").write_text(">chr1\n" + "ACGTTGCA" * 100 + "\n")
     (work / "dna.tsv").write_text("sample\tfq1\tfq2\nd1\tmine_R1.fastq.gz\tmine_R2.fastq.gz\n")
@@ -111,9 +110,7 @@ def _run(cmd: str, work: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "doc,cmd", CASES, ids=[f"{p.name}:{c[10:60]}" for p, c in CASES]
-)
+@pytest.mark.parametrize("doc,cmd", CASES, ids=[f"{p.name}:{c[10:60]}" for p, c in CASES])
 def test_documented_command_runs(doc: Path, cmd: str, tmp_path: Path, request) -> None:
     if "--report" in cmd:
         # a report needs results: take the tiny run of `all` (a real run, shared)
