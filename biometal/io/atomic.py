@@ -26,8 +26,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     atomic) and keeps the final suffixes (``.fastq.gz``) so format sniffing by suffix
     still works. On any exception the temporary file is removed and the exception
     propagates; an existing ``path`` is left untouched.
+
+    A ``path`` that exists and is not a regular file (``/dev/null``, a FIFO, a terminal) is
+    yielded as it is: renaming over it would replace the device with a file.
     """
     final = Path(path)
+    if final.exists() and not final.is_file():
+        yield final
+        return
     final.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(final.suffixes)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent)

@@ -61,3 +61,22 @@ def test_read_benchmark_parses_snakemake_benchmark_files(tmp_path: Path) -> None
     (tmp_path / "bad.tsv").write_text("x\ty\n1\t2\n")
     with pytest.raises(BiometalError, match="not a Snakemake benchmark file"):
         read_benchmark(tmp_path / "bad.tsv")
+
+
+def test_writing_to_a_device_or_fifo_keeps_it(tmp_path: Path) -> None:
+    """`-o /dev/null` once renamed a temporary file over /dev/null: a path that is not a
+    regular file is written in place."""
+    import stat
+
+    from biometal.io.atomic import atomic_path
+
+    with atomic_path(os.devnull) as p:
+        assert str(p) == os.devnull
+        p.write_bytes(b"gone")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with atomic_path(fifo) as p:
+        assert p == fifo
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert [f.name for f in tmp_path.iterdir()] == ["pipe"]
