@@ -7,11 +7,26 @@ that validates inputs and picks the backend with :func:`resolve_backend`
 
 Kernels take numpy arrays and return numpy arrays; nothing here imports ``biometal``.
 Errors: :class:`BackendError` (one line) for an unusable backend, ``ValueError`` for
-malformed input arrays.
+malformed input arrays (the checks are shared, in :mod:`._checks`). numba's thread count is
+set through one helper, :func:`numba_threads` (restores the count) / :func:`set_numba_threads`.
+
+Where numba code lives (DESIGN.md section 2; tests/unit/test_layering.py holds it):
+
+- a kernel that has a Metal twin is here: ``NAME.metal``, its numba twin ``NAME_cpu.py``, and
+  the dispatch module ``NAME.py`` (no numba-compiled code in a dispatch module);
+- numba helpers shared by twins (``_simd.py``: LLVM intrinsics) are here too;
+- a CPU-only loop is private to the one library package that calls it, in that package's
+  ``_kernels.py`` (``biometal/<pkg>/_kernels.py``; a package with separate call graphs may
+  split them as ``_<topic>_kernels.py``), never here;
+- a numba call graph stays in one file: numba's on-disk cache is invalidated per source file,
+  so compiled code does not call a compiled function of another file (a library loop that
+  needs a twin's helper keeps a private copy of it). The one exception, ``_simd.py``, is
+  documented there.
 """
 
 from __future__ import annotations
 
+from ._threads import numba_threads, set_numba_threads
 from .backend import (
     BACKENDS,
     ENV_VAR,
@@ -19,7 +34,6 @@ from .backend import (
     clear_cache,
     metal_available,
     resolve_backend,
-    set_threads,
 )
 from .read_stats import ReadStats, read_stats, summarize_read_stats
 from .smith_waterman import PairAlignments, align_pairs
@@ -33,8 +47,9 @@ __all__ = [
     "align_pairs",
     "clear_cache",
     "metal_available",
+    "numba_threads",
     "read_stats",
     "resolve_backend",
-    "set_threads",
+    "set_numba_threads",
     "summarize_read_stats",
 ]

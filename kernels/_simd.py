@@ -13,6 +13,10 @@ intrinsics keep the operand width, so a loop over ``int16`` arrays becomes ``vpa
 
 Both operands must already have the same integer type (cast with e.g. ``np.int16(x)``
 first); a mismatch is a typing error, not a silent widening.
+
+The one exception to "a numba call graph stays in one file" (kernels/__init__.py): the CPU
+twins import these intrinsics. numba's cache is invalidated per source file, so after editing
+this file delete the cached kernels (``kernels/__pycache__/*.nbi`` and ``*.nbc``).
 """
 
 from __future__ import annotations

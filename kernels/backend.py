@@ -16,22 +16,15 @@ from __future__ import annotations
 import functools
 import os
 
+from . import metal_runner
+from ._errors import BackendError
+
 ENV_VAR = "BIOMETAL_BACKEND"
 BACKENDS = ("auto", "metal", "cpu")
 
 
-class BackendError(RuntimeError):
-    """A compute backend cannot be used as requested. The message is one line.
-
-    ``biometal.kernels`` does not import ``biometal``; the library layer translates this
-    into its own user-facing error.
-    """
-
-
 @functools.cache
 def _probe_metal() -> tuple[bool, str]:
-    from . import metal_runner
-
     try:
         return True, metal_runner.device_name()
     except BackendError as exc:
@@ -50,23 +43,8 @@ def metal_available() -> bool:
 
 def clear_cache() -> None:
     """Forget the cached Metal probe, device and compiled kernels (for tests)."""
-    from . import metal_runner
-
     _probe_metal.cache_clear()
     metal_runner.clear_cache()
-
-
-def set_threads(threads: int | None) -> int:
-    """Run the numba (cpu) kernels on ``threads`` threads, capped at numba's pool size
-    (``NUMBA_NUM_THREADS``, the cores by default); ``None`` keeps the current setting.
-    Returns the number in use. Metal kernels are not affected."""
-    import numba  # slow to import: only when a thread count is set
-
-    if threads is not None:
-        if int(threads) < 1:
-            raise BackendError(f"threads must be >= 1, got {threads}")
-        numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))
-    return int(numba.get_num_threads())
 
 
 def resolve_backend(requested: str | None = None) -> str:

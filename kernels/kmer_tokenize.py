@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import metal_runner
+from ._checks import offsets_vector, uint8_vector
 from .backend import resolve_backend
 
 #: largest k the kernels take (a k-mer index must fit in 32 bits; lut has 4**k entries).
@@ -53,17 +54,6 @@ class KmerTokens(NamedTuple):
         return (cols[None, :] < self.n_tokens[:, None]).astype(np.uint8)
 
 
-def _u8(name: str, arr: Any) -> np.ndarray:
-    if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype != np.uint8:
-        desc = (
-            f"{arr.dtype} array of shape {arr.shape}"
-            if isinstance(arr, np.ndarray)
-            else type(arr).__name__
-        )
-        raise ValueError(f"kmer_tokenize: {name} must be a 1-D uint8 numpy array, got {desc}")
-    return np.ascontiguousarray(arr)
-
-
 def _check(
     codes: Any,
     qual: Any,
@@ -77,21 +67,17 @@ def _check(
     mask_below: int,
     special: Sequence[int],
 ) -> tuple:
-    codes = _u8("codes", codes)
-    qual = np.full(len(codes), 255, np.uint8) if qual is None else _u8("qual", qual)
+    codes = uint8_vector("kmer_tokenize", "codes", codes)
+    if qual is None:
+        qual = np.full(len(codes), 255, np.uint8)
+    else:
+        qual = uint8_vector("kmer_tokenize", "qual", qual)
     if len(qual) != len(codes):
         raise ValueError(
             f"kmer_tokenize: codes and qual must have the same length, got {len(codes)} "
             f"and {len(qual)}"
         )
-    offsets = np.asarray(offsets)
-    if offsets.ndim != 1 or offsets.dtype.kind not in "iu" or len(offsets) < 1:
-        raise ValueError("kmer_tokenize: offsets must be a 1-D integer array of n_reads+1 entries")
-    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    if offsets[0] < 0 or offsets[-1] > len(codes) or (np.diff(offsets) < 0).any():
-        raise ValueError(
-            f"kmer_tokenize: offsets must be non-decreasing and lie in [0, {len(codes)}]"
-        )
+    offsets = offsets_vector("kmer_tokenize", "offsets", offsets, len(codes))
     if not 1 <= k <= MAX_K:
         raise ValueError(f"kmer_tokenize: k must be in 1..{MAX_K}, got {k}")
     if not 1 <= stride:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import BackendError
+from ._errors import BackendError
 
 KERNEL_DIR = Path(__file__).resolve().parent
 

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from . import metal_runner
+from ._checks import c_table, uint8_vector
+from ._threads import numba_threads
 from .backend import resolve_backend
 
 NCOL = 24
@@ -61,29 +63,16 @@ READ_FIELDS = (
 )
 
 
-def _check(buf: Any, reads: Any, acc: Any, min_bq: Any) -> None:
-    if not isinstance(buf, np.ndarray) or buf.dtype != np.uint8 or buf.ndim != 1:
-        raise ValueError("pileup: buf must be a 1-D uint8 array")
-    if (
-        not isinstance(reads, np.ndarray)
-        or reads.dtype != np.uint32
-        or reads.ndim != 2
-        or reads.shape[1] != len(READ_FIELDS)
-        or not reads.flags.c_contiguous
-    ):
-        raise ValueError(f"pileup: reads must be a C-contiguous uint32[n, {len(READ_FIELDS)}]")
-    if (
-        not isinstance(acc, np.ndarray)
-        or acc.dtype != np.uint32
-        or acc.ndim != 2
-        or acc.shape[1] != NCOL
-        or not acc.flags.c_contiguous
-    ):
-        raise ValueError(f"pileup: acc must be a C-contiguous uint32[acc_len, {NCOL}]")
+def _check(buf: Any, reads: Any, acc: Any, min_bq: Any) -> np.ndarray:
+    buf = uint8_vector("pileup", "buf", buf)
+    nf = len(READ_FIELDS)
+    c_table("pileup", "reads", reads, np.uint32, f"uint32[n, {nf}]", nf)
+    c_table("pileup", "acc", acc, np.uint32, f"uint32[acc_len, {NCOL}]", NCOL)
     if len(reads) > 1 and np.any(np.diff(reads[:, 0].astype(np.int64)) < 0):
         raise ValueError("pileup: reads must be sorted by rel_pos")
     if not 0 <= int(min_bq) < 2**32:
         raise ValueError(f"pileup: min_bq out of range: {min_bq}")
+    return buf
 
 
 def pileup_accumulate(
@@ -98,9 +87,10 @@ def pileup_accumulate(
 
     ``min_bq``: an entry (base, deletion or skip) counts when its base quality is at least
     this (samtools ``-Q``). ``backend``: auto | metal | cpu (None: ``$BIOMETAL_BACKEND``).
-    ``threads``: numba threads for the cpu backend (None: numba's current setting).
+    ``threads``: numba threads for the cpu backend, for this call (None: numba's current
+    count; <= 0: all cores).
     """
-    _check(buf, reads, acc, min_bq)
+    buf = _check(buf, reads, acc, min_bq)
     if len(reads) == 0:
         return
     if resolve_backend(backend) == "metal":
@@ -119,11 +109,7 @@ def pileup_accumulate(
         )
         acc += out
         return
-    import numba
-
     from .pileup_cpu import pileup_cpu
 
-    n_threads = numba.get_num_threads() if threads is None else max(1, int(threads))
-    if threads is not None:
-        numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-    pileup_cpu(buf, reads, acc, np.uint32(min_bq), np.int64(2 * n_threads))
+    with numba_threads(threads) as n_threads:
+        pileup_cpu(buf, reads, acc, np.uint32(min_bq), np.int64(2 * n_threads))

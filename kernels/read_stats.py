@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import metal_runner
+from ._checks import offsets_vector, uint8_vector
 from .backend import resolve_backend
 
 _U32_MAX = 2**32 - 1
@@ -75,60 +76,21 @@ class ReadStats(NamedTuple):
 
 
 def _check_inputs(codes: Any, qual: Any, offsets: Any, threshold: Any) -> tuple:
-    for name, arr in (("codes", codes), ("qual", qual)):
-        if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype != np.uint8:
-            raise ValueError(
-                f"read_stats: {name} must be a 1-D uint8 numpy array, got {_desc(arr)}"
-            )
+    codes = uint8_vector("read_stats", "codes", codes)
+    qual = uint8_vector("read_stats", "qual", qual)
     if len(codes) != len(qual):
         raise ValueError(
             "read_stats: codes and qual must have the same length, "
             f"got {len(codes)} and {len(qual)}"
         )
-    if (
-        not isinstance(offsets, np.ndarray)
-        or offsets.ndim != 1
-        or offsets.dtype.kind not in "iu"
-        or len(offsets) < 1
-    ):
-        raise ValueError(
-            "read_stats: offsets must be a 1-D integer array of n_reads+1 entries, "
-            f"got {_desc(offsets)}"
-        )
-    if offsets.dtype != np.int64:
-        if offsets.dtype == np.uint64 and len(offsets) and offsets.max() > np.iinfo(np.int64).max:
-            raise ValueError("read_stats: offsets exceed the int64 range")
-        offsets = offsets.astype(np.int64)
-    if offsets[0] < 0 or offsets[-1] > len(codes):
-        raise ValueError(
-            f"read_stats: offsets must lie in [0, {len(codes)}] (len(codes)), "
-            f"got first {int(offsets[0])} and last {int(offsets[-1])}"
-        )
-    if len(offsets) > 1:
-        lengths = np.diff(offsets)
-        if (lengths < 0).any():
-            bad = int(np.flatnonzero(lengths < 0)[0])
-            raise ValueError(
-                f"read_stats: offsets must not decrease (read {bad} has a negative length)"
-            )
-        if lengths.max() > _U32_MAX:
-            raise ValueError("read_stats: a read is longer than 2**32-1 bases")
+    offsets = offsets_vector("read_stats", "offsets", offsets, len(codes))
+    if len(offsets) > 1 and np.diff(offsets).max() > _U32_MAX:
+        raise ValueError("read_stats: a read is longer than 2**32-1 bases")
     if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)):
         raise ValueError(f"read_stats: quality_threshold must be an integer, got {threshold!r}")
     if not 0 <= int(threshold) <= _U32_MAX:
         raise ValueError(f"read_stats: quality_threshold must be in [0, 2**32-1], got {threshold}")
-    return (
-        np.ascontiguousarray(codes),
-        np.ascontiguousarray(qual),
-        np.ascontiguousarray(offsets),
-        int(threshold),
-    )
-
-
-def _desc(x: Any) -> str:
-    if isinstance(x, np.ndarray):
-        return f"{x.dtype} array of shape {x.shape}"
-    return type(x).__name__
+    return codes, qual, offsets, int(threshold)
 
 
 def _read_stats_metal(

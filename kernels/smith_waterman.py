@@ -55,6 +55,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import metal_runner
+from ._checks import describe, offsets_vector, uint8_vector
+from ._threads import numba_threads, pool_size
 from .backend import resolve_backend
 
 MODES = ("local", "global", "semiglobal", "extension")
@@ -123,40 +125,21 @@ class PairAlignments(NamedTuple):
 # validation
 
 
-def _desc(x: Any) -> str:
-    if isinstance(x, np.ndarray):
-        return f"{x.dtype} array of shape {x.shape}"
-    return type(x).__name__
-
-
 def _check_seqs(name: str, codes: Any, offsets: Any) -> tuple[np.ndarray, np.ndarray]:
-    if not isinstance(codes, np.ndarray) or codes.ndim != 1 or codes.dtype != np.uint8:
-        raise ValueError(f"align: {name}_codes must be a 1-D uint8 array, got {_desc(codes)}")
-    if (
-        not isinstance(offsets, np.ndarray)
-        or offsets.ndim != 1
-        or offsets.dtype.kind not in "iu"
-        or len(offsets) < 1
-    ):
-        raise ValueError(
-            f"align: {name}_offsets must be a 1-D integer array of n+1 entries, "
-            f"got {_desc(offsets)}"
-        )
-    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    if offsets[0] < 0 or offsets[-1] > len(codes) or (np.diff(offsets) < 0).any():
-        raise ValueError(f"align: {name}_offsets must be non-decreasing within [0, {len(codes)}]")
+    codes = uint8_vector("align", f"{name}_codes", codes)
+    offsets = offsets_vector("align", f"{name}_offsets", offsets, len(codes), "n+1", "sequence")
     if len(codes) and int(codes.max()) > 4:
         raise ValueError(
             f"align: {name}_codes must be nucleotide codes 0..4 (A C G T N), "
             f"got a value {int(codes.max())}"
         )
-    return np.ascontiguousarray(codes), offsets
+    return codes, offsets
 
 
 def _check_params(matrix: Any, gap_open: Any, gap_extend: Any, mode: str, band: Any):
     m = np.asarray(matrix)
     if m.shape != (5, 5) or m.dtype.kind not in "iu":
-        raise ValueError(f"align: matrix must be a 5x5 integer array, got {_desc(m)}")
+        raise ValueError(f"align: matrix must be a 5x5 integer array, got {describe(m)}")
     m = m.astype(np.int64)
     if np.abs(m).max() > 2**14:
         raise ValueError("align: substitution scores must lie within +-16384")
@@ -274,9 +257,7 @@ def _matrix_prep(m: np.ndarray) -> tuple:
 
 def _trace_scratch(parallel: bool, nbytes: int) -> np.ndarray:
     """Per-thread traceback scratch: a row per numba thread id (one row when serial)."""
-    import numba
-
-    rows = numba.config.NUMBA_NUM_THREADS if parallel else 1
+    rows = pool_size() if parallel else 1
     return np.empty((rows, max(nbytes, 64)), np.uint8)
 
 
@@ -491,7 +472,7 @@ def align_pairs(
     ``traceback``: also compute CIGARs and start coordinates. ``backend``: auto | metal |
     cpu (None: ``$BIOMETAL_BACKEND`` / auto). ``strategy`` (CPU only): auto | lanes |
     antidiagonal, to force one DP layout (results are identical). ``threads``: CPU threads
-    (None: numba's default, all cores).
+    for this call (None: numba's current count; <= 0: all cores).
     """
     qc, qo = _check_seqs("q", q_codes, q_offsets)
     tc, to = _check_seqs("t", t_codes, t_offsets)
@@ -528,12 +509,11 @@ def align_pairs(
         if resolve_backend(backend) == "metal":
             _align_metal(qc, qo, tc, to, m, go, ge, mode_i, bands, traceback, out)
         else:
-            _with_threads(
-                threads,
-                _align_cpu,
-                qc, qo, tc, to, lq, lt, m, go, ge, mode_i, bands, banded, traceback, strategy,
-                out,
-            )  # fmt: skip
+            with numba_threads(threads):
+                _align_cpu(
+                    qc, qo, tc, to, lq, lt, m, go, ge, mode_i, bands, banded, traceback,
+                    strategy, out,
+                )  # fmt: skip
     score, qs, qe, ts, te, ops, lens, cap_off, nops = out
     if not traceback:
         if mode_i in (1, 3):
@@ -550,21 +530,6 @@ def align_pairs(
     np.cumsum(nops, out=offsets[1:])
     idx = np.repeat(cap_off[:-1] - offsets[:-1], nops) + np.arange(int(offsets[-1]))
     return PairAlignments(score, qs, qe, ts, te, ops[idx], lens[idx], offsets)
-
-
-def _with_threads(threads: int | None, fn, *args) -> Any:
-    if threads is None:
-        return fn(*args)
-    import numba
-
-    if not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"align: threads must be a positive integer, got {threads!r}")
-    old = numba.get_num_threads()
-    numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))
-    try:
-        return fn(*args)
-    finally:
-        numba.set_num_threads(old)
 
 
 def _numba_threads() -> int:

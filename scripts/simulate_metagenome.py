@@ -1,7 +1,7 @@
 """Rule simulate_metagenome."""
 
 from biometal.runner import run
-from biometal.simulate import simulate_metagenome, stage_seed
+from biometal.simulate import ErrorModel, simulate_metagenome, stage_seed
 
 
 def main(smk):
@@ -13,7 +13,7 @@ def main(smk):
         smk.output.abundance,
         seed=stage_seed(smk.params.seed, "metagenome"),
         compresslevel=smk.params.compresslevel,
-        **smk.params.errors,
+        errors=ErrorModel.from_config(smk.params.errors),
         **smk.params.cfg,
     )
 

@@ -1,7 +1,7 @@
 """Rule simulate_reads."""
 
 from biometal.runner import run
-from biometal.simulate import simulate_reads, stage_seed
+from biometal.simulate import ErrorModel, simulate_reads, stage_seed
 
 
 def main(smk):
@@ -15,7 +15,7 @@ def main(smk):
         smk.output.truth,
         seed=stage_seed(smk.params.seed, "reads"),
         compresslevel=smk.params.compresslevel,
-        **smk.params.errors,
+        errors=ErrorModel.from_config(smk.params.errors),
         **cfg,
     )
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from biometal.runner import run
-from biometal.simulate import simulate_rnaseq, stage_seed
+from biometal.simulate import ErrorModel, simulate_rnaseq, stage_seed
 
 
 def main(smk):
@@ -18,7 +18,7 @@ def main(smk):
         sample_names=smk.params.samples,
         seed=stage_seed(smk.params.seed, "rnaseq"),
         compresslevel=smk.params.compresslevel,
-        **smk.params.errors,
+        errors=ErrorModel.from_config(smk.params.errors),
         **smk.params.cfg,
     )
 

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from biometal import stats
+from biometal._threads import clamp_threads, numba_threads, pool_size
 from biometal.align.core import SequenceBatch, align_batch
 from biometal.align.scoring import Scoring
 from biometal.io.encoding import DECODE_ALPHABET
@@ -125,12 +126,6 @@ class Method:
     run: Callable[[PairSet], np.ndarray]
     peer_of: str = ""  # for biometal methods: the peer task name
     saturated: Callable[[], int] | None = None
-
-
-def _numba_threads() -> int:
-    import numba
-
-    return int(numba.config.NUMBA_NUM_THREADS)
 
 
 def biometal_methods(
@@ -329,7 +324,7 @@ def run_benchmark(
 
     if repeats < 2:
         raise ValueError("repeats must be >= 2 (a spread needs two values)")
-    all_threads = _numba_threads()
+    all_threads = pool_size()
     threads = sorted({1, all_threads} if threads is None else set(threads))
     methods = biometal_methods(scoring, threads, "cpu", tasks)
     if resolve_backend(backend) == "metal" or (backend == "auto" and metal_available()):
@@ -396,37 +391,37 @@ def run_benchmark_config(
     threads: int,
     backend: str = "auto",
 ) -> pd.DataFrame:
-    """:func:`run_benchmark` from the config section ``bench.alignment`` (schema in
-    config/schema.yaml); ``seed`` is the master seed (this stage derives its own from it),
-    ``threads`` the job's threads (timed: 1 and ``threads`` unless cfg lists them)."""
+    """:func:`run_benchmark` from the validated config section ``bench.alignment`` (schema in
+    config/schema.yaml; defaults filled in by :func:`biometal.config.validate_config`).
+    ``seed`` is the master seed (this stage derives its own from it), ``threads`` the job's
+    threads (timed: 1 and ``threads`` unless cfg lists them)."""
     from biometal.simulate import stage_seed
 
-    sc = cfg.get("scoring", {})
+    sc = cfg["scoring"]
     scoring = Scoring(
-        match=sc.get("match", 2),
-        mismatch=sc.get("mismatch", -3),
-        gap_open=sc.get("gap_open", 5),
-        gap_extend=sc.get("gap_extend", 2),
+        match=sc["match"],
+        mismatch=sc["mismatch"],
+        gap_open=sc["gap_open"],
+        gap_extend=sc["gap_extend"],
     )
-    th = cfg.get("threads") or sorted({1, max(1, int(threads))})
-    import numba
-
-    numba.set_num_threads(min(max(th), numba.config.NUMBA_NUM_THREADS))
-    return run_benchmark(
-        out_table,
-        out_summary,
-        out_figure,
-        lengths=cfg["lengths"],
-        batch_sizes=cfg["batch_sizes"],
-        identities=cfg["identities"],
-        repeats=cfg["repeats"],
-        seed=stage_seed(seed, "bench_alignment"),
-        max_cells=cfg["max_cells"],
-        threads=[min(t, numba.config.NUMBA_NUM_THREADS) for t in th],
-        tasks=cfg["tasks"],
-        scoring=scoring,
-        backend=backend,
-    )
+    # an empty list (the schema's default) means: 1 and the job's threads
+    th = [clamp_threads(t) for t in cfg["threads"] or sorted({1, max(1, int(threads))})]
+    with numba_threads(max(th)):
+        return run_benchmark(
+            out_table,
+            out_summary,
+            out_figure,
+            lengths=cfg["lengths"],
+            batch_sizes=cfg["batch_sizes"],
+            identities=cfg["identities"],
+            repeats=cfg["repeats"],
+            seed=stage_seed(seed, "bench_alignment"),
+            max_cells=cfg["max_cells"],
+            threads=th,
+            tasks=cfg["tasks"],
+            scoring=scoring,
+            backend=backend,
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -525,7 +520,7 @@ def headline(
     pair, interleaved repeats. Returns one row per (length, method)."""
     if not parasail_available():
         raise RuntimeError(PARASAIL_SKIP)
-    all_threads = _numba_threads()
+    all_threads = pool_size()
     threads = sorted({1, all_threads})
     methods = biometal_methods(scoring, threads, "cpu", ("score", "trace"))
     methods += parasail_methods(scoring, ("score", "trace"))
@@ -591,10 +586,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     df = headline(args.pairs, args.lengths, args.identity, args.repeats, args.seed, args.max_cells)
     import platform
 
-    import numba
-
     print(
-        f"# {platform.machine()} {platform.processor() or ''}, {numba.config.NUMBA_NUM_THREADS}"
+        f"# {platform.machine()} {platform.processor() or ''}, {pool_size()}"
         f" numba threads; {args.repeats} interleaved repeats; identity {args.identity}"
     )
     print(_format_headline(df))

@@ -52,6 +52,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from biometal._threads import set_numba_threads
 from biometal.errors import BiometalError, ConfigError
 from biometal.io.fastx import ReadChunk, read_fastq_chunks
 from biometal.ml import quality as q
@@ -286,9 +287,9 @@ class DnaBertDataset(IterableDataset):
                 "workers/ranks; use num_workers=0 and one rank, or a file"
             )
         if get_worker_info() is not None:
-            import numba
-
-            numba.set_num_threads(1)  # one core per DataLoader worker
+            # one core per DataLoader worker, for the worker's life (not restored: the worker
+            # process only ever runs this iterator)
+            set_numba_threads(1)
         for c, first, chunk in self._chunks(shard, n_shards):
             yield from self._batches(c, first, chunk)
 

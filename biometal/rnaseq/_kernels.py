@@ -1,4 +1,4 @@
-"""numba loops of the k-mer index and the pseudoaligner (imported lazily: numba is slow to load).
+"""numba loops of the k-mer index, the pseudoaligner and the EM (imported lazily: numba is slow).
 
 Everything that calls another numba function lives in this one file on purpose: numba's
 on-disk cache (``cache=True``) is invalidated per source file, so a caller and its callees in
@@ -849,3 +849,49 @@ def read_kmer_classes(codes, off, k, table, cec):  # pragma: no cover - compiled
             if v >= 0:
                 out[i] = cec[v >> 32]
     return out
+
+
+@njit(cache=True)
+def em_rounds(
+    ec_off, ec_tx, counts, weight, n_tx, max_rounds, min_rounds, change_limit, rel_change
+):  # pragma: no cover - compiled
+    """The EM loop of :func:`biometal.rnaseq.em.run_em`. ``weight`` = 1 / efflen.
+
+    Returns (alpha float64[n_tx], rounds, converged).
+    """
+    alpha = np.full(n_tx, 1.0 / n_tx)
+    nxt = np.zeros(n_tx)
+    n_ec = ec_off.shape[0] - 1
+    rounds = 0
+    converged = False
+    for it in range(max_rounds):
+        for e in range(n_ec):
+            c = counts[e]
+            if c == 0:
+                continue
+            lo = ec_off[e]
+            hi = ec_off[e + 1]
+            if hi - lo == 1:
+                nxt[ec_tx[lo]] += c
+                continue
+            denom = 0.0
+            for q in range(lo, hi):
+                t = ec_tx[q]
+                denom += alpha[t] * weight[t]
+            if denom <= 0.0:
+                continue
+            norm = c / denom
+            for q in range(lo, hi):
+                t = ec_tx[q]
+                nxt[t] += alpha[t] * weight[t] * norm
+        changed = 0
+        for t in range(n_tx):
+            if nxt[t] > change_limit and abs(nxt[t] - alpha[t]) / nxt[t] > rel_change:
+                changed += 1
+            alpha[t] = nxt[t]
+            nxt[t] = 0.0
+        rounds = it + 1
+        if changed == 0 and it > min_rounds:
+            converged = True
+            break
+    return alpha, rounds, converged

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 #: kallisto's EM constants (EMAlgorithm.h).
 MAX_ROUNDS = 10_000
@@ -42,47 +41,6 @@ class EMResult:
     tpm: np.ndarray
     rounds: int
     converged: bool
-
-
-@njit(cache=True)
-def _em(ec_off, ec_tx, counts, weight, n_tx, max_rounds, min_rounds, change_limit, rel_change):
-    """The EM loop. ``weight`` = 1 / efflen. Returns (alpha, rounds, converged)."""  # noqa: D401
-    alpha = np.full(n_tx, 1.0 / n_tx)
-    nxt = np.zeros(n_tx)
-    n_ec = ec_off.shape[0] - 1
-    rounds = 0
-    converged = False
-    for it in range(max_rounds):
-        for e in range(n_ec):
-            c = counts[e]
-            if c == 0:
-                continue
-            lo = ec_off[e]
-            hi = ec_off[e + 1]
-            if hi - lo == 1:
-                nxt[ec_tx[lo]] += c
-                continue
-            denom = 0.0
-            for q in range(lo, hi):
-                t = ec_tx[q]
-                denom += alpha[t] * weight[t]
-            if denom <= 0.0:
-                continue
-            norm = c / denom
-            for q in range(lo, hi):
-                t = ec_tx[q]
-                nxt[t] += alpha[t] * weight[t] * norm
-        changed = 0
-        for t in range(n_tx):
-            if nxt[t] > change_limit and abs(nxt[t] - alpha[t]) / nxt[t] > rel_change:
-                changed += 1
-            alpha[t] = nxt[t]
-            nxt[t] = 0.0
-        rounds = it + 1
-        if changed == 0 and it > min_rounds:
-            converged = True
-            break
-    return alpha, rounds, converged
 
 
 def run_em(
@@ -108,7 +66,9 @@ def run_em(
         return EMResult(np.zeros(0), np.zeros(0), 0, True)
     if (eff <= 0).any():
         raise ValueError("effective lengths must be > 0")
-    alpha, rounds, converged = _em(
+    from biometal.rnaseq._kernels import em_rounds  # numba: loaded with the quantifier
+
+    alpha, rounds, converged = em_rounds(
         np.asarray(ec_off, np.int64),
         np.asarray(ec_tx, np.int32),
         np.asarray(counts, np.float64),

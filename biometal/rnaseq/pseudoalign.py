@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from biometal.io import ReadChunk
-from biometal.rnaseq.index import KmerIndex
+from biometal.rnaseq.kmer_index import KmerIndex
 
 
 class ECRegistry:

@@ -23,8 +23,10 @@ Error model, per read (all vectorised over a batch of reads):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
@@ -45,7 +47,12 @@ TRUSEQ_R2 = "AGATCGGAAGAGCGTCGTGTAGGGAAAGAGTGT"
 
 @dataclass(frozen=True)
 class ErrorModel:
-    """Parameters of the sequencing error model (rates are per base)."""
+    """Parameters of the sequencing error model (rates are per base), validated once, here.
+
+    Every read simulator takes one ``errors: ErrorModel`` argument; build it from the config
+    section ``simulate.errors`` with :meth:`from_config`. An invalid value raises
+    :class:`~biometal.errors.ConfigError` from the constructor.
+    """
 
     sub_rate_start: float = 0.001
     sub_rate_end: float = 0.015
@@ -56,7 +63,15 @@ class ErrorModel:
     q_min: int = 5
     q_max: int = 41
 
-    def validate(self) -> None:
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> ErrorModel:
+        """The model of a config section ``simulate.errors`` (validated: every key set)."""
+        unknown = sorted(set(section) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(f"simulate.errors: unknown key(s) {', '.join(unknown)}")
+        return cls(**section)
+
+    def __post_init__(self) -> None:
         for key in ("sub_rate_start", "sub_rate_end"):
             v = getattr(self, key)
             if not 0.0 <= v <= 0.25:
@@ -240,7 +255,6 @@ def simulate_pairs(
     ``n_sub``, ``n_indel``, ``n_n``, ``consumed``, ``adapter`` (read position where the
     adapter starts, -1 if none).
     """
-    model.validate()
     n = len(names)
     mu = model.quality_profile(read_length)
     width = read_length + PAD

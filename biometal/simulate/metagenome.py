@@ -80,17 +80,15 @@ def simulate_metagenome(
     short_insert_min: int = 20,
     adapter_r1: str = TRUSEQ_R1,
     adapter_r2: str = TRUSEQ_R2,
-    sub_rate_start: float = 0.001,
-    sub_rate_end: float = 0.015,
-    indel_error_rate: float = 1e-4,
-    n_rate: float = 1e-4,
+    errors: ErrorModel | None = None,
     compresslevel: int = DEFAULT_COMPRESSLEVEL,
     seed: int,
 ) -> dict:
     """Write the genomes FASTA (+ ``.fai``), R1/R2 FASTQ.gz and the per-pair truth table.
 
-    Lengths in bp; ``abundance_sigma`` is the log-normal sigma of cell abundances. Returns a
-    summary with per-genome abundance and read counts.
+    Lengths in bp; ``abundance_sigma`` is the log-normal sigma of cell abundances; ``errors``:
+    the sequencing error model (None: :class:`ErrorModel`'s defaults). Returns a summary
+    with per-genome abundance and read counts.
     """
     check_read_params(read_length, insert_mean, insert_sd)
     if n_genomes < 1:
@@ -118,13 +116,7 @@ def simulate_metagenome(
     for key, ad in (("adapter_r1", adapter_r1), ("adapter_r2", adapter_r2)):
         if not ad or set(ad) - set("ACGT"):
             raise ConfigError(f"{key}: expected a non-empty ACGT sequence, got {ad!r}")
-    model = ErrorModel(
-        sub_rate_start=sub_rate_start,
-        sub_rate_end=sub_rate_end,
-        indel_error_rate=indel_error_rate,
-        n_rate=n_rate,
-    )
-    model.validate()
+    model = ErrorModel() if errors is None else errors
 
     genome_ss, frag_ss, seq_ss = seed_sequence(seed, "metagenome").spawn(3)
     rng = np.random.default_rng(genome_ss)

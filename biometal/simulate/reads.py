@@ -126,32 +126,20 @@ def simulate_reads(
     read_length: int = 150,
     insert_mean: float = 350.0,
     insert_sd: float = 50.0,
-    sub_rate_start: float = 0.001,
-    sub_rate_end: float = 0.015,
-    indel_error_rate: float = 1e-4,
-    n_rate: float = 1e-4,
-    quality_sd: float = 3.0,
-    read_quality_sd: float = 2.0,
+    errors: ErrorModel | None = None,
     compresslevel: int = DEFAULT_COMPRESSLEVEL,
     seed: int,
 ) -> dict:
     """Simulate read pairs from the haplotypes; write R1/R2 FASTQ.gz and the truth table.
 
     ``coverage`` is the mean depth over the reference (both mates count); lengths in bp;
-    error rates per base. Returns a summary (pairs, realised error rates).
+    ``errors``: the sequencing error model (None: :class:`ErrorModel`'s defaults). Returns a
+    summary (pairs, realised error rates).
     """
     check_read_params(read_length, insert_mean, insert_sd)
     if coverage <= 0:
         raise ConfigError(f"coverage: expected > 0, got {coverage!r}")
-    model = ErrorModel(
-        sub_rate_start=sub_rate_start,
-        sub_rate_end=sub_rate_end,
-        indel_error_rate=indel_error_rate,
-        n_rate=n_rate,
-        quality_sd=quality_sd,
-        read_quality_sd=read_quality_sd,
-    )
-    model.validate()
+    model = ErrorModel() if errors is None else errors
     haps = load_haplotypes(reference_fasta, hap_fasta, vcf)
     ref_total = sum(m.ref_length for _, h, _, m in haps if h == 1)
     seg_len = np.asarray([s.size for _, _, s, _ in haps], dtype=np.int64)

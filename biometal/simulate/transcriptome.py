@@ -398,16 +398,14 @@ def simulate_rnaseq(
     log2fc_range: tuple[float, float] = (1.0, 3.0),
     dispersion: float = 0.05,
     expression_sigma: float = 1.5,
-    sub_rate_start: float = 0.001,
-    sub_rate_end: float = 0.015,
-    indel_error_rate: float = 1e-4,
-    n_rate: float = 1e-4,
+    errors: ErrorModel | None = None,
     compresslevel: int = DEFAULT_COMPRESSLEVEL,
     seed: int,
 ) -> dict:
     """Simulate ``n_samples`` RNA-seq samples of two conditions from a transcriptome.
 
-    ``reads_per_sample`` is read pairs (reads when ``paired=False``); lengths in bp.
+    ``reads_per_sample`` is read pairs (reads when ``paired=False``); lengths in bp;
+    ``errors``: the sequencing error model (None: :class:`ErrorModel`'s defaults).
     Returns a summary: samples, DE gene count, file paths.
     """
     check_read_params(read_length, fragment_mean, fragment_sd)
@@ -427,13 +425,7 @@ def simulate_rnaseq(
         raise ConfigError(f"dispersion: expected >= 0, got {dispersion!r}")
     if expression_sigma < 0:
         raise ConfigError(f"expression_sigma: expected >= 0, got {expression_sigma!r}")
-    model = ErrorModel(
-        sub_rate_start=sub_rate_start,
-        sub_rate_end=sub_rate_end,
-        indel_error_rate=indel_error_rate,
-        n_rate=n_rate,
-    )
-    model.validate()
+    model = ErrorModel() if errors is None else errors
 
     seqs = read_fasta(transcripts_fasta)
     txs = read_gtf(gtf)

@@ -334,10 +334,14 @@ def read_truth_vcf(vcf: str | os.PathLike) -> dict[str, list[Variant]]:
     if not vcf.exists():
         raise BiometalError(f"{vcf}: VCF file not found")
     out: dict[str, list[Variant]] = {}
-    with pysam.VariantFile(str(vcf)) as fh:
+    try:
+        fh = pysam.VariantFile(str(vcf))
+    except (OSError, ValueError, NotImplementedError) as exc:  # pysam: not VCF, plain gzip...
+        raise BiometalError(f"{vcf}: cannot read VCF ({' '.join(str(exc).split())})") from None
+    with fh:
         for c in fh.header.contigs:
             out[c] = []
-        for rec in fh:
+        for rec in _records(fh, vcf):
             if rec.alts is None or len(rec.alts) != 1:
                 raise BiometalError(f"{vcf}: {rec.chrom}:{rec.pos}: expected one ALT allele")
             gt = rec.samples[0]["GT"]
@@ -347,6 +351,24 @@ def read_truth_vcf(vcf: str | os.PathLike) -> dict[str, list[Variant]]:
                 Variant(rec.chrom, rec.pos - 1, rec.ref, rec.alts[0], (int(gt[0]), int(gt[1])))
             )
     return out
+
+
+def _records(fh, vcf: Path):
+    """The records of an open pysam VCF; a record htslib cannot parse (or a file cut short)
+    is one line naming the file and the record number."""
+    n = 0
+    it = iter(fh)
+    while True:
+        try:
+            rec = next(it)
+        except StopIteration:
+            return
+        except (OSError, ValueError) as exc:
+            raise BiometalError(
+                f"{vcf}: record {n + 1} cannot be read ({' '.join(str(exc).split())})"
+            ) from None
+        n += 1
+        yield rec
 
 
 def load_haplotypes(

@@ -177,8 +177,9 @@ def test_independent_of_thread_order(metal_kernel, order, threads):
     [
         ({"codes": np.zeros(3, np.int64)}, "codes must be a 1-D uint8"),
         ({"qual": np.zeros(2, np.uint8)}, "same length"),
-        ({"offsets": np.array([0, 4])}, "offsets must be"),
-        ({"offsets": np.array([0, 2, 1, 3])}, "offsets must be"),
+        ({"offsets": np.array([0, 4])}, "offsets must lie in"),
+        ({"offsets": np.array([0, 2, 1, 3])}, "offsets must not decrease"),
+        ({"offsets": [0, 3]}, "offsets must be a 1-D integer array"),
         ({"k": 0}, "k must be"),
         ({"stride": 0}, "stride must be"),
         ({"lut": np.zeros(10, np.int32)}, "lut must have"),

@@ -251,6 +251,30 @@ def test_dispatch_rejects_bad_inputs():
         )
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, 8]), st.integers(0, 2**28 - 1)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(0, 7),
+    st.integers(0, 3),
+)
+def test_indel_look_ahead_copy_equals_the_twin(cigar, k, pad):
+    """biometal.pileup._kernels keeps a private copy of the twin's next_indel (one numba
+    call graph per file): the two must agree on every CIGAR."""
+    from biometal.kernels.pileup_cpu import next_indel as twin
+
+    from biometal.pileup._kernels import next_indel as copy
+
+    raw = b"\0" * pad + b"".join(struct.pack("<I", (ln << 4) | op) for op, ln in cigar)
+    buf = np.frombuffer(raw, np.uint8)
+    k = min(k, len(cigar) - 1)
+    op = cigar[k][0]
+    assert copy(buf, pad, k, len(cigar), op) == twin(buf, pad, k, len(cigar), op)
+
+
 # ----------------------------------------------------------------------------- whole pileup
 
 

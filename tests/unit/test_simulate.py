@@ -815,7 +815,7 @@ def test_bad_parameters_are_config_errors(tmp_path, dna):
     with pytest.raises(BiometalError, match="not found"):
         simulate_variants(tmp_path / "missing.fa", tmp_path / "v.vcf.gz", tmp_path / "h.fa", seed=1)
     with pytest.raises(ConfigError, match="sub_rate_end"):
-        ErrorModel(sub_rate_end=0.9).validate()
+        ErrorModel(sub_rate_end=0.9)
     with pytest.raises(ConfigError, match="strandedness"):
         simulate_rnaseq(
             d / "ref.fa", d / "x.gtf", tmp_path, tmp_path / "s", tmp_path / "c", tmp_path / "t",
@@ -840,6 +840,19 @@ def test_reads_reject_mismatched_haplotypes(tmp_path, dna):
             tmp_path / "t.tsv.gz", coverage=1, seed=1,
         )  # fmt: skip
     assert not (tmp_path / "1.fq.gz").exists()
+
+
+def test_error_model_from_config():
+    """The scripts build the model from the validated config: schema defaults == the model's."""
+    from biometal.config import validate_config
+
+    section = validate_config({})["simulate"]["errors"]
+    assert ErrorModel.from_config(section) == ErrorModel()
+    assert ErrorModel.from_config({**section, "n_rate": 0.01}).n_rate == 0.01
+    with pytest.raises(ConfigError, match="unknown key"):
+        ErrorModel.from_config({"sub_rate": 0.01})
+    with pytest.raises(ConfigError, match="indel_error_rate"):
+        ErrorModel.from_config({"indel_error_rate": 0.5})
 
 
 def test_error_model_profile_hits_target():

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from biometal._threads import set_torch_threads
 from biometal.errors import BiometalError
 
 DEFAULT_PROVIDERS = ("CoreMLExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -204,12 +205,9 @@ class TorchBackend(InferenceBackend):
         threads: int | None = None,
     ) -> None:
         super().__init__(batch_sizes)
-        import torch
-
         from biometal.ml.seedfilter.train import load_cnn
 
-        if threads:
-            torch.set_num_threads(int(threads))
+        set_torch_threads(threads or None)  # torch's count is per process: not restored
         self.model, self.meta = load_cnn(model_path)
 
     def _run(self, x: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from biometal._threads import numba_threads, torch_threads
 from biometal.align.smem import FMIndex
 from biometal.io.atomic import atomic_path
 from biometal.ml.seedfilter.backends import (
@@ -104,13 +105,40 @@ def measure_cost(
     """Time the extension stage with and without each filter; write the cost table (TSV),
     the latency table (TSV) and a JSON summary (the plain answer: does filtering save time
     here, and by how much)."""
-    import joblib
-    import numba
-    import torch
-
     params = params or CostParams()
-    numba.set_num_threads(max(1, min(params.threads, numba.config.NUMBA_NUM_THREADS)))
-    torch.set_num_threads(max(1, params.threads))
+    with numba_threads(params.threads), torch_threads(params.threads):
+        return _measure_cost(
+            index_path,
+            windows_path,
+            cnn_pt,
+            cnn_onnx,
+            cnn_metrics,
+            feature_models_path,
+            split,
+            seed,
+            table_out,
+            latency_out,
+            summary_out,
+            params,
+        )
+
+
+def _measure_cost(
+    index_path: str | os.PathLike,
+    windows_path: str | os.PathLike,
+    cnn_pt: str | os.PathLike,
+    cnn_onnx: str | os.PathLike,
+    cnn_metrics: str | os.PathLike,
+    feature_models_path: str | os.PathLike,
+    split: tuple[float, float, float],
+    seed: int,
+    table_out: str | os.PathLike,
+    latency_out: str | os.PathLike,
+    summary_out: str | os.PathLike,
+    params: CostParams,
+) -> pd.DataFrame:
+    import joblib
+
     index = FMIndex.load(index_path)
     ws = load_windows(windows_path)
     wp = _params_from(ws)

@@ -50,7 +50,7 @@ def model_card(inputs: dict[str, str], cfg: dict) -> str:
         for r in metrics.itertuples()
     )
     diffs = ", ".join(f"{b}: {d:.1e}" for b, d in export["onnx"]["max_abs_diff_vs_torch"].items())
-    src = cfg.get("source", "simulated")
+    src = cfg["source"]
     data = (
         "the workflow's simulated data (seeded): the simulated reference "
         "(results/data/reference.fa) and the first "
