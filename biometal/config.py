@@ -93,16 +93,45 @@ def validate_config(config: dict, schema: Mapping | None = None) -> dict:
     return config
 
 
-def load_config(path: str | Path, schema: Mapping | None = None) -> dict:
-    """Read a YAML config file and validate it (defaults filled)."""
-    p = Path(path)
+def _read_yaml(p: Path) -> dict:
     if not p.is_file():
         raise ConfigError(f"{p}: config file not found")
     try:
-        with open(p, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+        with open(p, encoding="utf-8-sig") as fh:
+            data = yaml.safe_load(fh)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{p}:{mark.line + 1}" if mark is not None else str(p)
         raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return validate_config(data, schema)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: a config file must be a mapping of keys to values")
+    return data
+
+
+def _update(base: dict, new: Mapping) -> dict:
+    """Layer ``new`` on ``base`` the way Snakemake layers config files (nested mappings merge,
+    everything else is replaced)."""
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _update(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def load_configs(paths: list[str | Path], schema: Mapping | None = None) -> dict:
+    """Read YAML config files, layer each on the ones before it (as ``snakemake --configfile
+    a.yaml b.yaml`` does), validate and fill defaults. Errors name the file and line or key."""
+    config: dict = {}
+    for path in paths:
+        _update(config, _read_yaml(Path(path)))
+    return validate_config(config, schema)
+
+
+def load_config(path: str | Path, schema: Mapping | None = None) -> dict:
+    """Read a YAML config file and validate it (defaults filled)."""
+    return load_configs([path], schema)

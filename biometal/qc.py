@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from biometal._threads import numba_threads
 from biometal.io import read_fastq_chunks
 from biometal.io.atomic import atomic_path
-from biometal.io.sources import display_name
 from biometal.io.sinks import write_text_output
-from biometal.kernels import read_stats, resolve_backend, set_threads
+from biometal.io.sources import display_name
+from biometal.kernels import read_stats, resolve_backend
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +135,13 @@ def sample_qc(
     only when every file was read.
     """
     used = resolve_backend(backend)
-    if threads is not None and used == "cpu":
-        set_threads(threads)
     rows, hists = [], []
     for mate_index, path in enumerate(fastqs, start=1):
         mate = f"R{mate_index}"
-        stats = fastq_stats(
-            path, quality_threshold=quality_threshold, chunk_reads=chunk_reads, backend=used
-        )
+        with numba_threads(threads if used == "cpu" else None):
+            stats = fastq_stats(
+                path, quality_threshold=quality_threshold, chunk_reads=chunk_reads, backend=used
+            )
         rows.append(
             {
                 "sample": sample,

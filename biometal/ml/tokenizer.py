@@ -19,17 +19,20 @@ GPUs); :meth:`encode` and :meth:`encode_batch` take strings for convenience.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from biometal.errors import InputFormatError
+from biometal.errors import BiometalError, InputFormatError
 from biometal.io.encoding import encode as encode_bases
 from biometal.io.fastx import ReadChunk
 from biometal.io.sinks import write_bytes
 from biometal.kernels.kmer_tokenize import KmerTokens, kmer_tokenize
+
+log = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PAD, UNK, CLS, SEP, MASK = SPECIAL_TOKENS
@@ -38,7 +41,19 @@ DNABERT_BASES = "ATCG"
 _CODE = {"A": 0, "C": 1, "G": 2, "T": 3}  # the reader's codes
 MIN_K, MAX_K = 1, 8
 
-__all__ = ["KmerTokenizer", "KmerTokens", "SPECIAL_TOKENS", "dnabert_vocabulary", "seq2kmer"]
+__all__ = [
+    "KmerTokenizer",
+    "KmerTokens",
+    "SPECIAL_TOKENS",
+    "TokenizerError",
+    "dnabert_vocabulary",
+    "seq2kmer",
+    "tokenize_file",
+]
+
+
+class TokenizerError(BiometalError, ValueError):
+    """An invalid tokenizer setting (k, stride, max_length). One-line message."""
 
 
 def dnabert_vocabulary(k: int) -> list[str]:
@@ -77,9 +92,9 @@ class KmerTokenizer:
         backend: str | None = None,
     ) -> None:
         if isinstance(k, bool) or not isinstance(k, int) or not MIN_K <= k <= MAX_K:
-            raise ValueError(f"k must be an integer in {MIN_K}..{MAX_K}, got {k!r}")
+            raise TokenizerError(f"k must be an integer in {MIN_K}..{MAX_K}, got {k!r}")
         if isinstance(stride, bool) or not isinstance(stride, int) or not 1 <= stride <= k:
-            raise ValueError(f"stride must be an integer in 1..k ({k}), got {stride!r}")
+            raise TokenizerError(f"stride must be an integer in 1..k ({k}), got {stride!r}")
         self.k = k
         self.stride = stride
         self.backend = backend
@@ -164,7 +179,7 @@ class KmerTokenizer:
         tok = cls.__new__(cls)
         tok.k, tok.backend = k, backend
         if isinstance(stride, bool) or not isinstance(stride, int) or not 1 <= stride <= k:
-            raise ValueError(f"stride must be an integer in 1..k ({k}), got {stride!r}")
+            raise TokenizerError(f"stride must be an integer in 1..k ({k}), got {stride!r}")
         tok.stride = stride
         tok._set_vocab(tokens, str(path))
         return tok
@@ -280,3 +295,84 @@ class KmerTokenizer:
 
     def __repr__(self) -> str:
         return f"KmerTokenizer(k={self.k}, stride={self.stride}, vocab_size={self.vocab_size})"
+
+
+# ---------------------------------------------------------------------- files
+
+#: bytes of the ``.npy`` header :func:`tokenize_file` reserves (rewritten with the final shape).
+_NPY_HEADER = 128
+
+
+def _npy_header(n_rows: int, n_cols: int) -> bytes:
+    """A version 1.0 ``.npy`` header of an int32 C-order [n_rows, n_cols] array, padded to
+    :data:`_NPY_HEADER` bytes (so it can be rewritten in place once the row count is known)."""
+    import struct
+
+    body = f"{{'descr': '<i4', 'fortran_order': False, 'shape': ({n_rows}, {n_cols}), }}"
+    size = _NPY_HEADER - 10  # magic (6) + version (2) + header length (2)
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", size) + (body.ljust(size - 1) + "\n").encode()
+
+
+def tokenize_file(
+    reads: str | os.PathLike,
+    out: str | os.PathLike,
+    tokenizer: KmerTokenizer,
+    *,
+    max_length: int = 512,
+    add_special_tokens: bool = True,
+    mask_below: int = 0,
+    chunk_reads: int = 65536,
+    threads: int | None = None,
+) -> dict[str, int]:
+    """Token ids of every read of a FASTQ file (plain/gzip/URL, ``-`` for standard input),
+    streamed chunk by chunk through :meth:`KmerTokenizer.encode_chunk`.
+
+    ``out`` ending in ``.npy``: int32[n_reads, max_length], ``[PAD]`` after each read's
+    tokens (load with ``numpy.load``). Anything else (``.tsv``, ``.tsv.gz``, ``-`` for
+    standard output): a TSV with a header line and one row per read, ``read`` (ID),
+    ``n_tokens`` and ``token_ids`` (space-separated, no padding). Written atomically.
+    ``threads``: numba threads of the cpu kernel (None: unchanged). Returns counts.
+    """
+    from biometal._threads import numba_threads
+    from biometal.io.atomic import atomic_path
+    from biometal.io.fastx import read_fastq_chunks
+    from biometal.io.sinks import output_sink
+
+    if max_length < (3 if add_special_tokens else 1):
+        raise TokenizerError(
+            f"max_length must be >= {3 if add_special_tokens else 1} (a k-mer"
+            f"{' between [CLS] and [SEP]' if add_special_tokens else ''}), got {max_length}"
+        )
+    opts = dict(max_length=max_length, add_special_tokens=add_special_tokens, mask_below=mask_below)
+    n_reads = n_tokens = 0
+
+    def encoded() -> Iterator[tuple[ReadChunk, KmerTokens]]:
+        nonlocal n_reads, n_tokens
+        for chunk in read_fastq_chunks(reads, chunk_reads=chunk_reads, with_names=True):
+            tokens = tokenizer.encode_chunk(chunk, **opts)
+            n_reads += len(chunk)
+            n_tokens += int(tokens.n_tokens.sum())
+            yield chunk, tokens
+
+    with numba_threads(threads):
+        if os.fspath(out).endswith(".npy"):
+            with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+                fh.write(_npy_header(0, max_length))
+                for _, tokens in encoded():
+                    fh.write(np.ascontiguousarray(tokens.ids, "<i4").tobytes())
+                fh.seek(0)
+                fh.write(_npy_header(n_reads, max_length))
+        else:
+            with output_sink(out) as sink:
+                sink.write(b"read\tn_tokens\ttoken_ids\n")
+                for chunk, tokens in encoded():
+                    lines = []
+                    for i, (name, n) in enumerate(
+                        zip(chunk.names or [], tokens.n_tokens.tolist(), strict=True)
+                    ):
+                        read_id = (name.split(None, 1) or [b""])[0].decode("latin-1")
+                        ids = " ".join(map(str, tokens.ids[i, :n].tolist()))
+                        lines.append(f"{read_id}\t{n}\t{ids}\n")
+                    sink.write("".join(lines).encode())
+    log.info("%s: %d reads, %d tokens -> %s", reads, n_reads, n_tokens, out)
+    return {"reads": n_reads, "tokens": n_tokens}

@@ -1,0 +1,919 @@
+"""The ``biometal`` command: the library's standalone tools, one subcommand each.
+
+Each handler parses nothing and decides nothing: it turns the options into one call of a
+library function (imported inside the handler, so that ``biometal --help`` does not load
+numpy, numba or pandas). Errors in the user's input (:class:`biometal.errors.BiometalError`,
+:class:`biometal.kernels.BackendError`, a file that cannot be opened or written) end the
+command with one line ``biometal SUB: error: MESSAGE`` on stderr and exit status 1; usage
+errors exit 2 (argparse); Ctrl-C exits 130. Outputs are written to a temporary name and
+renamed when complete, so a failed run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from biometal import __version__
+
+PROG = "biometal"
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # bad input: a missing or malformed file, an unusable backend, ...
+EXIT_USAGE = 2  # bad command line (argparse)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+EXIT_BROKEN_PIPE = 141  # standard output closed early, e.g. `| head` (128 + SIGPIPE)
+
+EXIT_CODES = f"""exit status:
+  {EXIT_OK}    success
+  {EXIT_ERROR}    error in the input: a missing, unreadable or malformed file, an unusable
+       compute backend (one line on stderr: 'biometal COMMAND: error: MESSAGE')
+  {EXIT_USAGE}    command-line usage error (unknown option, missing or invalid argument)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); no partial output file is left behind
+  {EXIT_BROKEN_PIPE}  standard output was closed before the command finished (e.g. '| head')"""
+
+DESCRIPTION = """\
+biometal: streaming, GPU-accelerated (Metal; numba on the CPU) genomics tools.
+
+'-' stands for standard input where a command reads FASTA/FASTQ and for standard output
+where it writes text. Compressed (gzip/BGZF) inputs are recognised by content."""
+
+EPILOG = f"""\
+Run 'biometal COMMAND --help' for the options of a command.
+
+environment:
+  BIOMETAL_BACKEND   compute backend when --backend is not given: auto | cpu | metal
+
+{EXIT_CODES}"""
+
+
+# ------------------------------------------------------------------ argument types
+
+
+def _int_range(lo: int, hi: int | None = None, odd: bool = False) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < lo or (hi is not None and value > hi) or (odd and value % 2 == 0):
+            want = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+            raise argparse.ArgumentTypeError(
+                f"expected an {'odd ' if odd else ''}integer {want}, got {value}"
+            )
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in 0..1, got {value}")
+    return value
+
+
+def _file_out(text: str) -> str:
+    """An output that must be a file (binary or indexed outputs): '-' is refused."""
+    if text == "-":
+        raise argparse.ArgumentTypeError("this output must be a file name, not '-'")
+    return text
+
+
+def _threads(args: argparse.Namespace) -> int:
+    """--threads, or every core this process may use."""
+    if args.threads is not None:
+        return args.threads
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS
+        return max(1, os.cpu_count() or 1)
+
+
+# ------------------------------------------------------------------ shared options
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log progress and run statistics to stderr",
+    )
+    return p
+
+
+def _threads_opt() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "-t",
+        "--threads",
+        type=_int_range(1),
+        default=None,
+        metavar="N",
+        help="CPU threads (numba kernels, compression); default: all cores",
+    )
+    return p
+
+
+def _backend_opt() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "--backend",
+        choices=("auto", "cpu", "metal"),
+        default=None,
+        help="compute backend of the kernel: metal (Apple GPU), cpu (numba) or auto "
+        "(metal when available); default: $BIOMETAL_BACKEND, else auto",
+    )
+    return p
+
+
+def _pileup_filters(p: argparse.ArgumentParser, min_mapq: int) -> None:
+    from_engine = "UNMAP,SECONDARY,QCFAIL,DUP"  # biometal.pileup.engine.DEFAULT_EXCLUDE
+    g = p.add_argument_group("read and base filters (as samtools mpileup)")
+    g.add_argument(
+        "-q",
+        "--min-mapq",
+        type=_int_range(0),
+        default=min_mapq,
+        metavar="INT",
+        help=f"skip reads with mapping quality below INT (default: {min_mapq})",
+    )
+    g.add_argument(
+        "-Q",
+        "--min-baseq",
+        type=_int_range(0),
+        default=13,
+        metavar="INT",
+        help="skip bases with base quality below INT (default: 13)",
+    )
+    g.add_argument(
+        "--ff",
+        default=from_engine,
+        metavar="FLAGS",
+        help=f"skip reads with any of these SAM flags, comma-separated names "
+        f"(default: {from_engine})",
+    )
+    g.add_argument(
+        "--rf",
+        default="",
+        metavar="FLAGS",
+        help="keep only reads with at least one of these SAM flags (default: no filter)",
+    )
+    g.add_argument(
+        "-A",
+        "--count-orphans",
+        action="store_true",
+        help="keep paired reads that are not in a proper pair",
+    )
+    g.add_argument(
+        "--region-size",
+        type=_int_range(1000),
+        default=100_000,
+        metavar="BP",
+        help="reference positions per kernel call; bounds memory (default: 100000)",
+    )
+
+
+def _pileup_params(args: argparse.Namespace):
+    from biometal.pileup.engine import PileupParams
+
+    return PileupParams(
+        min_mapq=args.min_mapq,
+        min_baseq=args.min_baseq,
+        exclude_flags=tuple(f for f in args.ff.split(",") if f.strip()),
+        include_flags=tuple(f for f in args.rf.split(",") if f.strip()),
+        count_orphans=args.count_orphans,
+        region_size=args.region_size,
+        backend=args.backend,
+        threads=_threads(args),
+    )
+
+
+# ------------------------------------------------------------------ handlers
+
+
+def _run_pileup(args: argparse.Namespace) -> None:
+    from biometal.pileup.tsv import write_pileup_tsv
+
+    write_pileup_tsv(
+        args.bam,
+        args.out,
+        _pileup_params(args),
+        reference=args.reference,
+        all_positions=args.all_positions,
+        compresslevel=args.compress_level,
+    )
+
+
+def _run_call(args: argparse.Namespace) -> None:
+    from biometal.variants.call import CallParams, call_variants
+
+    calling = CallParams(
+        min_depth=args.min_depth,
+        min_alt_reads=args.min_alt_reads,
+        min_af=args.min_af,
+        min_qual=args.min_qual,
+        theta=args.theta,
+        indel_theta=args.indel_theta,
+        indel_error=args.indel_error,
+        overdispersion=args.overdispersion,
+        max_error_pvalue=args.max_error_pvalue,
+        snps=not args.no_snps,
+        indels=not args.no_indels,
+    )
+    call_variants(
+        args.bam,
+        args.reference,
+        args.out,
+        sample=args.sample,
+        pileup=_pileup_params(args),
+        calling=calling,
+    )
+
+
+def _run_index(args: argparse.Namespace) -> None:
+    from biometal.rnaseq.index import index_transcriptome
+
+    index_transcriptome(args.transcripts, args.index, args.stats, k=args.k)
+
+
+def _run_quant(args: argparse.Namespace) -> None:
+    from biometal.rnaseq.quant import quantify_sample
+
+    quantify_sample(
+        args.index,
+        args.reads1,
+        args.reads2,
+        args.output,
+        args.info,
+        sample=args.sample or "",
+        chunk_reads=args.chunk_reads,
+        fragment_mean=args.fragment_mean,
+        fragment_sd=args.fragment_sd,
+        threads=_threads(args),
+        single_overhang=args.single_overhang,
+    )
+
+
+def _run_fmindex(args: argparse.Namespace) -> None:
+    from biometal.align.smem import fm_index_file
+
+    fm_index_file(args.reference, args.index, seed=args.seed)
+
+
+def _run_fastmap(args: argparse.Namespace) -> None:
+    from biometal.align.smem import fastmap_file
+
+    fastmap_file(
+        args.index,
+        args.reads,
+        args.output,
+        min_len=args.min_len,
+        min_intv=args.min_intv,
+        max_positions=args.max_positions,
+        batch=args.batch,
+        threads=_threads(args),
+    )
+
+
+def _run_align(args: argparse.Namespace) -> None:
+    from biometal.align.files import align_files
+    from biometal.align.scoring import Scoring
+
+    scoring = Scoring(
+        match=args.match,
+        mismatch=args.mismatch,
+        gap_open=args.gap_open,
+        gap_extend=args.gap_extend,
+    )
+    align_files(
+        args.queries,
+        args.targets,
+        args.output,
+        scoring=scoring,
+        mode=args.mode,
+        band=args.band,
+        traceback=not args.no_traceback,
+        batch=args.batch,
+        backend=args.backend,
+        threads=_threads(args),
+    )
+
+
+def _run_tokenize(args: argparse.Namespace) -> None:
+    from biometal.ml.tokenizer import KmerTokenizer, tokenize_file
+
+    if args.vocab:
+        tok = KmerTokenizer.from_vocab_file(args.vocab, args.stride, backend=args.backend)
+    else:
+        tok = KmerTokenizer(args.k, args.stride, backend=args.backend)
+    if args.save_vocab:
+        tok.save_vocabulary(args.save_vocab)
+    tokenize_file(
+        args.reads,
+        args.output,
+        tok,
+        max_length=args.max_length,
+        add_special_tokens=not args.no_special_tokens,
+        mask_below=args.mask_below,
+        chunk_reads=args.chunk_reads,
+        threads=_threads(args),
+    )
+
+
+def _run_qc(args: argparse.Namespace) -> None:
+    from biometal.qc import sample_qc
+
+    sample = args.sample
+    if not sample:
+        first = os.path.basename(args.fastq[0])
+        sample = "stdin" if args.fastq[0] == "-" else first.split(".", 1)[0] or first
+    sample_qc(
+        sample,
+        args.fastq,
+        args.output,
+        args.hist,
+        quality_threshold=args.quality_threshold,
+        chunk_reads=args.chunk_reads,
+        backend=args.backend,
+        threads=_threads(args),
+    )
+
+
+def _run_config(args: argparse.Namespace) -> None:
+    import yaml
+
+    from biometal.config import load_configs
+    from biometal.workflow import plan_workflow
+
+    base = os.path.join(args.workflow, "config", "config.yaml")
+    files = ([base] if os.path.isfile(base) else []) + list(args.configfile)
+    config = load_configs(files)
+    plan = plan_workflow(config)  # sample sheets and file settings, as the Snakefile checks
+    for note in plan.notes:
+        logging.getLogger("biometal.cli").warning("%s", note.removeprefix("note: "))
+    text = yaml.safe_dump(config, sort_keys=False, default_flow_style=None)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        from biometal.io.atomic import atomic_path
+
+        with atomic_path(args.output) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+
+# ------------------------------------------------------------------ parser
+
+
+def _subparser(sub, name: str, summary: str, description: str, parents: list, handler):
+    p = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=EXIT_CODES,
+        parents=[_common(), *parents],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(handler=handler)
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``biometal`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"{PROG} {__version__}",
+        help="print the version and exit",
+    )
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        title="commands",
+        help="run 'biometal COMMAND --help' for its options",
+    )
+    th, be = _threads_opt(), _backend_opt()
+    mem_chunk = "reads per streamed chunk; bounds memory (default: %(default)s)"
+
+    # pileup ---------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "pileup",
+        "per-position base counts of a BAM (bgzipped TSV, equal to samtools mpileup)",
+        "Pileup of a coordinate-sorted, indexed BAM: per reference position the depth, "
+        "A/C/G/T/N\ncounts, deletions, skips, insertions, strand counts, mean base and "
+        "mapping quality and\nthe indel alleles, through the pileup kernel (Metal or "
+        "numba), in bounded memory.\nOUT is a bgzipped TSV with a documented header "
+        "(tabix -s1 -b2 -e2 OUT indexes it);\n'-' writes the plain TSV to standard output."
+        "\n\nexample:\n  biometal pileup results/align/sim.bam results/data/reference.fa "
+        "sim.pileup.tsv.gz",
+        [th, be],
+        _run_pileup,
+    )
+    p.add_argument("bam", metavar="BAM", help="coordinate-sorted BAM with its index (.bai/.csi)")
+    p.add_argument("reference", metavar="REFERENCE", help="reference FASTA (with or without .fai)")
+    p.add_argument("out", metavar="OUT", help="output TSV (.tsv.gz, bgzipped), or '-'")
+    _pileup_filters(p, min_mapq=0)
+    p.add_argument(
+        "-a",
+        "--all-positions",
+        action="store_true",
+        help="also write positions of depth 0 (every position of every contig)",
+    )
+    p.add_argument(
+        "--compress-level",
+        type=_int_range(0, 9),
+        default=1,
+        metavar="0-9",
+        help="BGZF compression level of OUT (default: 1)",
+    )
+
+    # call -----------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "call",
+        "SNP and indel calls of a BAM (bgzipped, indexed VCF 4.3)",
+        "Variant calling from the streaming pileup: binomial and beta-binomial tests per "
+        "site,\ndiploid genotype likelihoods, FILTER LowQual / ErrorLike / LowDepth. Writes "
+        "OUT\n(bgzipped VCF 4.3) and OUT.tbi.\n\nexample:\n  biometal call "
+        "results/align/sim.bam results/data/reference.fa sim.vcf.gz",
+        [th, be],
+        _run_call,
+    )
+    p.add_argument("bam", metavar="BAM", help="coordinate-sorted BAM with its index")
+    p.add_argument("reference", metavar="REFERENCE", help="reference FASTA")
+    p.add_argument("out", metavar="OUT", type=_file_out, help="output VCF (.vcf.gz) + .tbi")
+    p.add_argument(
+        "--sample",
+        default=None,
+        help="sample name in the VCF (default: the BAM's read-group SM, else its file name)",
+    )
+    _pileup_filters(p, min_mapq=20)
+    g = p.add_argument_group("calling")
+    g.add_argument(
+        "--min-depth",
+        type=_int_range(0),
+        default=4,
+        metavar="N",
+        help="FILTER LowDepth below N reads (default: 4)",
+    )
+    g.add_argument(
+        "--min-alt-reads",
+        type=_int_range(1),
+        default=2,
+        metavar="N",
+        help="fewest ALT reads for a candidate (default: 2)",
+    )
+    g.add_argument(
+        "--min-af",
+        type=_fraction,
+        default=0.12,
+        metavar="F",
+        help="smallest ALT fraction for a candidate (default: 0.12)",
+    )
+    g.add_argument(
+        "--min-qual",
+        type=float,
+        default=20.0,
+        metavar="Q",
+        help="LowQual below this QUAL (default: 20)",
+    )
+    g.add_argument(
+        "--theta",
+        type=float,
+        default=0.001,
+        metavar="P",
+        help="SNP heterozygosity prior (default: 0.001)",
+    )
+    g.add_argument(
+        "--indel-theta",
+        type=float,
+        default=0.0001,
+        metavar="P",
+        help="indel heterozygosity prior (default: 0.0001)",
+    )
+    g.add_argument(
+        "--indel-error",
+        type=float,
+        default=0.001,
+        metavar="P",
+        help="per-read indel error rate (default: 0.001)",
+    )
+    g.add_argument(
+        "--overdispersion",
+        type=float,
+        default=0.02,
+        metavar="RHO",
+        help="beta-binomial overdispersion of sequencing errors (default: 0.02)",
+    )
+    g.add_argument(
+        "--max-error-pvalue",
+        type=_fraction,
+        default=0.01,
+        metavar="P",
+        help="ErrorLike when the beta-binomial P is above this (default: 0.01)",
+    )
+    g.add_argument("--no-snps", action="store_true", help="do not call SNPs")
+    g.add_argument("--no-indels", action="store_true", help="do not call indels")
+
+    # index ----------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "index",
+        "k-mer index of a transcriptome for 'biometal quant'",
+        "Build the k-mer index of a transcript FASTA (canonical k-mers -> equivalence "
+        "classes,\ncompacted into unitigs), self-check it and save it (.npz).\n\nexample:\n"
+        "  biometal index results/data/transcriptome/transcripts.fa transcripts.idx.npz",
+        [],
+        _run_index,
+    )
+    p.add_argument("transcripts", metavar="TRANSCRIPTS", help="transcript FASTA (plain or gzip)")
+    p.add_argument("index", metavar="INDEX", type=_file_out, help="output index (.npz)")
+    p.add_argument(
+        "-k",
+        type=_int_range(3, 31, odd=True),
+        default=31,
+        help="k-mer length, odd, 3..31 (default: 31)",
+    )
+    p.add_argument(
+        "--stats", metavar="JSON", default=None, help="also write build statistics as JSON"
+    )
+
+    # quant ----------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "quant",
+        "transcript abundances of RNA-seq reads (pseudoalignment + EM, like kallisto)",
+        "Pseudoalign single-end (READS1) or paired-end (READS1 READS2) reads against an "
+        "index from\n'biometal index' and estimate counts and TPM with the EM. Output TSV: "
+        "transcript_id,\nlength, effective_length, est_counts, tpm.\n\nexample:\n"
+        "  biometal quant transcripts.idx.npz results/data/rnaseq/rna01_R1.fastq.gz "
+        "results/data/rnaseq/rna01_R2.fastq.gz -o rna01.quant.tsv",
+        [th],
+        _run_quant,
+    )
+    p.add_argument("index", metavar="INDEX", help="index written by 'biometal index'")
+    p.add_argument("reads1", metavar="READS1", help="FASTQ (plain/gzip), or '-' for stdin")
+    p.add_argument(
+        "reads2", metavar="READS2", nargs="?", default=None, help="mate FASTQ for paired reads"
+    )
+    p.add_argument(
+        "-o", "--output", default="-", metavar="TSV", help="output table, '-' for stdout (default)"
+    )
+    p.add_argument("--info", metavar="JSON", default=None, help="also write run information")
+    p.add_argument("--sample", default=None, help="sample name recorded in --info")
+    p.add_argument(
+        "--fragment-mean",
+        type=float,
+        default=250.0,
+        metavar="BP",
+        help="fragment length mean for single-end reads, and pairs too few to estimate it "
+        "(default: 250)",
+    )
+    p.add_argument(
+        "--fragment-sd",
+        type=float,
+        default=40.0,
+        metavar="BP",
+        help="fragment length standard deviation (default: 40)",
+    )
+    p.add_argument(
+        "--single-overhang",
+        action="store_true",
+        help="single-end: keep transcripts where the fragment would overhang the end",
+    )
+    p.add_argument("--chunk-reads", type=_int_range(1), default=65536, metavar="N", help=mem_chunk)
+
+    # fmindex --------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "fmindex",
+        "FM-index of a reference for 'biometal fastmap'",
+        "Build the FMD-index (both strands, BWA's text) of a reference FASTA and save it "
+        "(.npz).\nNon-ACGT bases become pseudo-random bases drawn from --seed, as in BWA."
+        "\n\nexample:\n  biometal fmindex results/data/reference.fa reference.fm.npz",
+        [],
+        _run_fmindex,
+    )
+    p.add_argument("reference", metavar="REFERENCE", help="reference FASTA (plain or gzip)")
+    p.add_argument("index", metavar="INDEX", type=_file_out, help="output index (.npz)")
+    p.add_argument(
+        "--seed", type=int, default=11, help="seed of the N replacement bases (default: 11)"
+    )
+
+    # fastmap --------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "fastmap",
+        "super-maximal exact matches (SMEMs) of reads, as 'bwa fastmap' prints them",
+        "SMEMs of every read against a reference, equal to 'bwa fastmap' with the same "
+        "options:\nSQ line per read, 'EM start end occurrences positions' per SMEM, '//'. "
+        "INDEX is a file\nfrom 'biometal fmindex' or a FASTA (then indexed in memory for "
+        "this run only).\n\nexample:\n  biometal fastmap reference.fm.npz "
+        "results/data/reads/sim_R1.fastq.gz -o sim_R1.smems.txt",
+        [th],
+        _run_fastmap,
+    )
+    p.add_argument("index", metavar="INDEX", help="'biometal fmindex' output, or a FASTA")
+    p.add_argument("reads", metavar="READS", help="FASTA or FASTQ (plain/gzip), '-' for stdin")
+    p.add_argument(
+        "-o", "--output", default="-", metavar="OUT", help="output text, '-' for stdout (default)"
+    )
+    p.add_argument(
+        "-l",
+        "--min-len",
+        type=_int_range(1),
+        default=17,
+        metavar="INT",
+        help="shortest SMEM to report (bwa fastmap -l; default: 17)",
+    )
+    p.add_argument(
+        "-w",
+        "--max-positions",
+        type=_int_range(0),
+        default=20,
+        metavar="INT",
+        help="print positions of SMEMs with at most INT occurrences (bwa -w; default: 20)",
+    )
+    p.add_argument(
+        "-i",
+        "--min-intv",
+        type=_int_range(1),
+        default=1,
+        metavar="INT",
+        help="fewest occurrences of an SMEM (bwa fastmap -i; default: 1)",
+    )
+    p.add_argument(
+        "--batch",
+        type=_int_range(1),
+        default=16384,
+        metavar="N",
+        help="reads per batch; bounds memory (default: 16384)",
+    )
+
+    # align ----------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "align",
+        "pairwise alignment of query vs target sequences (local, global, semiglobal)",
+        "Align query i against target i (or every query against the target when TARGETS "
+        "holds one\nrecord) with affine gaps: a gap of length k costs gap-open + (k-1) * "
+        "gap-extend\n(parasail's convention). Output TSV: query, target, score, query_start, "
+        "query_end,\ntarget_start, target_end (0-based, half-open), query_length, "
+        "target_length, cigar.\n\nexample:\n  biometal align results/data/reads/sim_R1.fastq.gz"
+        " results/data/reads/sim_R2.fastq.gz\n    --mode global -o pairs.tsv",
+        [th, be],
+        _run_align,
+    )
+    p.add_argument("queries", metavar="QUERIES", help="FASTA or FASTQ (plain/gzip), '-' for stdin")
+    p.add_argument("targets", metavar="TARGETS", help="FASTA or FASTQ (plain/gzip)")
+    p.add_argument(
+        "-o", "--output", default="-", metavar="TSV", help="output table, '-' for stdout (default)"
+    )
+    p.add_argument(
+        "-m",
+        "--mode",
+        choices=("local", "global", "semiglobal", "extension"),
+        default="local",
+        help="local (Smith-Waterman), global (Needleman-Wunsch), semiglobal (the whole "
+        "query within the target), extension (anchored at both starts); default: local",
+    )
+    p.add_argument("--match", type=int, default=2, help="match score (default: 2)")
+    p.add_argument("--mismatch", type=int, default=-3, help="mismatch score (default: -3)")
+    p.add_argument(
+        "--gap-open",
+        type=_int_range(1),
+        default=5,
+        metavar="INT",
+        help="penalty of a gap's first base (default: 5)",
+    )
+    p.add_argument(
+        "--gap-extend",
+        type=_int_range(0),
+        default=2,
+        metavar="INT",
+        help="penalty of each further gap base (default: 2)",
+    )
+    p.add_argument(
+        "--band",
+        type=_int_range(0),
+        default=None,
+        metavar="W",
+        help="banded alignment: only cells with |i - j| <= W (default: full matrix)",
+    )
+    p.add_argument(
+        "--no-traceback",
+        action="store_true",
+        help="scores and end coordinates only (faster; no CIGAR, starts -1 where unknown)",
+    )
+    p.add_argument(
+        "--batch",
+        type=_int_range(1),
+        default=4096,
+        metavar="N",
+        help="pairs aligned per kernel call (default: 4096)",
+    )
+
+    # tokenize -------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "tokenize",
+        "DNABERT-style overlapping k-mer token ids of reads (.npy or TSV)",
+        "Token ids of every read: [CLS] k-mers [SEP], truncated to --max-length and padded "
+        "with\n[PAD], in DNABERT's vocabulary layout (or --vocab). OUT ending in .npy: an "
+        "int32\n[reads, max-length] array; otherwise a TSV of read, n_tokens and the "
+        "space-separated ids.\n\nexample:\n  biometal tokenize -k 6 --max-length 64 "
+        "results/data/metagenome/meta_R1.fastq.gz -o meta_R1.tokens.npy",
+        [th, be],
+        _run_tokenize,
+    )
+    p.add_argument("reads", metavar="READS", help="FASTQ (plain/gzip), '-' for stdin")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="OUT",
+        help="OUT.npy, OUT.tsv[.gz], or '-' for a TSV on stdout (default)",
+    )
+    p.add_argument("-k", type=_int_range(1, 8), default=6, help="k-mer length, 1..8 (default: 6)")
+    p.add_argument(
+        "--stride",
+        type=_int_range(1),
+        default=1,
+        metavar="N",
+        help="bases between k-mer starts, at most k (default: 1)",
+    )
+    p.add_argument(
+        "--vocab",
+        metavar="FILE",
+        default=None,
+        help="vocabulary file (DNABERT vocab.txt, or its directory); sets k",
+    )
+    p.add_argument(
+        "--save-vocab", metavar="FILE", default=None, help="also write the vocabulary used"
+    )
+    p.add_argument(
+        "--max-length",
+        type=_int_range(1),
+        default=512,
+        metavar="N",
+        help="tokens per read, specials included (default: 512)",
+    )
+    p.add_argument(
+        "--mask-below",
+        type=_int_range(0),
+        default=0,
+        metavar="Q",
+        help="k-mers with a base quality below Q become [MASK] (default: 0, off)",
+    )
+    p.add_argument("--no-special-tokens", action="store_true", help="leave out [CLS] and [SEP]")
+    p.add_argument("--chunk-reads", type=_int_range(1), default=65536, metavar="N", help=mem_chunk)
+
+    # config ---------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "config",
+        "check workflow config files and print the config the workflow would run with",
+        "Layer FILEs on the workflow's default config (WORKFLOW/config/config.yaml) as\n"
+        "'snakemake --configfile FILE...' does, validate against the schema (defaults "
+        "filled in)\nand read the sample sheets they name, then print the result as YAML. "
+        "A mistake is one\nline naming the file and line or the config key. Snakemake "
+        "itself reports a missing or\nunparsable --configfile with a traceback before the "
+        "workflow is read: check it here first.\n\nexample:\n  biometal config "
+        "config/1000g.yaml",
+        [],
+        _run_config,
+    )
+    p.add_argument("configfile", metavar="FILE", nargs="*", help="YAML config files, in order")
+    p.add_argument(
+        "-w",
+        "--workflow",
+        default=".",
+        metavar="DIR",
+        help="the workflow's directory, whose config/config.yaml is the base (default: .)",
+    )
+    p.add_argument(
+        "-o", "--output", default="-", metavar="YAML", help="where to write it ('-': stdout)"
+    )
+
+    # qc -------------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "qc",
+        "read statistics of FASTQ files (length, GC, N, quality)",
+        "Per FASTQ file (labelled R1, R2, ... in the order given): reads, bases, lengths, "
+        "GC and\nN fractions, mean quality and the fraction of bases under "
+        "--quality-threshold, through\nthe read_stats kernel; --hist adds GC and "
+        "mean-quality histograms.\n\nexample:\n  biometal qc results/data/reads/"
+        "sim_R1.fastq.gz results/data/reads/sim_R2.fastq.gz",
+        [th, be],
+        _run_qc,
+    )
+    p.add_argument(
+        "fastq", metavar="FASTQ", nargs="+", help="FASTQ files (plain/gzip), '-' for stdin"
+    )
+    p.add_argument(
+        "-o", "--output", default="-", metavar="TSV", help="summary table, '-' for stdout (default)"
+    )
+    p.add_argument("--hist", metavar="TSV", default=None, help="also write the histograms")
+    p.add_argument("--sample", default=None, help="sample column (default: the first file's name)")
+    p.add_argument(
+        "-Q",
+        "--quality-threshold",
+        type=_int_range(0),
+        default=20,
+        metavar="Q",
+        help="count bases with quality below Q as low quality (default: 20)",
+    )
+    p.add_argument("--chunk-reads", type=_int_range(1), default=65536, metavar="N", help=mem_chunk)
+    return parser
+
+
+# ------------------------------------------------------------------ main
+
+
+class _Formatter(logging.Formatter):
+    def __init__(self, command: str) -> None:
+        super().__init__()
+        self.command = command
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = "" if record.levelno <= logging.INFO else f"{record.levelname.lower()}: "
+        return f"{PROG} {self.command}: {level}{record.getMessage()}"
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    """A mistake in the input (one line, exit 1), not a bug (traceback)."""
+    from biometal.errors import is_user_error
+
+    return is_user_error(exc) or isinstance(exc, OSError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``biometal`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(f"{PROG}: error: a command is required (see '{PROG} --help')\n")
+        return EXIT_USAGE
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter(args.command))
+    root = logging.getLogger("biometal")
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    try:
+        args.handler(args)
+        sys.stdout.flush()
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG} {args.command}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away: drop what is left unflushed, exit quietly
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # stdout without a file descriptor (captured)
+            pass
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:
+        if not _is_user_error(exc):
+            raise
+        sys.stderr.write(f"{PROG} {args.command}: error: {_one_line(exc)}\n")
+        return EXIT_ERROR
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

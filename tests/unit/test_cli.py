@@ -1,0 +1,500 @@
+"""The ``biometal`` command: help and version, each subcommand's output against the library
+function it wraps (and ``bwa fastmap`` where installed), ``-`` for stdin/stdout, exit codes
+(1 for bad input with one line on stderr, 2 for usage errors, 130 for Ctrl-C), no partial
+outputs. Real files; subprocess runs of ``python -m biometal`` and in-process ``main``."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from variant_data import dataset
+
+from biometal import __version__
+from biometal.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = (
+    "pileup",
+    "call",
+    "index",
+    "quant",
+    "fmindex",
+    "fastmap",
+    "align",
+    "tokenize",
+    "qc",
+    "config",
+)
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """``python -m biometal ARGS`` in a fresh process (bytes in, bytes out)."""
+    return subprocess.run(
+        [sys.executable, "-m", "biometal", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def one_error_line(stderr: str, command: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(f"biometal {command}: error: "), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Temporary files of the atomic writers left in ``directory``."""
+    return [p.name for p in directory.iterdir() if ".tmp" in p.name]
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    """20 kb reference (2 contigs), 8x paired reads, mappy BAM with read group SM=S1."""
+    return dataset(tmp_path_factory.mktemp("cli"), length=20_000, coverage=8.0)
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _fastq(path: Path, n: int, seed: int = 0, length: int = 60) -> Path:
+    rng = np.random.default_rng(seed)
+    with open(path, "w") as fh:
+        for i in range(n):
+            seq = "".join(rng.choice(list("ACGTN"), length, p=[0.24, 0.25, 0.25, 0.24, 0.02]))
+            qual = "".join(chr(33 + int(q)) for q in rng.integers(2, 41, length))
+            fh.write(f"@read{i} extra words\n{seq}\n+\n{qual}\n")
+    return path
+
+
+# ------------------------------------------------------------------ help, version, usage
+
+
+def _parsers(parser: argparse.ArgumentParser):
+    yield "biometal", parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            yield from action.choices.items()
+
+
+def test_every_option_has_help() -> None:
+    parsers = dict(_parsers(build_parser()))
+    assert set(COMMANDS) <= set(parsers)
+    for name, parser in parsers.items():
+        for action in parser._actions:
+            assert action.help and action.help != argparse.SUPPRESS, (name, action.dest)
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    assert choice.help, choice.dest
+
+
+def test_help_and_version_fast_and_light() -> None:
+    """``biometal --help`` imports neither numpy, numba, pandas nor torch."""
+    code = (
+        "import sys\nfrom biometal.cli import main\nrc = main(['--help'])\n"
+        "heavy = [m for m in ('numpy', 'numba', 'pandas', 'torch', 'scipy') if m in sys.modules]\n"
+        "sys.stderr.write(f'rc={rc} heavy={heavy}')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert proc.stderr == "rc=0 heavy=[]", proc.stderr
+    out = proc.stdout
+    for command in COMMANDS:
+        assert f"    {command} " in out
+    assert "exit status" in out and "130" in out and "BIOMETAL_BACKEND" in out
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.decode().strip() == f"biometal {__version__}"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_subcommand_help(command: str, capsys) -> None:
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: biometal {command}") and "example:" in out
+    assert "exit status" in out
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    assert main(["qc", "--no-such-option", "x.fq"]) == 2
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+    assert main(["index", "tx.fa", "i.npz", "-k", "24"]) == 2  # k must be odd
+    assert "odd integer" in capsys.readouterr().err
+    assert main(["call", "a.bam", "r.fa", "-"]) == 2  # a VCF + index cannot go to stdout
+    assert main(["nosuchcommand"]) == 2
+    assert main([]) == 2
+    proc = run("align", "--mode", "sideways", "q.fa", "t.fa")
+    assert proc.returncode == 2 and b"invalid choice: 'sideways'" in proc.stderr
+
+
+# ------------------------------------------------------------------ pileup and call
+
+
+def test_pileup_equals_library(ds, work: Path) -> None:
+    from biometal.pileup.engine import PileupParams
+    from biometal.pileup.tsv import write_pileup_tsv
+
+    args = [str(ds.bam), str(ds.reference)]
+    assert main(["pileup", *args, "cli.tsv.gz", "-q", "20", "-t", "2"]) == 0
+    write_pileup_tsv(ds.bam, work / "lib.tsv.gz", PileupParams(min_mapq=20), reference=ds.reference)
+    lib = gzip.decompress((work / "lib.tsv.gz").read_bytes())
+    assert gzip.decompress((work / "cli.tsv.gz").read_bytes()) == lib
+    assert lib.count(b"\n") > 15_000
+    # '-': the plain TSV on stdout; python -m biometal.pileup is the same command
+    proc = run("pileup", *args, "-", "-q", "20")
+    assert proc.returncode == 0 and proc.stdout == lib, proc.stderr
+    old = subprocess.run(
+        [sys.executable, "-m", "biometal.pileup", *args, str(work / "old.tsv.gz"), "-q", "20"],
+        capture_output=True,
+        check=False,
+    )
+    assert old.returncode == 0, old.stderr
+    assert gzip.decompress((work / "old.tsv.gz").read_bytes()) == lib
+
+
+def test_call_equals_library(ds, work: Path) -> None:
+    from biometal.pileup.engine import PileupParams
+    from biometal.variants.call import call_variants
+
+    assert main(["call", str(ds.bam), str(ds.reference), "cli.vcf.gz"]) == 0
+    call_variants(
+        ds.bam, ds.reference, work / "lib.vcf.gz", sample="S1", pileup=PileupParams(min_mapq=20)
+    )
+    cli = gzip.decompress((work / "cli.vcf.gz").read_bytes()).decode()
+    assert cli == gzip.decompress((work / "lib.vcf.gz").read_bytes()).decode()
+    assert (work / "cli.vcf.gz.tbi").stat().st_size > 0
+    assert "\tS1\n" in cli and sum(not ln.startswith("#") for ln in cli.splitlines()) > 10
+
+
+def test_bam_errors_are_one_line(ds, work: Path, capsys) -> None:
+    assert main(["pileup", "missing.bam", str(ds.reference), "out.tsv.gz"]) == 1
+    assert "missing.bam: BAM file not found" in one_error_line(capsys.readouterr().err, "pileup")
+    assert main(["pileup", str(ds.bam), str(ds.reference), "o.tsv.gz", "--ff", "NOPE"]) == 1
+    assert "unknown SAM flag name 'NOPE'" in one_error_line(capsys.readouterr().err, "pileup")
+    assert not list(work.iterdir())
+
+
+# ------------------------------------------------------------------ index + quant
+
+
+def test_index_and_quant_equal_library(ds, work: Path, capsys) -> None:
+    from biometal.rnaseq.quant import quantify, write_quant
+
+    assert main(["index", str(ds.reference), "tx.npz", "-k", "25", "--stats", "tx.json"]) == 0
+    assert (work / "tx.npz").stat().st_size > 0 and '"k": 25' in (work / "tx.json").read_text()
+    reads = [str(ds.r1), str(ds.r2)]
+    assert main(["quant", "tx.npz", *reads, "-o", "q.tsv", "--info", "q.json", "-t", "1"]) == 0
+    write_quant(quantify(work / "tx.npz", *reads, threads=1), work / "lib.tsv")
+    assert (work / "q.tsv").read_text() == (work / "lib.tsv").read_text()
+    assert '"paired": true' in (work / "q.json").read_text()
+    capsys.readouterr()
+    assert main(["quant", "tx.npz", reads[0], "-t", "1"]) == 0  # single-end, to stdout
+    out = capsys.readouterr().out
+    assert out.startswith("transcript_id\tlength\teffective_length\test_counts\ttpm\n")
+    assert len(out.splitlines()) == 3
+
+
+# ------------------------------------------------------------------ fmindex + fastmap
+
+
+@pytest.fixture(scope="module")
+def fm(ds, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fm") / "ref.fm.npz"
+    assert main(["fmindex", str(ds.reference), str(out)]) == 0
+    return out
+
+
+@pytest.mark.skipif(shutil.which("bwa") is None, reason="bwa is not installed (oracle)")
+def test_fastmap_equals_bwa_fastmap(ds, fm: Path, work: Path) -> None:
+    ref = work / "ref.fa"
+    shutil.copy(ds.reference, ref)
+    subprocess.run(["bwa", "index", str(ref)], check=True, capture_output=True)
+    for opts in ([], ["-l", "25", "-w", "3"]):
+        bwa = subprocess.run(
+            ["bwa", "fastmap", *opts, str(ref), str(ds.r1)], check=True, capture_output=True
+        ).stdout
+        assert main(["fastmap", str(fm), str(ds.r1), "-o", "ours.txt", *opts]) == 0
+        assert (work / "ours.txt").read_bytes() == bwa, opts
+        assert bwa.count(b"\nEM\t") > 500
+
+
+def test_fastmap_stdin_and_fasta_reference(ds, fm: Path, work: Path) -> None:
+    from biometal.align.smem import FMIndex, find_smems, format_fastmap
+    from biometal.io.fastx import read_fastq_chunks
+
+    reads = gzip.decompress(ds.r1.read_bytes())
+    proc = run("fastmap", str(ds.reference), "-", stdin=reads)  # FASTA: indexed in memory
+    assert proc.returncode == 0, proc.stderr
+    chunk = next(read_fastq_chunks(ds.r1, 100_000, with_names=True))
+    names = [n.decode().split()[0] for n in chunk.names]
+    index = FMIndex.load(fm)
+    seeds = find_smems(index, chunk.codes, chunk.offsets, 17)
+    assert proc.stdout.decode() == format_fastmap(index, names, np.diff(chunk.offsets), seeds)
+
+
+# ------------------------------------------------------------------ align
+
+
+def test_align_equals_library(work: Path, capsys) -> None:
+    from biometal.align import Scoring, align_batch
+
+    rng = np.random.default_rng(5)
+    queries = ["".join(rng.choice(list("ACGT"), int(rng.integers(0, 80)))) for _ in range(50)]
+    targets = []
+    for q in queries:  # a mutated copy with flanks
+        t = [c if rng.random() > 0.1 else "ACGT"[int(rng.integers(4))] for c in q]
+        targets.append("GATTACA" + "".join(t) + "CCA")
+    (work / "q.fa").write_text("".join(f">q{i} d\n{s}\n" for i, s in enumerate(queries)))
+    (work / "t.fq").write_text(
+        "".join(f"@t{i}\n{s}\n+\n{'I' * len(s)}\n" for i, s in enumerate(targets))
+    )
+    scoring = Scoring(match=1, mismatch=-2, gap_open=3, gap_extend=1)
+    opts = ["--match", "1", "--mismatch", "-2", "--gap-open", "3", "--gap-extend", "1"]
+    for mode in ("local", "global", "semiglobal"):
+        assert main(["align", "q.fa", "t.fq", "-m", mode, *opts, "-o", f"{mode}.tsv"]) == 0
+        rows = [ln.split("\t") for ln in (work / f"{mode}.tsv").read_text().splitlines()]
+        assert rows[0][:3] == ["query", "target", "score"] and len(rows) == 51
+        want = align_batch(queries, targets, scoring, mode, traceback=True).to_records()
+        for i, (row, rec) in enumerate(zip(rows[1:], want, strict=True)):
+            assert row[:2] == [f"q{i}", f"t{i}"]
+            assert [int(x) for x in row[2:7]] == [
+                rec[k] for k in ("score", "query_start", "query_end", "target_start", "target_end")
+            ]
+            assert row[9] == (rec["cigar"] or "*")  # an empty alignment: *, as in SAM
+    # one target record: every query against it, to stdout
+    (work / "one.fa").write_text(f">only\n{targets[0]}\n")
+    capsys.readouterr()
+    assert main(["align", "q.fa", "one.fa", "--no-traceback", "--batch", "7"]) == 0
+    rows = [ln.split("\t") for ln in capsys.readouterr().out.splitlines()[1:]]
+    want = align_batch(queries, [targets[0]] * len(queries), Scoring()).score.tolist()
+    assert [int(r[2]) for r in rows] == want and {r[1] for r in rows} == {"only"}
+    assert {r[9] for r in rows} == {"*"}
+    # different record counts: one line, no output file
+    (work / "two.fa").write_text(">a\nACGT\n>b\nACGT\n")
+    assert main(["align", "q.fa", "two.fa", "-o", "bad.tsv"]) == 1
+    err = one_error_line(capsys.readouterr().err, "align")
+    assert "q.fa has 50 records but two.fa has 2" in err
+    assert not (work / "bad.tsv").exists() and not leftovers(work)
+
+
+# ------------------------------------------------------------------ tokenize
+
+
+def test_tokenize_npy_and_tsv_equal_library(work: Path, capsys, monkeypatch) -> None:
+    from biometal.io.fastx import read_fastq_chunks
+    from biometal.ml.tokenizer import KmerTokenizer
+
+    fq = _fastq(work / "r.fq", 300, length=40)
+    assert main(["tokenize", "-k", "4", "--max-length", "20", "--chunk-reads", "64", str(fq),
+                 "-o", "t.npy", "--save-vocab", "vocab.txt"]) == 0  # fmt: skip
+    got = np.load(work / "t.npy")
+    tok = KmerTokenizer(4)
+    want = tok.encode_chunk(next(read_fastq_chunks(fq, 1000)), max_length=20)
+    assert got.dtype == np.int32 and np.array_equal(got, want.ids)
+    assert (work / "vocab.txt").read_text().splitlines() == tok.vocab
+    # TSV on stdout from stdin, vocabulary from the file, quality masking
+    data = fq.read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["tokenize", "--vocab", "vocab.txt", "--mask-below", "20", "-"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    masked = tok.encode_chunk(next(read_fastq_chunks(fq, 1000)), max_length=512, mask_below=20)
+    assert lines[0] == "read\tn_tokens\ttoken_ids" and len(lines) == 301
+    for i in (0, 150, 299):
+        name, n, ids = lines[i + 1].split("\t")
+        assert name == f"read{i}" and int(n) == masked.n_tokens[i]
+        assert [int(x) for x in ids.split()] == masked.ids[i, : int(n)].tolist()
+    assert tok.mask_id in masked.ids
+    assert main(["tokenize", "-k", "3", "--stride", "4", str(fq)]) == 1
+    assert "stride must be an integer in 1..k (3)" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ qc and input errors
+
+
+def test_qc_equals_library(work: Path, capsys) -> None:
+    from biometal.qc import SUMMARY_COLUMNS, fastq_stats
+
+    r1, r2 = _fastq(work / "s_R1.fq", 200, 1), _fastq(work / "s_R2.fq", 150, 2, length=75)
+    assert main(["qc", str(r1), str(r2), "--hist", "h.tsv", "-Q", "25", "-t", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split("\t") == SUMMARY_COLUMNS and len(lines) == 3
+    for line, path in zip(lines[1:], (r1, r2), strict=True):
+        row = dict(zip(SUMMARY_COLUMNS, line.split("\t"), strict=True))
+        want = fastq_stats(path, quality_threshold=25).summary()
+        assert row["sample"] == "s_R1" and row["file"] == str(path)
+        assert int(row["reads"]) == want["reads"] and int(row["bases"]) == want["bases"]
+        assert float(row["mean_quality"]) == pytest.approx(want["mean_quality"], rel=1e-5)
+        assert float(row["gc_fraction"]) == pytest.approx(want["gc_fraction"], rel=1e-5)
+    assert "gc_fraction" in (work / "h.tsv").read_text()
+
+
+def test_missing_and_malformed_input(work: Path, capsys) -> None:
+    proc = run("qc", str(work / "missing.fq"))  # a real process: no traceback, exit 1
+    assert proc.returncode == 1 and proc.stdout == b""
+    assert "missing.fq: no such file" in one_error_line(proc.stderr.decode(), "qc")
+    good = _fastq(work / "good.fq", 20)
+    bad = work / "bad.fq"
+    bad.write_text(good.read_text() + "@broken\nACGT\n+\nIII\n")
+    (work / "ref.fa").write_text(">c\n" + "ACGTTGCAAGGCTTAACCGGTA" * 40 + "\n")
+    cases = {
+        "qc": [str(good), str(bad)],
+        "tokenize": [str(bad)],
+        "fastmap": ["ref.fa", str(bad)],
+        "align": [str(bad), str(good)],
+        "quant": ["missing.idx.npz", str(bad)],
+        "index": ["missing.fa", "idx.npz"],
+    }
+    for command, args in cases.items():
+        out = [] if command == "index" else ["-o", "out.txt"]
+        code = main([command, *args, *out])
+        err = capsys.readouterr().err
+        assert code == 1, (command, err)
+        line = one_error_line(err, command)
+        if command in ("quant", "index"):
+            assert "missing." in line and ("no such file" in line or "not found" in line), line
+        else:
+            assert f"{bad}:84: sequence length 4 != quality length 3" in line, line
+        assert not (work / "out.txt").exists() and not leftovers(work)
+
+
+def test_backend_and_unwritable_output(work: Path, capsys) -> None:
+    from biometal.kernels import metal_available
+
+    fq = _fastq(work / "r.fq", 10)
+    if not metal_available():
+        assert main(["qc", str(fq), "--backend", "metal"]) == 1
+        assert "metal" in one_error_line(capsys.readouterr().err, "qc")
+    (work / "file").write_text("")
+    assert main(["qc", str(fq), "-o", str(work / "file" / "sub" / "x.tsv")]) == 1
+    one_error_line(capsys.readouterr().err, "qc")
+
+
+def test_interrupt_exits_130_without_partial_output(work: Path, capsys, monkeypatch) -> None:
+    import biometal.qc
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    fq = _fastq(work / "r.fq", 10)
+    monkeypatch.setattr(biometal.qc, "fastq_stats", interrupted)
+    assert main(["qc", str(fq), "-o", "out.tsv"]) == 130
+    assert capsys.readouterr().err == "biometal qc: interrupted\n"
+    assert not (work / "out.tsv").exists() and not leftovers(work)
+
+
+def test_ctrl_c_in_a_real_process(work: Path) -> None:
+    """SIGINT while the command streams stdin: exit 130, one line, no output file."""
+    reads = b"".join(b"@r%d\n%s\n+\n%s\n" % (i, b"ACGT" * 40, b"I" * 160) for i in range(6000))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biometal", "qc", "-", "-o", "out.tsv", "-v", "--chunk-reads",
+         "100"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=work,
+    )  # fmt: skip
+    try:
+        proc.stdin.write(reads)
+        proc.stdin.flush()
+        assert b"reads" in proc.stderr.readline()  # it is streaming; stdin stays open
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 130
+        assert proc.stderr.read().decode().splitlines()[-1] == "biometal qc: interrupted"
+    finally:
+        proc.kill()
+        proc.stdin.close()
+        proc.stderr.close()
+    assert not (work / "out.tsv").exists() and not leftovers(work)
+
+
+# ------------------------------------------------------------------ README
+
+
+def _readme_examples() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## The biometal command\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_readme_examples_run(ds, work: Path) -> None:
+    """Every example of the README's section runs as printed, from a stand-in repository root
+    holding what ``make run`` makes (links to the small data set)."""
+    lines = _readme_examples()
+    used = {line.split()[1] for line in lines if line.startswith("biometal ")}
+    assert used == set(COMMANDS) - {"align"} and any("| biometal align" in ln for ln in lines)
+    links = {
+        "results/data/reference.fa": ds.reference,
+        "results/data/reference.fa.fai": Path(f"{ds.reference}.fai"),
+        "results/align/sim.bam": ds.bam,
+        "results/align/sim.bam.bai": Path(f"{ds.bam}.bai"),
+        "results/data/reads/sim_R1.fastq.gz": ds.r1,
+        "results/data/reads/sim_R2.fastq.gz": ds.r2,
+        "results/data/transcriptome/transcripts.fa": ds.reference,
+        "results/data/rnaseq/rna01_R1.fastq.gz": ds.r1,
+        "results/data/rnaseq/rna01_R2.fastq.gz": ds.r2,
+        "results/data/metagenome/meta_R1.fastq.gz": ds.r1,
+        "config": ROOT / "config",
+    }
+    for name, target in links.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).symlink_to(target)
+    python = f"{sys.executable} -m biometal "
+    for line in lines:
+        command = re.sub(r"(^|\| )biometal ", lambda m: m.group(1) + python, line)
+        proc = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, (line, proc.stderr)
+        assert "error" not in proc.stderr, (line, proc.stderr)
+    out = work / "results/cli"
+    for name in ("sim.pileup.tsv.gz", "sim.vcf.gz.tbi", "rna01.quant.tsv", "sim_R1.smems.txt"):
+        assert (out / name).stat().st_size > 0, name
+    assert np.load(out / "meta_R1.tokens.npy").shape[1] == 64
+    assert "project: PRJEB31736" in (out / "1000g.config.yaml").read_text()
+
+
+def test_config_checks_layered_files(tmp_path: Path, capsys) -> None:
+    """`biometal config`: what the workflow would run with, or one line naming file:line/key."""
+    assert main(["config", "-w", str(ROOT), str(ROOT / "config" / "1000g.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "source: ena" in out and "chunk_reads: 65536" in out  # preset on the defaults
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("qc:\n  samples: [1\n")
+    cases = {
+        str(tmp_path / "missing.yaml"): "missing.yaml: config file not found",
+        str(bad): "bad.yaml:3: not valid YAML",
+    }
+    for path, message in cases.items():
+        assert main(["config", "-w", str(ROOT), path]) == 1
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and message in err, err
+    bad.write_text("qc:\n  quality_treshold: 3\n")
+    assert main(["config", "-w", str(ROOT), str(bad)]) == 1
+    assert "did you mean 'quality_threshold'?" in capsys.readouterr().err
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("sample\tfq1\nx\tnot_there.fq\n")
+    bad.write_text(f"qc:\n  samples: {sheet}\n")
+    assert main(["config", "-w", str(ROOT), str(bad)]) == 1
+    assert "s.tsv:2:" in capsys.readouterr().err
