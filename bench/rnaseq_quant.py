@@ -8,7 +8,8 @@ Needs the workflow's outputs (``snakemake --cores 2 case_study_rnaseq``) or the 
 Phases, each timed on its own after an untimed warm-up (numba's cache loaded, page cache
 warm), one numba thread, median of ``--reps`` repeats:
 
-* ``read``: decompress + parse both mate files into chunks (background read thread included);
+* ``read``: decompress + parse both mate files into chunks (background read thread included),
+  mate read IDs compared (:func:`biometal.io.mates.mate_chunks`);
 * ``pseudoalign``: biometal's pseudoaligner on the chunks already in memory (unitig skipping);
 * ``lookup_all``: the exhaustive reference, every k-mer of every read looked up in the hash
   table (what skipping avoids), on the same chunks;
@@ -28,24 +29,19 @@ from pathlib import Path
 
 import numpy as np
 
-from biometal.io import read_fastq_chunks
+from biometal._threads import set_numba_threads
+from biometal.io.mates import mate_chunks
 from biometal.rnaseq import _kernels
 from biometal.rnaseq.em import effective_lengths, normal_fragment_pmf, run_em
 from biometal.rnaseq.index import load_index
 from biometal.rnaseq.pseudoalign import ECRegistry, pseudoalign
-from biometal.rnaseq.quant import set_threads
 
 
 def _chunks(fq1: str, fq2: str, repeat: int, chunk_reads: int):
+    """Both mate files in lock-step with their read IDs compared, as quantify reads them."""
     out = []
     for _ in range(repeat):
-        out += list(
-            zip(
-                read_fastq_chunks(fq1, chunk_reads=chunk_reads),
-                read_fastq_chunks(fq2, chunk_reads=chunk_reads),
-                strict=True,
-            )
-        )
+        out += list(mate_chunks(fq1, fq2, chunk_reads))
     return out
 
 
@@ -61,7 +57,7 @@ def main() -> None:
     for p in (args.fq1, args.fq2, args.index):
         if not Path(p).exists():
             sys.exit(f"error: {p} not found (run: snakemake --cores 2 case_study_rnaseq)")
-    set_threads(1)
+    set_numba_threads(1)  # the whole benchmark process runs on one thread
     index = load_index(args.index)
     chunks = _chunks(args.fq1, args.fq2, 1, args.chunk_reads)  # warm-up
     for c1, c2 in chunks[:1]:

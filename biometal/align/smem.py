@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from biometal.errors import BiometalError, InputFormatError
 from biometal.io.atomic import atomic_path
 from biometal.io.encoding import CODE_N, decode
 from biometal.io.fastx import read_fasta
+from biometal.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,8 @@ def suffix_array(text: np.ndarray) -> np.ndarray:
     _, rank = np.unique(key, return_inverse=True)
     rank = rank.astype(np.int64) + 1
     n_unique = int(rank.max())
+    progress = Progress(log, "suffix array", total=n, unit="suffixes")
+    progress.set(n_unique, f"prefix length {h}")
     while n_unique < n:
         second = np.zeros(n, np.int64)
         if h < n:
@@ -84,6 +88,9 @@ def suffix_array(text: np.ndarray) -> np.ndarray:
         n_unique = int(new[-1])
         h *= 2
         del key, sk, order, new
+        progress.set(n_unique, f"prefix length {h}")
+    progress.n = n
+    progress.done()
     sa = np.empty(n, np.int64)
     sa[rank - 1] = np.arange(n, dtype=np.int64)
     return sa
@@ -143,6 +150,11 @@ class FMIndex:
     def load(cls, path: str | os.PathLike) -> FMIndex:
         """Read an index written by :meth:`save` (the BWT and checkpoints are rebuilt from
         the text and suffix array, O(n))."""
+        if not Path(path).is_file():
+            raise InputFormatError(str(path), None, "FM-index not found")
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
+                raise InputFormatError(str(path), None, "not a biometal FM-index (.npz)")
         try:
             with np.load(path, allow_pickle=False) as z:
                 if int(z["version"]) != INDEX_VERSION:
@@ -151,8 +163,9 @@ class FMIndex:
                 names = [str(s) for s in z["names"]]
                 offsets = z["offsets"]
                 primary = int(z["primary"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise InputFormatError(str(path), None, f"not a biometal FM-index: {exc}") from None
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            what = " ".join(str(exc).split())
+            raise InputFormatError(str(path), None, f"not a biometal FM-index: {what}") from None
         return _assemble(text, sa, names, offsets, primary)
 
 
@@ -184,13 +197,21 @@ def build_fm_index(reference: str | os.PathLike, seed: int = 11) -> FMIndex:
     parts: list[np.ndarray] = []
     from biometal.io.encoding import encode
 
-    for rec in read_fasta(reference):
+    progress = Progress(log, f"FM-index of {reference}", total=3, unit="stages")
+    seen: dict[str, int] = {}
+    for i, rec in enumerate(read_fasta(reference), start=1):
+        if rec.id in seen:
+            raise InputFormatError(
+                str(reference),
+                None,
+                f"duplicate contig name '{rec.id}' (records {seen[rec.id]} and {i}); contig "
+                "names must be unique, rename or remove one",
+            )
+        seen[rec.id] = i
         names.append(rec.id)
         parts.append(encode(rec.seq))
     if not parts or sum(len(p) for p in parts) == 0:
         raise InputFormatError(str(reference), None, "no sequence to index")
-    if len(set(names)) != len(names):
-        raise InputFormatError(str(reference), None, "duplicate contig names")
     fwd = np.concatenate(parts)
     amb = fwd == CODE_N
     if amb.any():
@@ -199,13 +220,18 @@ def build_fm_index(reference: str | os.PathLike, seed: int = 11) -> FMIndex:
         log.info("%d non-ACGT reference bases replaced by random bases", int(amb.sum()))
     offsets = np.zeros(len(parts) + 1, np.int64)
     np.cumsum([len(p) for p in parts], out=offsets[1:])
+    progress.update(1, f"reference read: {len(names)} contigs, {int(offsets[-1]):,} bp")
     text = np.concatenate([fwd, reverse_complement(fwd)])
     sym = np.empty(text.shape[0] + 1, np.uint8)
     sym[:-1] = text + 1
     sym[-1] = 0
     sa = suffix_array(sym)
+    progress.update(1, "suffix array")
     primary = int(np.flatnonzero(sa == 0)[0])
-    return _assemble(text, sa, names, offsets, primary)
+    index = _assemble(text, sa, names, offsets, primary)
+    progress.update(1, "BWT and occurrence checkpoints")
+    progress.done()
+    return index
 
 
 @dataclass
@@ -445,20 +471,19 @@ def fastmap_file(
     :func:`load_or_build_index`. ``threads``: numba threads (None: unchanged). The defaults
     are ``bwa fastmap``'s. Returns counts.
     """
+    from biometal._threads import numba_threads
     from biometal.align.files import iter_sequence_batches
     from biometal.io.sinks import output_sink
-    from biometal.kernels import set_threads
 
     if min_len < 1 or min_intv < 1 or max_positions < 0:
         raise BiometalError(
             f"fastmap: need min_len >= 1, min_intv >= 1 and max_positions >= 0, got "
             f"{min_len}, {min_intv}, {max_positions}"
         )
-    set_threads(threads)
     if not isinstance(index, FMIndex):
         index = load_or_build_index(index)
     n_seeds = n_reads = 0
-    with output_sink(out) as sink:
+    with numba_threads(threads), output_sink(out) as sink:
         for names, seqs in iter_sequence_batches(reads, batch):
             seeds = find_smems(index, seqs.codes, seqs.offsets, min_len, min_intv)
             text = format_fastmap(index, names, seqs.lengths, seeds, max_positions)

@@ -6,6 +6,7 @@ as the data (8 bytes per base), these touch each byte once.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 
@@ -61,3 +62,29 @@ def format_fastq(codes, qual, offsets, names, name_offsets, alphabet, out):  # p
         out[p] = 10
         p += 1
     return p
+
+
+_FNV_OFFSET = 14695981039346656037
+_FNV_PRIME = 1099511628211
+
+
+@njit(cache=True, nogil=True)
+def mate_id_hashes(buf, head_start, head_end, out, pos):  # pragma: no cover
+    """64-bit FNV-1a hashes of the read IDs of FASTQ headers, as aligners compare mates.
+
+    buf uint8[block] (FASTQ text), head_start/head_end int64[n] (offset of each header
+    line's ``@`` and of its end). The ID is the header after ``@`` up to the first space or
+    tab, without a trailing ``/1`` or ``/2``. Writes out[pos:pos+n] (uint64).
+    """
+    for i in range(head_start.shape[0]):
+        s = head_start[i] + 1
+        e = head_end[i]
+        j = s
+        while j < e and buf[j] != 32 and buf[j] != 9:
+            j += 1
+        if j - s >= 2 and buf[j - 2] == 47 and (buf[j - 1] == 49 or buf[j - 1] == 50):
+            j -= 2
+        h = np.uint64(_FNV_OFFSET)
+        for t in range(s, j):
+            h = (h ^ np.uint64(buf[t])) * np.uint64(_FNV_PRIME)
+        out[pos + i] = h

@@ -171,19 +171,26 @@ def read_bam_header(path: str | os.PathLike) -> BamHeader:
 
 
 def reference_contigs(reference: str | os.PathLike) -> dict[str, int]:
-    """Contig name -> length of a FASTA, from its ``.fai`` (created with pysam if missing)."""
+    """Contig name -> length of a FASTA, from its ``.fai`` (created with pysam if missing).
+
+    Raises :class:`~biometal.errors.BiometalError` for a missing or unindexable FASTA and
+    :class:`~biometal.errors.InputFormatError` for two records with the same name (htslib
+    keeps the first and ignores the second: :mod:`biometal.io.reference`).
+    """
+    from biometal.io.reference import check_fai_covers_fasta, diagnose_fasta, sniff_reference
+
     ref = Path(reference)
-    if not ref.is_file():
-        raise BiometalError(f"{ref}: reference FASTA not found")
+    sniff_reference(ref)  # exists, not empty, FASTA, plain or bgzip
     fai = Path(f"{ref}.fai")
     if not fai.is_file() or fai.stat().st_mtime < ref.stat().st_mtime:
         import pysam
 
         try:
             pysam.faidx(str(ref))
-        except Exception as exc:  # pysam raises SamtoolsError
-            msg = " ".join(str(exc).split())[:200]
-            raise BiometalError(f"{ref}: cannot index the reference FASTA ({msg})") from None
+        except Exception:  # pysam raises SamtoolsError; htslib's reason went to stderr
+            line, what = diagnose_fasta(ref)
+            raise InputFormatError(str(ref), line, f"cannot index the reference: {what}") from None
+    check_fai_covers_fasta(ref, fai)
     contigs: dict[str, int] = {}
     for line in fai.read_text().splitlines():
         fields = line.split("\t")

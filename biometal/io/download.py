@@ -40,6 +40,7 @@ import pandas as pd
 
 from biometal.errors import BiometalError
 from biometal.io.atomic import atomic_path
+from biometal.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +309,7 @@ def md5sum(path: str | os.PathLike) -> str:
 class _State:
     resumed: bool = False
     attempts: list[str] = field(default_factory=list)
+    progress: Progress | None = None
 
 
 def _fetch_into(url: str, part: Path, retry: Retry, state: _State) -> None:
@@ -332,12 +334,21 @@ def _fetch_into(url: str, part: Path, retry: Retry, state: _State) -> None:
             state.resumed = True
         else:
             mode = "wb"  # a server without Range support sends everything again
+        done = have if mode == "ab" else 0
+        progress = state.progress
+        if progress is not None and progress.total is None:
+            length = resp.headers.get("Content-Length", "")
+            if length.isdigit():
+                progress.total = done + int(length)
         with open(part, mode) as fh:
             while True:
                 block = resp.read(_CHUNK)
                 if not block:
                     break
                 fh.write(block)
+                done += len(block)
+                if progress is not None:
+                    progress.set(done)
         missing = getattr(resp, "length", None)
         if missing:
             raise _Incomplete(f"connection closed with {missing} bytes still to come")
@@ -362,7 +373,7 @@ def download_file(
         log.info("%s: already present, MD5 matches", dest)
         return dest
     part = dest.with_name(dest.name + ".part")
-    state = _State()
+    state = _State(progress=Progress(log, f"download {dest.name}", total=size, unit="bytes"))
     for fresh in (False, True):
         if fresh:
             part.unlink(missing_ok=True)
@@ -383,7 +394,8 @@ def download_file(
                 problem = f"MD5 {got}, expected {md5.lower()}"
         if problem is None:
             os.replace(part, dest)
-            log.info("%s -> %s (%d bytes)", url, dest, got_size)
+            state.progress.n = got_size
+            state.progress.done(f"{url} -> {dest}")
             return dest
         part.unlink(missing_ok=True)
         if not state.resumed or fresh:
@@ -410,6 +422,7 @@ def stream_head_pairs(
     ``out1``/``out2`` (atomic, gzip by suffix) without downloading the rest; returns the
     pairs written (fewer when the files are shorter). Mate names must agree."""
     from biometal.io.fastx import FastqWriter, read_fastq
+    from biometal.io.mates import mate_id
     from biometal.io.sources import InputSourceError
 
     retry = retry or Retry()
@@ -420,17 +433,18 @@ def stream_head_pairs(
         it1 = read_fastq(url1)
         it2 = read_fastq(url2)
         k = 0
+        progress = Progress(log, f"stream {url1} + mate", total=n_pairs, unit="pairs")
         try:
             with FastqWriter(out1) as w1, FastqWriter(out2) as w2:
                 for r1, r2 in zip(it1, it2):  # noqa: B905 - shorter mate ends the pairs
-                    a, b = r1.name.split()[0], r2.name.split()[0]
-                    if a.endswith("/1") and b.endswith("/2"):
-                        a, b = a[:-2], b[:-2]
+                    a, b = mate_id(r1.name), mate_id(r2.name)
                     if a != b:
                         raise DownloadError(f"{url2}: record {k + 1} is {b!r} but {url1} has {a!r}")
                     w1.write(r1)
                     w2.write(r2)
                     k += 1
+                    if k % 4096 == 0:
+                        progress.update(4096)
                     if k == n_pairs:
                         break
         except InputSourceError as exc:
@@ -443,6 +457,8 @@ def stream_head_pairs(
                 if close is not None:
                     close()
             del it1, it2
+        progress.n = k
+        progress.done()
         return k
 
     n = _with_retries(f"{url1} + {url2}", once, retry, sleep)

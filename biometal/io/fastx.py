@@ -83,6 +83,9 @@ class ReadChunk:
     ``offsets``: int64[n_reads + 1]; read ``i`` is ``codes[offsets[i]:offsets[i + 1]]``.
     ``names``: the header lines without ``@`` (bytes), or None when not asked for.
     ``first_line``: 1-based line number of the chunk's first record in its file.
+    ``id_hash``: uint64[n_reads], a 64-bit hash of each read's ID as aligners compare mates
+    (the header up to the first space or tab, without a trailing ``/1`` or ``/2``), or None
+    when not asked for (:func:`biometal.io.mates.check_mates` compares two chunks with it).
     ``len(chunk)`` is the number of reads.
     """
 
@@ -91,6 +94,7 @@ class ReadChunk:
     offsets: np.ndarray
     names: list[bytes] | None = None
     first_line: int = 1
+    id_hash: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -377,28 +381,35 @@ def read_fastq_chunks(
     chunk_reads: int = DEFAULT_CHUNK_READS,
     with_names: bool = False,
     *,
+    with_ids: bool = False,
     block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> Iterator[ReadChunk]:
     """Stream a FASTQ file as :class:`ReadChunk` arrays of ``chunk_reads`` reads each.
 
     The last chunk holds the remaining reads (no empty chunk is yielded; an empty file
-    yields nothing). ``with_names=True`` also fills ``ReadChunk.names`` (slower). Peak
+    yields nothing). ``with_names=True`` also fills ``ReadChunk.names`` (slower);
+    ``with_ids=True`` fills ``ReadChunk.id_hash`` (a compiled loop over the headers: cheap). Peak
     memory is about ``2 * chunk_reads * read_length + 3 * block_size`` bytes, whatever the
     file size. Errors as :func:`read_fastq`.
     """
     if chunk_reads < 1:
         raise ValueError(f"chunk_reads must be >= 1, got {chunk_reads}")
     fill = _kernels().fill_chunk
+    hash_ids = _kernels().mate_id_hashes if with_ids else None
     lut = ENCODE_LUT
     n = nb = cap = 0
     codes = qual = offsets = np.empty(0, np.uint8)
     names: list[bytes] | None = None
+    ids: np.ndarray | None = None
     chunk_first = 1
     for block in _path_blocks(path, block_size):
         starts, ends = block.starts, block.ends
         seq_start = np.ascontiguousarray(starts[1::4])
         seq_len = ends[1::4] - seq_start
         qual_start = np.ascontiguousarray(starts[3::4])
+        if hash_ids is not None:
+            head_start = np.ascontiguousarray(starts[0::4])
+            head_end = np.ascontiguousarray(ends[0::4])
         block_names = _block_names(block) if with_names else None
         i = 0
         while i < block.n:
@@ -409,6 +420,7 @@ def read_fastq_chunks(
                 offsets = np.empty(chunk_reads + 1, np.int64)
                 offsets[0] = 0
                 names = [] if with_names else None
+                ids = np.empty(chunk_reads, np.uint64) if hash_ids is not None else None
                 mean = float(seq_len.mean()) if nb == 0 else nb / chunk_reads
                 cap = int(chunk_reads * mean * 1.05) + 1024
                 codes = np.empty(cap, np.uint8)
@@ -423,16 +435,25 @@ def read_fastq_chunks(
             offsets[n + 1 : n + 1 + take] += nb
             s_start, q_start = seq_start[i : i + take], qual_start[i : i + take]
             fill(block.arr, s_start, q_start, lens, lut, codes, qual, nb)
+            if hash_ids is not None:
+                hash_ids(block.arr, head_start[i : i + take], head_end[i : i + take], ids, n)
             if names is not None and block_names is not None:
                 names.extend(block_names[i : i + take])
             nb = need
             n += take
             i += take
             if n == chunk_reads:
-                yield ReadChunk(codes[:nb], qual[:nb], offsets, names, chunk_first)
+                yield ReadChunk(codes[:nb], qual[:nb], offsets, names, chunk_first, ids)
                 n = 0
     if n:
-        yield ReadChunk(codes[:nb], qual[:nb], offsets[: n + 1], names, chunk_first)
+        yield ReadChunk(
+            codes[:nb],
+            qual[:nb],
+            offsets[: n + 1],
+            names,
+            chunk_first,
+            None if ids is None else ids[:n],
+        )
 
 
 def _fasta_records(blocks: Iterable[bytes], name: str) -> Iterator[FastaRecord]:

@@ -12,6 +12,7 @@ sample name, a duplicate sample, a value outside the allowed set, a file that do
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,6 +20,40 @@ from pathlib import Path
 from biometal.errors import InputFormatError
 
 SAMPLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def read_sheet_text(path: str | Path) -> str:
+    """The text of a sheet: UTF-8, with or without a byte-order mark (as spreadsheet programs
+    save it), or UTF-16 with its byte-order mark; any line ending (LF, CRLF, CR).
+
+    Raises :class:`~biometal.errors.InputFormatError` for an unreadable file and for bytes
+    that are not UTF-8 (e.g. a sheet saved as Latin-1 / Windows-1252), naming the line and
+    column of the first such byte.
+    """
+    sheet = Path(path)
+    try:
+        data = sheet.read_bytes()
+    except OSError as exc:
+        raise InputFormatError(str(sheet), None, f"cannot read ({exc.strerror or exc})") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputFormatError(
+                str(sheet), None, "starts with a UTF-16 byte-order mark but is not UTF-16 text"
+            ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        raise InputFormatError(
+            str(sheet),
+            line,
+            f"byte 0x{data[start]:02X} at column {column} is not UTF-8 (the file looks like "
+            "Latin-1 or Windows-1252 text); save the sheet as UTF-8",
+        ) from None
 
 
 def _is_remote(value: str) -> bool:
@@ -56,10 +91,7 @@ def read_sample_sheet(
     seen: dict[str, int] = {}
     header: list[str] | None = None
     header_line = 0
-    try:
-        text = sheet.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputFormatError(str(sheet), None, f"not UTF-8 text ({exc.reason})") from None
+    text = read_sheet_text(sheet)
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip("\r")
         if not line.strip() or line.startswith("#"):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from biometal.kernels.pileup_cpu import next_indel
-
 _NT16_LETTER = np.frombuffer(b"=ACMGRSVTWYHKDBN", dtype=np.uint8)
 
 
@@ -18,6 +16,50 @@ def _u32(buf, off):  # pragma: no cover - compiled
         | (np.int64(buf[off + 2]) << 16)
         | (np.int64(buf[off + 3]) << 24)
     )
+
+
+# A private copy of ``next_indel`` of kernels/pileup_cpu.py, not an import of it: the CPU twin
+# of pileup.metal must keep its own (kernels/ does not import biometal), and a numba call graph
+# stays in one file (numba caches per source file, so calling the compiled function of
+# another file could keep a stale copy here after an edit there). Keep the two identical;
+# tests/kernels/test_pileup.py checks that they agree.
+@njit(cache=True, nogil=True)
+def next_indel(buf, cig, k, n_cigar, op):  # pragma: no cover - compiled
+    """htslib's look-ahead after operation k: +len insertion, -len deletion, 0 none."""
+    if k + 1 >= n_cigar:
+        return 0
+    c2 = _u32(buf, cig + 4 * (k + 1))
+    op2 = c2 & 15
+    l2 = np.int64(c2 >> 4)
+    if op2 == 2 and op != 2:
+        total = l2
+        for j in range(k + 2, n_cigar):
+            c = _u32(buf, cig + 4 * j)
+            if c & 15 != 2:
+                break
+            total += c >> 4
+        return -total
+    if op2 == 1:
+        total = l2
+        for j in range(k + 2, n_cigar):
+            c = _u32(buf, cig + 4 * j)
+            o = c & 15
+            if o == 1:
+                total += c >> 4
+            elif o != 6:
+                break
+        return total
+    if op2 == 6 and k + 2 < n_cigar:
+        total = np.int64(0)
+        for j in range(k + 2, n_cigar):
+            c = _u32(buf, cig + 4 * j)
+            o = c & 15
+            if o == 1:
+                total += c >> 4
+            elif o == 0 or o == 2 or o == 3 or o == 7 or o == 8:
+                break
+        return total
+    return 0
 
 
 @njit(cache=True, nogil=True)

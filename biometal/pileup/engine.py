@@ -33,6 +33,7 @@ from biometal.io.bam import FPAIRED, FPROPER_PAIR, FUNMAP, BamHeader, check_bam,
 from biometal.io.bam import iter_bam_batches as _iter_batches
 from biometal.kernels import BackendError, resolve_backend
 from biometal.kernels.pileup import COLUMNS, NCOL, READ_FIELDS, pileup_accumulate
+from biometal.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -295,9 +296,14 @@ def iter_pileup(
     region = params.region_size
     min_bq = params.min_baseq
     n_reads = n_kept = 0
+    contig_start = np.concatenate([[0], np.cumsum(header.lengths, dtype=np.int64)]).tolist()
+    progress = Progress(log, f"pileup of {bam}", total=contig_start[-1], unit="bp")
     for batch in _iter_batches(bam, header, read_bytes=read_bytes, threads=params.threads):
         table = batch.table
         n_reads += len(table)
+        last_tid = int(table[-1, 1])
+        if last_tid >= 0:  # reference bp before the batch's last record (unplaced reads: -1)
+            progress.set(contig_start[last_tid] + int(table[-1, 2]), f"{n_reads:,} records")
         sel = table[read_filter(table, params)]
         n_kept += len(sel)
         i = 0
@@ -328,7 +334,8 @@ def iter_pileup(
             i = j
     if acc.tid >= 0:
         yield from _blocks(header, acc, acc.start + acc.used)
-    log.info("pileup of %s: %d records, %d passed the read filters", bam, n_reads, n_kept)
+    progress.n = contig_start[-1]
+    progress.done(f"{n_reads:,} records, {n_kept:,} passed the read filters")
 
 
 def pileup_arrays(

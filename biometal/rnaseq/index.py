@@ -29,15 +29,19 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from biometal.errors import BiometalError, ConfigError
-from biometal.io import read_fasta
+from biometal.io import ReadChunk, read_fasta
 from biometal.io.atomic import atomic_path
 from biometal.io.encoding import ENCODE_LUT
+from biometal.progress import Progress
+from biometal.rnaseq.em import run_em
+from biometal.rnaseq.kmer_index import KmerIndex
+from biometal.rnaseq.pseudoalign import ECRegistry, pseudoalign
 
 log = logging.getLogger(__name__)
 
@@ -61,85 +65,6 @@ _ARRAYS = (
     "pl_pos",
     "pl_fw",
 )
-
-
-@dataclass(eq=False)
-class KmerIndex:
-    """A transcriptome's k-mer index (see the module docstring for the layout).
-
-    ``names`` transcript IDs (FASTA header up to the first whitespace), ``lengths`` int64 bp;
-    ``table`` uint64[capacity, 2] rows (k-mer, packed value), ``EMPTY`` k-mer = free slot;
-    ``contig_len``/``contig_ec`` int32[n_unitigs]; ``useq`` uint8 / ``uoff`` int64[n+1]
-    unitig sequences (codes 0-3, ``len + k - 1`` bases each); ``ec_off`` int64[n_ec+1],
-    ``ec_tx`` int32; ``pl_*`` CSR over unitigs of their placements (transcript, position,
-    forward).
-    """
-
-    k: int
-    names: list[str]
-    lengths: np.ndarray
-    table: np.ndarray
-    contig_len: np.ndarray
-    useq: np.ndarray
-    uoff: np.ndarray
-    contig_ec: np.ndarray
-    ec_off: np.ndarray
-    ec_tx: np.ndarray
-    pl_off: np.ndarray
-    pl_tx: np.ndarray
-    pl_pos: np.ndarray
-    pl_fw: np.ndarray
-    stats: dict = field(default_factory=dict)
-    _hashes: tuple[np.ndarray, np.ndarray] | None = None
-
-    @property
-    def n_transcripts(self) -> int:
-        return len(self.names)
-
-    @property
-    def n_ecs(self) -> int:
-        return len(self.ec_off) - 1
-
-    @property
-    def n_contigs(self) -> int:
-        return len(self.contig_len)
-
-    @property
-    def n_kmers(self) -> int:
-        from biometal.rnaseq._kernels import EMPTY
-
-        return int(np.count_nonzero(self.table[:, 0] != EMPTY))
-
-    @property
-    def max_ec_size(self) -> int:
-        return int(np.diff(self.ec_off).max()) if self.n_ecs else 1
-
-    def ec(self, e: int) -> np.ndarray:
-        """Transcript indices of class ``e`` (sorted int32 array)."""
-        return self.ec_tx[self.ec_off[e] : self.ec_off[e + 1]]
-
-    def ec_hash_table(self) -> tuple[np.ndarray, np.ndarray]:
-        """(sorted hashes uint64, class ids int64) of the multi-transcript classes."""
-        if self._hashes is None:
-            from biometal.rnaseq import _kernels
-
-            multi = np.arange(self.n_transcripts, self.n_ecs, dtype=np.int64)
-            h = _kernels.ec_hashes(self.ec_off, self.ec_tx)[multi]
-            order = np.argsort(h, kind="stable")
-            self._hashes = (h[order], multi[order])
-        return self._hashes
-
-    def lookup(self, kmer: str) -> int:
-        """Class of one k-mer given as a string (either strand), or -1 (for tests/debugging)."""
-        from biometal.rnaseq import _kernels
-
-        codes = ENCODE_LUT[np.frombuffer(kmer.encode("ascii"), np.uint8)]
-        if len(codes) != self.k:
-            raise ValueError(f"expected a {self.k}-mer, got {len(codes)} bases")
-        classes = _kernels.read_kmer_classes(
-            codes, np.array([0, len(codes)], np.int64), self.k, self.table, self.contig_ec
-        )
-        return int(classes[0])
 
 
 def _check_k(k: int) -> int:
@@ -191,25 +116,46 @@ def _build(
     from biometal.rnaseq import _kernels
 
     n_tx = len(names)
+    progress = Progress(log, f"index of {source}", total=6, unit="stages")
     kmers, tx = _kernels.transcript_kmers(codes, offsets, k)
     if kmers.size == 0:
         raise BiometalError(f"{source}: no transcript has a {k}-mer of A/C/G/T only")
+    progress.update(1, f"{kmers.size:,} k-mers listed")
     order = np.argsort(kmers, kind="stable")  # transcripts stay ascending within a k-mer
     uniq, set_off, set_tx = _kernels.group_kmers(kmers[order], tx[order])
     del kmers, tx, order
+    progress.update(1, f"{uniq.size:,} distinct k-mers")
     ec, ec_off, ec_tx = _kernels.assign_ecs(set_off, set_tx, n_tx)
     del set_off, set_tx
+    progress.update(1, "equivalence classes")
     capacity = 1 << max(4, int(np.ceil(np.log2(uniq.size / MAX_LOAD))))
     keys, dense = _kernels.build_table(uniq, capacity)
+    progress.update(1, "hash table")
     contig, pos, orient, contig_len = _kernels.build_unitigs(uniq, keys, dense, ec, k)
     contig_ec = np.empty(len(contig_len), np.int32)
     contig_ec[contig] = ec
     table = _kernels.pack_table(keys, dense, contig, pos, orient)
     useq, uoff = _kernels.unitig_sequences(uniq, contig, pos, orient, contig_len, k)
     del keys, dense, contig, pos, orient
+    progress.update(1, f"{len(contig_len):,} unitigs")
     pl_off, pl_tx, pl_pos, pl_fw = _kernels.contig_placements(
         codes, offsets, k, table, len(contig_len)
     )
+    progress.update(1, "unitig placements")
+    progress.done()
+    no_kmer = np.setdiff1d(np.arange(n_tx), pl_tx)
+    if no_kmer.size:
+        shown = ", ".join(names[t] for t in no_kmer[:5].tolist())
+        log.warning(
+            "%s: %d transcript(s) have no %d-mer of A/C/G/T only (shorter than k, or N "
+            "throughout): %s%s; they stay in the index and get no reads (est_counts 0), as "
+            "with kallisto",
+            source,
+            no_kmer.size,
+            k,
+            shown,
+            ", ..." if no_kmer.size > 5 else "",
+        )
     index = KmerIndex(
         k=k,
         names=names,
@@ -231,6 +177,7 @@ def _build(
         "transcripts": n_tx,
         "transcript_bp": int(offsets[-1]),
         "kmers": int(uniq.size),
+        "transcripts_without_kmers": int(no_kmer.size),
         "unitigs": int(len(contig_len)),
         "equivalence_classes": int(index.n_ecs),
         "hash_capacity": int(capacity),
@@ -267,6 +214,12 @@ def load_index(path: str | os.PathLike) -> KmerIndex:
     path = Path(path)
     if not path.is_file():
         raise BiometalError(f"{path}: k-mer index not found")
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
+            raise BiometalError(
+                f"{path}: not a biometal k-mer index (not an .npz file; build one with "
+                "rnaseq_index from the transcript FASTA)"
+            )
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
@@ -276,8 +229,9 @@ def load_index(path: str | os.PathLike) -> KmerIndex:
                 )
             arrays = {name: data[name] for name in _ARRAYS}
             names = data["names"].tolist()
-    except (OSError, ValueError, KeyError) as exc:
-        raise BiometalError(f"{path}: not a biometal k-mer index ({exc})") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        what = " ".join(str(exc).split())
+        raise BiometalError(f"{path}: not a biometal k-mer index ({what})") from None
     return KmerIndex(k=int(meta["k"]), names=names, stats=meta.get("stats", {}), **arrays)
 
 
@@ -289,13 +243,9 @@ def self_check(index: KmerIndex, codes: np.ndarray, offsets: np.ndarray, n: int 
     loads from numba's cache) everything a quantification job runs, so that the sample jobs
     that follow, maybe in parallel, do not each compile it. Returns the pairs checked.
     """
-    from biometal.io import ReadChunk
-    from biometal.rnaseq.em import run_em
-    from biometal.rnaseq.pseudoalign import ECRegistry, pseudoalign
-
     rng = np.random.default_rng(0)
     lengths = np.diff(offsets)
-    ok = np.flatnonzero(lengths >= index.k)
+    ok = np.unique(index.pl_tx)  # transcripts with a k-mer of A/C/G/T only
     if ok.size == 0:
         return 0
     tx = rng.choice(ok, size=n)
@@ -315,12 +265,21 @@ def self_check(index: KmerIndex, codes: np.ndarray, offsets: np.ndarray, n: int 
     registry = ECRegistry(index)
     ec, _ = pseudoalign(index, registry, chunk(m1), chunk(m2))
     ec_off, ec_tx = registry.csr()
-    for e, t in zip(ec.tolist(), tx.tolist(), strict=True):
+    for e, t, a, b in zip(ec.tolist(), tx.tolist(), m1, m2, strict=True):
+        if e < 0 and not (_has_kmer(a, index.k) or _has_kmer(b, index.k)):
+            continue  # both mates inside runs of N: no k-mer, rightly unassigned
         if e < 0 or t not in set(ec_tx[ec_off[e] : ec_off[e + 1]].tolist()):
             raise RuntimeError(f"index self-check: a read of {index.names[t]} got class {e}")
-    counts = np.bincount(ec, minlength=len(registry))
+    counts = np.bincount(ec[ec >= 0], minlength=len(registry))
     run_em(ec_off, ec_tx, counts, np.maximum(index.lengths - 250 + 1, 1).astype(np.float64))
     return n
+
+
+def _has_kmer(codes: np.ndarray, k: int) -> bool:
+    """Whether ``codes`` hold ``k`` consecutive A/C/G/T bases (codes 0-3)."""
+    bad = np.flatnonzero(codes >= 4)
+    runs = np.diff(np.concatenate(([-1], bad, [codes.size]))) - 1
+    return bool(runs.max() >= k)
 
 
 def index_transcriptome(

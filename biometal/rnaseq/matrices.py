@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -75,6 +76,31 @@ def tx2gene_from_gtf(gtf: str | os.PathLike) -> dict[str, str]:
     return out
 
 
+_VERSION = re.compile(r"\.\d+$")
+
+
+def genes_of(transcripts, tx2gene: Mapping[str, str]) -> list[str | None]:
+    """The gene of each transcript ID (None: not annotated).
+
+    An ID absent from ``tx2gene`` is looked up without its Ensembl version suffix
+    (``ENST00000456328.2`` -> ``ENST00000456328``) on both sides, so an Ensembl cDNA FASTA
+    (versioned IDs) goes with an Ensembl GTF (``transcript_id`` without the version, which
+    is in ``transcript_version``), and the reverse; an ID whose unversioned form belongs to
+    two genes stays unmatched.
+    """
+    bare: dict[str, set[str]] = {}
+    for tx, gene in tx2gene.items():
+        bare.setdefault(_VERSION.sub("", tx), set()).add(gene)
+    out: list[str | None] = []
+    for tx in transcripts:
+        gene = tx2gene.get(tx)
+        if gene is None:
+            hits = bare.get(_VERSION.sub("", tx), set())
+            gene = next(iter(hits)) if len(hits) == 1 else None
+        out.append(gene)
+    return out
+
+
 def _write(table: pd.DataFrame, path: str | os.PathLike, fmt: str = "%.6g") -> None:
     with atomic_path(path) as tmp:
         table.to_csv(tmp, sep="\t", float_format=fmt, lineterminator="\n")
@@ -101,14 +127,15 @@ def gene_matrices(
         q = read_quant(path)
         if tx_index is None:
             tx_index = q.index
-            missing = [t for t in tx_index if t not in tx2gene]
+            found = genes_of(tx_index, tx2gene)
+            missing = [t for t, g in zip(tx_index, found, strict=True) if g is None]
             if missing:
                 raise BiometalError(
                     f"{gtf}: transcript '{missing[0]}' of {path} is not in the annotation "
                     f"({len(missing)} of {len(tx_index)} transcripts missing): use the GTF "
                     "that matches the transcriptome"
                 )
-            genes = pd.Index([tx2gene[t] for t in tx_index], name="gene_id")
+            genes = pd.Index(found, name="gene_id")
         elif not q.index.equals(tx_index):
             raise BiometalError(f"{path}: transcripts differ from the other samples' tables")
         counts[sample] = q["est_counts"].to_numpy()

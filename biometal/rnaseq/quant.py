@@ -26,11 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from biometal.errors import BiometalError
+from biometal._threads import clamp_threads, numba_threads
+from biometal.errors import BiometalError, InputFormatError
 from biometal.io import read_fastq_chunks
 from biometal.io.atomic import atomic_path
+from biometal.io.mates import mate_chunks
 from biometal.io.sinks import write_text_output
 from biometal.io.sources import display_name
+from biometal.progress import Progress
 from biometal.rnaseq.em import (
     CHANGE_LIMIT,
     MAX_ROUNDS,
@@ -103,43 +106,16 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def set_threads(threads: int) -> int:
-    """Use ``threads`` numba threads (capped at the pool size); return the number used."""
-    import numba
-
-    n = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(n)
-    return n
-
-
 def _pairs(fq1, fq2, chunk_reads: int):
-    """Chunks of both mate files in lock-step; an error when their read counts differ."""
-    it1 = read_fastq_chunks(fq1, chunk_reads=chunk_reads)
-    if fq2 is None:
-        while (c1 := next(it1, None)) is not None:
-            yield c1, None
-            c1 = None  # drop this chunk before the reader builds the next one
+    """Chunks of both mate files in lock-step; a one-line error when their read IDs or read
+    counts differ (:func:`biometal.io.mates.mate_chunks`)."""
+    if fq2 is not None:
+        yield from mate_chunks(fq1, fq2, chunk_reads)
         return
-    it2 = read_fastq_chunks(fq2, chunk_reads=chunk_reads)
-    n = 0
-    while True:
-        c1 = next(it1, None)
-        c2 = next(it2, None)
-        if c1 is None and c2 is None:
-            return
-        n1 = n + (len(c1) if c1 is not None else 0)
-        n2 = n + (len(c2) if c2 is not None else 0)
-        if n1 != n2:
-            # finish counting so that the message gives both totals
-            n1 += sum(len(c) for c in it1)
-            n2 += sum(len(c) for c in it2)
-            raise BiometalError(
-                f"{display_name(fq1)} has {n1} reads but its mate file {display_name(fq2)} "
-                f"has {n2}: the two files of a pair must list the same reads in the same order"
-            )
-        n = n1
-        yield c1, c2
-        c1 = c2 = None  # drop this chunk before the readers build the next one
+    it1 = read_fastq_chunks(fq1, chunk_reads=chunk_reads)
+    while (c1 := next(it1, None)) is not None:
+        yield c1, None
+        c1 = None  # drop this chunk before the reader builds the next one
 
 
 def quantify(
@@ -170,7 +146,7 @@ def quantify(
         raise BiometalError(
             f"fragment length: expected mean > 0 and sd >= 0, got {fragment_mean}, {fragment_sd}"
         )
-    n_threads = set_threads(threads)
+    n_threads = clamp_threads(threads)  # numba threads of each call below
     t0 = time.perf_counter()
     if not isinstance(index, KmerIndex):
         index = load_index(index)
@@ -181,9 +157,12 @@ def quantify(
     counts = np.zeros(index.n_ecs, np.int64)
     fl_hist = np.zeros(MAX_FRAG_LEN, np.int64)
     reads = 0
+    unit = "pairs" if fq2 is not None else "reads"
+    progress = Progress(log, f"quantify {sample or display_name(fq1)}", unit=unit)
     t1 = time.perf_counter()
-    for i, (c1, c2) in enumerate(_pairs(fq1, fq2, chunk_reads)):
-        ec, flen = pseudoalign(index, registry, c1, c2, single_overhang=se_fraglen)
+    for c1, c2 in _pairs(fq1, fq2, chunk_reads):
+        with numba_threads(n_threads):
+            ec, flen = pseudoalign(index, registry, c1, c2, single_overhang=se_fraglen)
         hit = ec[ec >= 0]
         if len(registry) > len(counts):
             counts = np.concatenate([counts, np.zeros(len(registry) - len(counts), np.int64)])
@@ -192,10 +171,12 @@ def quantify(
             fl = flen[(flen > 0) & (flen < MAX_FRAG_LEN)]
             fl_hist += np.bincount(fl, minlength=MAX_FRAG_LEN)
         reads += len(c1)
+        progress.update(len(c1))
         del c1, c2, ec, flen, hit  # nothing of this chunk outlives it
-        if (i + 1) % 32 == 0:
-            log.info("%s: %d reads", display_name(fq1), reads)
     t_stream = time.perf_counter() - t1
+    if reads == 0:
+        raise InputFormatError(display_name(fq1), None, "no reads: the FASTQ file is empty")
+    progress.done()
 
     n_frag = int(fl_hist.sum())
     if fq2 is not None and n_frag >= MIN_FRAGMENTS:
@@ -219,16 +200,17 @@ def quantify(
 
     t2 = time.perf_counter()
     ec_off, ec_tx = registry.csr()
-    em = run_em(
-        ec_off,
-        ec_tx,
-        counts,
-        eff,
-        max_rounds=max_rounds,
-        min_rounds=min_rounds,
-        change_limit=change_limit,
-        rel_change=rel_change,
-    )
+    with numba_threads(n_threads):
+        em = run_em(
+            ec_off,
+            ec_tx,
+            counts,
+            eff,
+            max_rounds=max_rounds,
+            min_rounds=min_rounds,
+            change_limit=change_limit,
+            rel_change=rel_change,
+        )
     t_em = time.perf_counter() - t2
     if not em.converged:
         log.warning("EM stopped after %d rounds without converging", em.rounds)

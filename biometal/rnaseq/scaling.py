@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import ExitStack
 
 from biometal.errors import BiometalError
 from biometal.io import FastqWriter, read_fastq_chunks
 from biometal.io.atomic import atomic_path
+from biometal.io.mates import mate_chunks
 
 
 def head_reads(
@@ -25,28 +27,39 @@ def head_reads(
     chunk_reads: int = 65536,
     compresslevel: int = 1,
 ) -> int:
-    """Copy the first ``n`` reads of each source FASTQ to its output; return reads copied."""
+    """Copy the first ``n`` reads of each source FASTQ to its output; return reads copied.
+
+    Two sources are mate files: read in lock-step, their read IDs checked
+    (:func:`biometal.io.mates.mate_chunks`); mates with fewer than ``n`` reads must hold
+    the same number. No output is left behind on an error.
+    """
     if n < 1:
         raise BiometalError(f"rnaseq.memory_scaling.reads: expected >= 1, got {n}")
-    counts = []
-    for src, dst in zip(sources, outputs, strict=True):
-        done = 0
-        with FastqWriter(dst, compresslevel=compresslevel) as out:
-            for chunk in read_fastq_chunks(src, chunk_reads=min(chunk_reads, n), with_names=True):
-                take = min(len(chunk), n - done)
+    if len(sources) != len(outputs) or not 1 <= len(sources) <= 2:
+        raise BiometalError(f"head_reads: one or two sources, as many outputs; got {sources}")
+    size = min(chunk_reads, n)
+    if len(sources) == 2:
+        chunks = mate_chunks(sources[0], sources[1], size, with_names=True)
+    else:
+        chunks = ((c,) for c in read_fastq_chunks(sources[0], chunk_reads=size, with_names=True))
+    done = 0
+    with ExitStack() as stack:
+        writers = [
+            stack.enter_context(FastqWriter(dst, compresslevel=compresslevel)) for dst in outputs
+        ]
+        for group in chunks:
+            take = min(len(group[0]), n - done)
+            for chunk, out in zip(group, writers, strict=True):
                 if take < len(chunk):
                     off = chunk.offsets[: take + 1]
                     chunk = type(chunk)(
                         chunk.codes[: off[-1]], chunk.qual[: off[-1]], off, chunk.names[:take]
                     )
                 out.write_chunk(chunk)
-                done += take
-                if done >= n:
-                    break
-        counts.append(done)
-    if len(set(counts)) > 1:
-        raise BiometalError(f"mate files hold different numbers of reads: {counts}")
-    return counts[0]
+            done += take
+            if done >= n:
+                break
+    return done
 
 
 def replicate(src: str | os.PathLike, factor: int, out: str | os.PathLike) -> None:

@@ -24,8 +24,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from biometal.errors import BiometalError
+from biometal.errors import InputFormatError
+from biometal.io.bam import reference_contigs
 from biometal.variants.normalize import normalize, variant_type
+from biometal.variants.vcf_input import vcf_records
 
 Allele = tuple[str, int, str, str]  # contig, 0-based pos, ref, alt (normalised)
 TYPES = ("SNP", "INDEL")
@@ -38,16 +40,18 @@ def load_alleles(
     pass_only: bool = True,
     min_qual: float | None = None,
 ) -> dict[str, set[Allele]]:
-    """Normalised ALT alleles of a VCF, by type (``{"SNP": {...}, "INDEL": {...}}``)."""
-    import pysam
-    from cyvcf2 import VCF
+    """Normalised ALT alleles of a VCF, by type (``{"SNP": {...}, "INDEL": {...}}``).
 
+    Raises :class:`~biometal.errors.InputFormatError` naming the file (and line) for a
+    malformed VCF, a record on a contig the reference lacks or past its end, and a REF
+    allele that disagrees with the reference (:mod:`biometal.variants.vcf_input`); a
+    reference that cannot be used (missing, duplicate contig names) is named too.
+    """
+    import pysam
+
+    contigs = reference_contigs(reference)  # exists, indexed, unique names
     fa = pysam.FastaFile(str(reference))
     out: dict[str, set[Allele]] = {t: set() for t in TYPES}
-    try:
-        reader = VCF(str(vcf))
-    except (OSError, Exception) as exc:  # cyvcf2 raises OSError or Exception
-        raise BiometalError(f"{vcf}: cannot read VCF ({' '.join(str(exc).split())})") from None
     cache: dict[str, str] = {}
 
     def seq(contig: str) -> str:
@@ -56,22 +60,59 @@ def load_alleles(
             cache[contig] = fa.fetch(contig).upper()
         return cache[contig]
 
-    for rec in reader:
-        if pass_only and rec.FILTER not in (None, "PASS"):
-            continue
-        if min_qual is not None and (rec.QUAL is None or rec.QUAL < min_qual):
-            continue
-        alts = rec.ALT
-        carried = _carried_alts(rec, len(alts))
-        contig = rec.CHROM
-        s = seq(contig)
-        for i, alt in enumerate(alts, start=1):
-            if i not in carried or not alt or alt.startswith("<") or alt in ("*", "."):
+    try:
+        for line, rec in vcf_records(vcf, contigs, reference):
+            if pass_only and rec.FILTER not in (None, "PASS"):
                 continue
-            for allele in _alleles(contig, rec.start, rec.REF, alt, s):
-                out["SNP" if variant_type(allele[2], allele[3]) == "SNP" else "INDEL"].add(allele)
-    reader.close()
+            if min_qual is not None and (rec.QUAL is None or rec.QUAL < min_qual):
+                continue
+            alts = rec.ALT
+            carried = _carried_alts(rec, len(alts))
+            contig = rec.CHROM
+            s = seq(contig)
+            _check_ref(vcf, line, contig, rec.start, rec.REF, s, reference)
+            for i, alt in enumerate(alts, start=1):
+                if i not in carried or not alt or alt.startswith("<") or alt in ("*", "."):
+                    continue
+                for allele in _alleles(contig, rec.start, rec.REF, alt, s):
+                    kind = "SNP" if variant_type(allele[2], allele[3]) == "SNP" else "INDEL"
+                    out[kind].add(allele)
+    finally:
+        fa.close()
     return out
+
+
+_ACGT = frozenset("ACGT")
+
+
+def _check_ref(
+    vcf: str | os.PathLike,
+    line: int,
+    contig: str,
+    start: int,
+    ref: str,
+    seq: str,
+    reference: str | os.PathLike,
+) -> None:
+    """REF must equal the reference there (bases other than A/C/G/T on either side pass)."""
+    ref = ref.upper()
+    if start + len(ref) > len(seq):
+        raise InputFormatError(
+            str(vcf),
+            line,
+            f"REF {ref} at {contig}:{start + 1} runs past the end of the contig "
+            f"({len(seq)} bp in {reference})",
+        )
+    have = seq[start : start + len(ref)]
+    if have != ref and any(
+        a != b and a in _ACGT and b in _ACGT for a, b in zip(ref, have, strict=True)
+    ):
+        raise InputFormatError(
+            str(vcf),
+            line,
+            f"REF {ref[:20]} at {contig}:{start + 1} disagrees with the reference "
+            f"{reference} ({have[:20]}); was the VCF made against another assembly?",
+        )
 
 
 def _carried_alts(rec, n_alts: int) -> set[int]:

@@ -33,17 +33,12 @@ from pathlib import Path
 from biometal.errors import BiometalError, InputFormatError
 from biometal.io.atomic import atomic_path
 from biometal.io.bam import reference_contigs
+from biometal.io.mates import mate_id, mismatch_error
+from biometal.progress import Progress
 
 log = logging.getLogger(__name__)
 
 _COMP = str.maketrans("ACGTNacgtn", "TGCANtgcan")
-
-
-def _read_id(name: str) -> str:
-    rid = (name.split(None, 1) or [""])[0]
-    if rid.endswith(("/1", "/2")):
-        rid = rid[:-2]
-    return rid
 
 
 def _pairs(fq1: str, fq2: str | None, chunk: int) -> Iterator[list[tuple]]:
@@ -54,7 +49,7 @@ def _pairs(fq1: str, fq2: str | None, chunk: int) -> Iterator[list[tuple]]:
     batch: list[tuple] = []
     if fq2 is None:
         for rec in r1:
-            batch.append((_read_id(rec.name), rec.seq, rec.qual, None, None))
+            batch.append((mate_id(rec.name), rec.seq, rec.qual, None, None))
             if len(batch) >= chunk:
                 yield batch
                 batch = []
@@ -66,13 +61,9 @@ def _pairs(fq1: str, fq2: str | None, chunk: int) -> Iterator[list[tuple]]:
             n += 1
             if b is sentinel:
                 raise InputFormatError(fq2, None, f"has fewer reads than {fq1} (read {n} missing)")
-            id1, id2 = _read_id(a.name), _read_id(b.name)
+            id1, id2 = mate_id(a.name), mate_id(b.name)
             if id1 != id2:
-                raise InputFormatError(
-                    fq2,
-                    4 * n - 3,
-                    f"read {n} is '{id2}' but read {n} of {fq1} is '{id1}' (mates out of order)",
-                )
+                raise mismatch_error(fq1, fq2, n, id1, id2)
             batch.append((id1, a.seq, a.qual, b.seq, b.qual))
             if len(batch) >= chunk:
                 yield batch
@@ -227,20 +218,27 @@ def map_reads(
     out = Path(out_bam)
     n_reads = n_mapped = 0
     mapper = _PairMapper(aligner, list(contigs), sample, max_insert)
+    progress = Progress(log, f"mapping {sample} ({Path(fq1).name})", unit="reads")
     with atomic_path(out) as final_tmp:
-        unsorted = final_tmp.with_name(final_tmp.name.replace(".tmp.bam", ".unsorted.bam"))
+        unsorted = final_tmp.with_name(final_tmp.name + ".unsorted.bam")  # any output name
         try:
             with pysam.AlignmentFile(str(unsorted), "wb", header=header, threads=1) as bam:
                 hdr = bam.header
                 with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
                     chunks = _pairs(str(fq1), str(fq2) if fq2 else None, chunk_pairs)
                     for lines in _ordered_map(pool, mapper, chunks, max(1, threads) + 1):
+                        n_chunk = 0  # reads of this chunk: one primary record each
                         for line in lines:
                             rec = pysam.AlignedSegment.fromstring(line, hdr)
                             bam.write(rec)
                             n_reads += 1
+                            n_chunk += not rec.is_supplementary
                             n_mapped += not rec.is_unmapped and not rec.is_supplementary
+                        progress.update(n_chunk)
             t_map = time.perf_counter() - t0
+            if n_reads == 0:
+                raise InputFormatError(str(fq1), None, "no reads: the FASTQ file is empty")
+            progress.done()
             pysam.sort(
                 "-@",
                 str(max(1, threads)),

@@ -100,23 +100,24 @@ def _write_vcf(path: Path, body: list[str], sample: bool = True) -> Path:
 
 def test_load_alleles_normalises_splits_and_filters(ref_fa, tmp_path):
     # one record per rule: multi-allelic split, right-shifted indel, MNP split, FILTER,
-    # genotype without the ALT, symbolic ALT
+    # genotype without the ALT, symbolic ALT (REF alleles as in the reference: a mismatch
+    # is an error, tests/unit/test_bad_input.py)
     body = [
         "c\t2\t.\tC\tT,G\t50\tPASS\t.\tGT\t1/2",
         "c\t7\t.\tTT\tT\t50\tPASS\t.\tGT\t0/1",
-        "c\t30\t.\tCAG\tTAC\t50\tPASS\t.\tGT\t1/1",
+        "c\t29\t.\tCAG\tTAC\t50\tPASS\t.\tGT\t1/1",
         "c\t40\t.\tA\tG\t50\tLowQual\t.\tGT\t0/1",
-        "c\t45\t.\tC\tA,G\t50\tPASS\t.\tGT\t0/2",
-        "c\t50\t.\tG\t<DEL>\t50\tPASS\t.\tGT\t0/1",
+        "c\t44\t.\tC\tA,G\t50\tPASS\t.\tGT\t0/2",
+        "c\t50\t.\tT\t<DEL>\t50\tPASS\t.\tGT\t0/1",
     ]
     vcf = _write_vcf(tmp_path / "a.vcf", body)
     got = load_alleles(vcf, ref_fa)
     assert got["SNP"] == {
         ("c", 1, "C", "T"),
         ("c", 1, "C", "G"),
-        ("c", 29, "C", "T"),
-        ("c", 31, "G", "C"),
-        ("c", 44, "C", "G"),
+        ("c", 28, "C", "T"),
+        ("c", 30, "G", "C"),
+        ("c", 43, "C", "G"),
     }
     assert got["INDEL"] == {("c", 2, "GT", "G")}
     all_records = load_alleles(vcf, ref_fa, pass_only=False)

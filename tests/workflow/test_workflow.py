@@ -264,3 +264,15 @@ def test_report_collects_figures_with_captions(tiny_run: Path) -> None:
     html = (tiny_run / "report.html").read_text(errors="replace")
     assert "qc_read_stats.png" in html
     assert "mean Phred quality" in html  # from report/qc_read_stats.rst
+
+
+def test_every_rule_declares_log_env_runtime_and_memory() -> None:
+    """The cluster needs each job's runtime and memory (SLURM -t / --mem), conda users its
+    env; targets without an action are exempt."""
+    for smk in sorted((REPO / "rules").glob("*.smk")):
+        for block in re.split(r"(?m)^(?=(?:rule|checkpoint) )", smk.read_text()):
+            name = re.match(r"(?:rule|checkpoint) (\w+):", block)
+            if not name:
+                continue
+            for key in ("runtime=", "mem_mb=", "log:", "conda:"):
+                assert key in block, f"{smk.name}: rule {name.group(1)} has no {key}"

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from biometal._threads import set_torch_threads
 from biometal.errors import ConfigError
 from biometal.io.atomic import atomic_path
 from biometal.io.fastx import ReadChunk, read_fastq_chunks
@@ -36,6 +37,7 @@ from biometal.ml.dataset import IGNORE_INDEX, DnaBertDataset, iterate_loader, ml
 from biometal.ml.dnabert.model import BertConfig, BertMLM
 from biometal.ml.quality import kmer_positions
 from biometal.ml.tokenizer import KmerTokenizer
+from biometal.progress import Progress
 
 log = logging.getLogger(__name__)
 MODES = ("standard", "mask", "weight", "probabilistic")
@@ -111,7 +113,7 @@ def train_mlm(
     if steps < 1:
         raise ConfigError(f"dnabert.steps must be >= 1, got {steps}")
     torch.manual_seed(seed)
-    torch.set_num_threads(max(1, threads))
+    set_torch_threads(max(1, threads))  # not restored: one job per process
     tok = KmerTokenizer(k, stride)
     ds = DnaBertDataset(
         [os.fspath(p) for p in inputs],
@@ -146,6 +148,7 @@ def train_mlm(
     reads = tokens = 0
     t0 = time.perf_counter()
     t_last, tokens_last, reads_last = t0, 0, 0
+    progress = Progress(log, f"dnabert {mode} training", total=steps, unit="steps")
     model.train()
     while step < steps:
         ds.set_epoch(epoch)
@@ -164,6 +167,7 @@ def train_mlm(
                 win_n += 1
             reads += len(batch["input_ids"])
             tokens += int(batch["attention_mask"].sum())
+            progress.update(1, f"epoch {epoch + 1}, {reads:,} reads")
             if step % log_every == 0 or step == steps:
                 now = time.perf_counter()
                 cur, peak = rss_mb()
@@ -194,6 +198,7 @@ def train_mlm(
             names = ", ".join(display_name(p) for p in inputs)
             raise ConfigError(f"dnabert: no reads in the training inputs ({names})")
         epoch += 1
+    progress.done(f"{reads:,} reads, {tokens:,} tokens")
     table = pd.DataFrame(rows, columns=TRAIN_COLUMNS)
     meta = {
         "mode": mode,
@@ -282,7 +287,7 @@ def evaluate_mlm(
     accuracy_ci_low, accuracy_ci_high`` (Wilson 95% interval), ``cross_entropy``,
     ``perplexity``, ``train_steps``, ``train_seconds``.
     """
-    torch.set_num_threads(max(1, threads))
+    set_torch_threads(max(1, threads))  # not restored: one job per process
     loaded = {mode: load_model(path) for mode, path in models.items()}
     metas = [m for _, m in loaded.values()]
     first = metas[0]

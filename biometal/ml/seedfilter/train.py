@@ -26,9 +26,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from biometal._threads import set_torch_threads
 from biometal.errors import BiometalError
 from biometal.io.atomic import atomic_path
 from biometal.ml.seedfilter.windows import FEATURES, WindowSet, load_windows
+from biometal.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 class TrainParams:
     """CNN training settings (config ``seedfilter.train``)."""
 
-    epochs: int = 20
+    epochs: int = 14  # as config/schema.yaml seedfilter.train.epochs
     batch_size: int = 256
     lr: float = 3e-3
     weight_decay: float = 5e-2
@@ -50,11 +52,11 @@ class TrainParams:
 
 
 def train_params(cfg: dict, seed: int) -> TrainParams:
-    """From the config section seedfilter.train and the master seed."""
-    known = {k: v for k, v in cfg.items() if k in TrainParams.__dataclass_fields__}
-    if "split" in known:
-        known["split"] = tuple(float(x) for x in known["split"])
-    return TrainParams(**known, seed=int(seed))
+    """From the validated config section seedfilter.train (every key set: the schema holds
+    the defaults) and the master seed."""
+    values = {k: cfg[k] for k in TrainParams.__dataclass_fields__ if k != "seed"}
+    values["split"] = tuple(float(x) for x in values["split"])
+    return TrainParams(**values, seed=int(seed))
 
 
 def split_by_pair(pairs: np.ndarray, fractions, seed: int) -> np.ndarray:
@@ -137,7 +139,7 @@ def train_cnn(ws: WindowSet, part: np.ndarray, params: TrainParams):
     from biometal.ml.seedfilter.model import SeedFilterCNN
 
     torch.manual_seed(params.seed)
-    torch.set_num_threads(max(1, params.threads))
+    set_torch_threads(max(1, params.threads))  # not restored: one job per process
     rng = np.random.default_rng(params.seed)
     tr, va = np.flatnonzero(part == 0), np.flatnonzero(part == 1)
     y = ws["label"].astype(np.float32)
@@ -158,10 +160,12 @@ def train_cnn(ws: WindowSet, part: np.ndarray, params: TrainParams):
     xt_va, yt_va = torch.from_numpy(x_va), torch.from_numpy(y_va)
     best, best_state, bad = math.inf, None, 0
     hist = []
+    progress = Progress(log, "seedfilter CNN training", total=steps, unit="batches")
     for epoch in range(params.epochs):
         t0 = time.perf_counter()
         model.train()
         tot = 0.0
+        stage = f"epoch {epoch + 1} of {params.epochs}"
         for b in _batches(len(tr), params.batch_size, rng):
             xb, yb = torch.from_numpy(x_tr[b]), torch.from_numpy(y_tr[b])
             opt.zero_grad()
@@ -172,6 +176,7 @@ def train_cnn(ws: WindowSet, part: np.ndarray, params: TrainParams):
             opt.step()
             sched.step()
             tot += float(loss.detach()) * len(b)
+            progress.update(1, stage)
         model.eval()
         with torch.no_grad():
             logits = torch.cat([model(xt_va[s : s + 2048]) for s in range(0, len(va), 2048)])
@@ -202,6 +207,7 @@ def train_cnn(ws: WindowSet, part: np.ndarray, params: TrainParams):
             if bad >= params.patience:
                 log.info("early stop after epoch %d (best %.4f)", epoch + 1, abs(best))
                 break
+    progress.done(f"{len(hist)} epochs")
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

@@ -40,6 +40,7 @@ from biometal.align.smem import FMIndex, find_smems, locate
 from biometal.errors import BiometalError, InputFormatError
 from biometal.io.atomic import atomic_path
 from biometal.io.fastx import read_fastq_chunks
+from biometal.io.mates import mate_id, mismatch_error
 from biometal.ml.seedfilter import _kernels as _k
 
 log = logging.getLogger(__name__)
@@ -77,22 +78,23 @@ class WindowParams:
     def from_config(
         cls, min_seed_len: int, max_occ: int, window: dict, labels: dict
     ) -> WindowParams:
-        """From the config keys seedfilter.min_seed_len, max_occ, window and labels."""
-        sc = labels.get("scoring", {})
+        """From the validated config keys seedfilter.min_seed_len, max_occ, window and labels
+        (every key present: :func:`biometal.config.validate_config` fills the defaults)."""
+        sc = labels["scoring"]
         return cls(
             min_seed_len=int(min_seed_len),
             max_occ=int(max_occ),
-            flank=int(window.get("flank", 32)),
-            max_seed=int(window.get("max_seed", 64)),
-            width=int(window.get("width", 128)),
-            band=int(labels.get("band", 16)),
-            min_score=int(labels.get("min_score", 100)),
-            locus_tolerance=int(labels.get("locus_tolerance", 10)),
+            flank=int(window["flank"]),
+            max_seed=int(window["max_seed"]),
+            width=int(window["width"]),
+            band=int(labels["band"]),
+            min_score=int(labels["min_score"]),
+            locus_tolerance=int(labels["locus_tolerance"]),
             scoring=Scoring(
-                match=int(sc.get("match", 1)),
-                mismatch=int(sc.get("mismatch", -4)),
-                gap_open=int(sc.get("gap_open", 7)),
-                gap_extend=int(sc.get("gap_extend", 1)),
+                match=int(sc["match"]),
+                mismatch=int(sc["mismatch"]),
+                gap_open=int(sc["gap_open"]),
+                gap_extend=int(sc["gap_extend"]),
             ),
         )
 
@@ -122,13 +124,9 @@ def read_pairs(r1: str, r2: str, n_pairs: int) -> tuple[np.ndarray, np.ndarray, 
         raise InputFormatError(r2, None, f"{len(c2)} reads where {r1} has {len(c1)}")
     names = []
     for k, (a, b) in enumerate(zip(c1.names, c2.names, strict=True)):
-        a = a.decode() if isinstance(a, bytes) else a
-        b = b.decode() if isinstance(b, bytes) else b
-        a0, b0 = a.split()[0], b.split()[0]
-        if a0.endswith("/1") and b0.endswith("/2"):
-            a0, b0 = a0[:-2], b0[:-2]
+        a0, b0 = mate_id(a), mate_id(b)
         if a0 != b0:
-            raise InputFormatError(r2, 4 * k + 1, f"mate name {b0!r} differs from R1's {a0!r}")
+            raise mismatch_error(r1, r2, k + 1, a0, b0)
         names.append(a0)
     n = len(c1)
     l1, l2 = np.diff(c1.offsets), np.diff(c2.offsets)
