@@ -182,6 +182,11 @@ def format_rows(
     """
     p = 0
     n_rows = 0
+    # the position's digits, kept from row to row: consecutive rows add one in place
+    # (with carry) instead of converting the number again
+    digits = np.empty(24, np.uint8)
+    n_dig = 0
+    last = np.int64(-2)
     for i in range(counts.shape[0]):
         c = counts[i]
         a = np.int64(c[0]) + c[5]
@@ -201,7 +206,25 @@ def format_rows(
         p += chrom.shape[0]
         out[p] = 9
         p += 1
-        p = _put_int(out, p, start + i + 1)
+        pos = start + i + 1
+        if pos == last + 1:
+            k = n_dig - 1
+            while k >= 0 and digits[k] == 57:
+                digits[k] = 48
+                k -= 1
+            if k >= 0:
+                digits[k] += 1
+            else:  # 99..9 + 1: one more digit
+                for m in range(n_dig, 0, -1):
+                    digits[m] = digits[m - 1]
+                digits[0] = 49
+                n_dig += 1
+        else:
+            n_dig = _put_int(digits, 0, pos)
+        last = pos
+        for j in range(n_dig):
+            out[p + j] = digits[j]
+        p += n_dig
         out[p] = 9
         out[p + 1] = ref[i]
         out[p + 2] = 9

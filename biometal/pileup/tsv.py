@@ -142,16 +142,20 @@ def _format_block(
     # write_pileup_tsv on the default 2 Mb / 30x BAM, 2 threads).
     per_row = len(chrom) + 40 + 13 * 21
     out = np.empty(n * per_row + len(blob) + 16, np.uint8)
-    text = np.frombuffer(blob, np.uint8) if blob else np.zeros(1, np.uint8)
+    # read-only like ref_codes whether or not there is text: one compiled signature
+    text = np.frombuffer(blob or b"\0", np.uint8)
     ref_codes = np.frombuffer(ref_seq[:n], np.uint8)
-    if threads > 1 and n >= 4096:
+    if threads > 1:
+        # small blocks in one chunk, but through the same compiled function: a fresh
+        # process then loads one formatting function from numba's cache, not two
         from biometal.pileup._kernels import format_rows_parallel
 
+        chunks = threads if n >= 4096 else 1
         _, region, used, rows = format_rows_parallel(
-            chrom, start, counts, ref_codes, text, offsets, keep_zero, out, threads, per_row
+            chrom, start, counts, ref_codes, text, offsets, keep_zero, out, chunks, per_row
         )
-        parts = [out[region[j] : region[j] + used[j]] for j in range(threads)]
-        return [memoryview(p) for p in parts], int(rows.sum())
+        parts = [out[region[j] : region[j] + used[j]] for j in range(chunks)]
+        return [memoryview(p) for p in parts if len(p)], int(rows.sum())
     used, rows = format_rows(chrom, start, counts, ref_codes, text, offsets, keep_zero, out)
     return [memoryview(out[:used])], int(rows)
 

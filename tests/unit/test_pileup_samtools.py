@@ -25,11 +25,19 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
-from mpileup_oracle import SAMTOOLS, SKIP_REASON, capped_copy, samtools_pileup
+from mpileup_oracle import (
+    SAMTOOLS,
+    SKIP_REASON,
+    capped_copy,
+    samtools_pileup,
+    samtools_pileup_sparse,
+)
 from variant_data import aligner_bam, dataset, third_party_bams
 
 from biometal.io.bam import check_bam
 from biometal.pileup import PileupParams, iter_pileup
+from biometal.pileup import engine as pileup_engine
+from biometal.pileup.tsv import write_pileup_tsv
 
 pytestmark = pytest.mark.skipif(SAMTOOLS is None, reason=SKIP_REASON)
 
@@ -108,6 +116,120 @@ def test_third_party_bams(real, name, pname, tmp_path):
     compare(bam, ref, params, columns=slice(0, 18))  # counts on the original
     capped = capped_copy(str(bam), tmp_path / f"{name}.capped.bam")
     compare(Path(capped), ref, params)  # every column where samtools can print the values
+
+
+# ----------------------------------------------------------------------------- sparse, real
+
+# Real BAMs with reads at selected sites of whole human genomes, from the Debian package
+# covtobed-examples: duplicates.bam (2,613 reads of 1000 Genomes runs with sequences and
+# qualities, at scattered sites of chr1 and chr2, all marked duplicate, under a GRCh38
+# header of 3,366 contigs) and panel_01.bam (a breast-cancer gene panel aligned by bwa mem
+# to hg19, 25 contigs, SEQ and QUAL stripped, no proper pairs). No reference ships with
+# them, so both tools run without one (reference letters 'N'). The genome-sized headers
+# are the point: the pileup must skip the empty contigs and the empty stretches between
+# sites (engine.MIN_GAP) and still equal samtools at every covered position.
+COVTOBED = Path("/usr/share/doc/covtobed-examples/examples")
+# contigs of panel_01.bam with few (off-target) reads: the test's samtools text stays small
+PANEL_CONTIGS = ["chr1", "chr3", "chr4", "chr6", "chr12", "chr14", "chr18", "chr19", "chr20"]
+SPARSE_PARAMS = {
+    # duplicates.bam: every read is a duplicate with an unmapped mate
+    "duplicates": [
+        PileupParams(exclude_flags=("UNMAP", "SECONDARY", "QCFAIL"), count_orphans=True),
+        PileupParams(
+            min_mapq=20, min_baseq=0, exclude_flags=("UNMAP",), count_orphans=True, threads=2
+        ),
+    ],
+    # panel_01.bam: no qualities (stored as 255, as missing) and no proper pairs
+    "panel": [
+        PileupParams(count_orphans=True, min_baseq=0),
+        PileupParams(count_orphans=True, min_mapq=20, min_baseq=0, region_size=1000),
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def covtobed(tmp_path_factory):
+    if not (COVTOBED / "duplicates.bam").exists():
+        pytest.skip(
+            "real sparse BAMs not installed (Debian package covtobed-examples: "
+            "apt-get install covtobed-examples)"
+        )
+    d = tmp_path_factory.mktemp("covtobed")
+    dup = d / "duplicates.bam"
+    dup.write_bytes((COVTOBED / "duplicates.bam").read_bytes())
+    pysam.index(str(dup))
+    full = d / "panel_full.bam"
+    full.write_bytes((COVTOBED / "panel_01.bam").read_bytes())
+    pysam.index(str(full))
+    panel = d / "panel.bam"  # the same header (whole hg19), the reads of PANEL_CONTIGS
+    pysam.view("-b", "-o", str(panel), str(full), *PANEL_CONTIGS, catch_stdout=False)
+    pysam.index(str(panel))
+    return {"duplicates": dup, "panel": panel}
+
+
+def compare_sparse(bam: Path, params: PileupParams, columns: list[int]) -> int:
+    """Counts equal samtools' at every covered position, zero elsewhere; returns positions."""
+    exp, exp_events = samtools_pileup_sparse(str(bam), None, params)
+    header = check_bam(bam)
+    got_pos: dict[str, list[np.ndarray]] = {}
+    got_rows: dict[str, list[np.ndarray]] = {}
+    events = Counter()
+    for block in iter_pileup(bam, params, header=header):
+        got_pos.setdefault(block.contig, []).append(block.start + np.arange(len(block.counts)))
+        got_rows.setdefault(block.contig, []).append(block.counts)
+        for p, ln, rv in zip(
+            block.events.pos, block.events.length, block.events.reverse, strict=True
+        ):
+            events[(block.contig, int(p), int(ln), int(rv))] += 1
+    n = 0
+    for contig in set(exp) | set(got_pos):
+        e_pos, e_rows = exp.get(contig, (np.zeros(0, np.int64), np.zeros((0, 24), np.uint32)))
+        g_pos = np.concatenate(got_pos.get(contig, [np.zeros(0, np.int64)]))
+        g_rows = np.concatenate(got_rows.get(contig, [np.zeros((0, 24), np.uint32)]))
+        g_map = {p: i for i, p in enumerate(g_pos.tolist())}
+        mine = np.zeros_like(e_rows)
+        for k, p in enumerate(e_pos.tolist()):
+            if p in g_map:
+                mine[k] = g_rows[g_map[p]]
+        diff = np.flatnonzero((mine[:, columns] != e_rows[:, columns]).any(axis=1))
+        assert not len(diff), (
+            f"{bam.name} {contig}:{e_pos[diff[0]] + 1}: samtools {e_rows[diff[0]].tolist()} "
+            f"biometal {mine[diff[0]].tolist()}"
+        )
+        # positions samtools does not print have nothing counted here
+        extra = ~np.isin(g_pos, e_pos)
+        assert not g_rows[extra].any(), f"{bam.name} {contig}: counts where samtools has none"
+        n += len(e_pos)
+    exp_ev = Counter((c, p, ln, rv) for c, p, ln, rv, _ in exp_events)
+    assert exp_ev == events, (exp_ev - events, events - exp_ev)
+    return n
+
+
+@pytest.mark.parametrize("name", ["duplicates", "panel"])
+@pytest.mark.parametrize("k", [0, 1])
+def test_real_sparse_bams_whole_genome_header(covtobed, name, k):
+    # panel_01 has no qualities: its quality sums (stored 255) are not in samtools' text
+    columns = list(range(24)) if name == "duplicates" else [*range(18), 23]
+    n = compare_sparse(covtobed[name], SPARSE_PARAMS[name][k], columns)
+    assert n > 1000  # positions with reads
+
+
+def test_sparse_blocks_skip_empty_stretches(covtobed, tmp_path, monkeypatch):
+    """Blocks cover the reads' stretches, not the gaps; the TSV is the same bytes as with
+    no gap cut (one block per region_size window, the earlier layout)."""
+    bam = covtobed["duplicates"]
+    params = SPARSE_PARAMS["duplicates"][0]
+    blocks = list(iter_pileup(bam, params))
+    covered = sum(len(b.counts) for b in blocks)
+    with pysam.AlignmentFile(str(bam)) as fh:
+        span = sum(r.reference_length for r in fh.fetch(until_eof=True) if not r.is_unmapped)
+    assert covered <= span  # never more rows than read bases: gaps are not walked
+    a, b = tmp_path / "gap.tsv.gz", tmp_path / "nogap.tsv.gz"
+    write_pileup_tsv(bam, a, params)
+    monkeypatch.setattr(pileup_engine, "MIN_GAP", 1 << 62)
+    write_pileup_tsv(bam, b, params)
+    assert len(list(iter_pileup(bam, params))) < len(blocks)
+    assert a.read_bytes() == b.read_bytes()
 
 
 # ----------------------------------------------------------------------------- simulated
@@ -257,3 +379,60 @@ def test_consecutive_deletions_merge(tmp_path):
     assert events == Counter({("c", 4, -2, 0, ""): 1})
     assert counts["c"][5:7, 10].tolist() == [1, 1]
     assert counts["c"][:, 16:18].sum() == 1
+
+
+def test_gap_cut_at_the_boundary(tmp_path, monkeypatch):
+    """Reads MIN_GAP - 1 and MIN_GAP apart, a spliced read whose skip spans a later read's
+    start, a second contig: same counts as without the gap rule; blocks split only at empty
+    stretches of >= MIN_GAP and never inside a read's span."""
+    gap = pileup_engine.MIN_GAP
+    ref = tmp_path / "g.fa"
+    rng = np.random.default_rng(3)
+    contigs = {"a": 60_000, "b": 30_000}
+    with open(ref, "w") as fh:
+        for name, ln in contigs.items():
+            fh.write(f">{name}\n{''.join(rng.choice(list('ACGT'), ln))}\n")
+    pysam.faidx(str(ref))
+    reads = [  # (contig, start, cigar)
+        ("a", 100, "50M"),
+        ("a", 150 + gap - 1, "50M"),  # empty stretch of gap - 1: same block
+        ("a", 200 + 2 * gap - 1, "50M"),  # empty stretch of exactly gap: a new block
+        ("a", 20_000, "10M9000N10M"),  # the skip covers [20010, 29010)
+        ("a", 25_000, "30M"),  # starts inside the skip: same block
+        ("a", 40_000, "5M2D5M"),
+        ("b", 10, "20M"),
+        ("b", 10 + 20 + gap, "20M"),
+    ]
+    header = {
+        "HD": {"VN": "1.6", "SO": "coordinate"},
+        "SQ": [{"SN": k, "LN": v} for k, v in contigs.items()],
+    }
+    bam = tmp_path / "g.bam"
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as out:
+        for i, (contig, start, cigar) in enumerate(reads):
+            rec = pysam.AlignedSegment(out.header)
+            rec.query_name, rec.flag = f"r{i}", 0
+            rec.reference_id = list(contigs).index(contig)
+            rec.reference_start, rec.cigarstring, rec.mapping_quality = start, cigar, 60
+            n = rec.infer_query_length()
+            rec.query_sequence = "".join(rng.choice(list("ACGT"), n))
+            rec.query_qualities = array.array("B", [30] * n)
+            out.write(rec)
+    pysam.index(str(bam))
+    params = PileupParams(min_baseq=0)
+    compare(bam, ref, params)
+    starts = [(b.contig, b.start, b.end) for b in iter_pileup(bam, params, reference=ref)]
+    assert starts == [
+        ("a", 100, 200 + gap - 1),
+        ("a", 200 + 2 * gap - 1, 250 + 2 * gap - 1),
+        ("a", 20_000, 29_020),
+        ("a", 40_000, 40_012),
+        ("b", 10, 30),
+        ("b", 30 + gap, 50 + gap),
+    ]
+    got, _ = ours(bam, ref, params)
+    monkeypatch.setattr(pileup_engine, "MIN_GAP", 1 << 62)
+    assert len(list(iter_pileup(bam, params, reference=ref))) == 2  # one per contig
+    nogap, _ = ours(bam, ref, params)
+    for contig in got:
+        assert np.array_equal(got[contig], nogap[contig])
