@@ -1,8 +1,6 @@
 """``python -m biometal``: the ``biometal`` command (see :mod:`biometal.cli`)."""
 
-import sys
-
-from biometal.cli import main
+from biometal.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -4,7 +4,7 @@
 
 
 rule fm_index:
-    """Suffix array + FMD-index of the reference and its reverse complement (numpy/numba)."""
+    """Suffix array (libdivsufsort) + FMD-index of the reference and its reverse complement."""
     input:
         PLAN.seeds.reference,
     output:

@@ -2,7 +2,9 @@
 
 Conventions: the indexed text is ``T = F + revcomp(F) + $`` (``F`` the concatenated
 contigs, codes A0 C1 G2 T3), suffix array rows sorted with ``$`` smallest. ``bwt`` holds
-uint8 codes (``$`` as 4); ``occ_tab[b, c]`` counts base ``c`` in ``bwt[: b * OCC_STEP]``;
+uint64[n_blocks, 8]: per block of 128 rows, the counts of A, C, G, T in the rows before
+it, then the block's rows packed 2 bits a row in 4 words (32 rows a word, the first in the
+low bits; ``$``, row ``primary``, stored as A and never counted), one 64-byte cache line;
 ``cnt[c]`` is the first row of suffixes starting with base ``c`` (``cnt[4] = n``).
 A bi-interval is ``(k, l, s)``: rows ``[k, k + s)`` of the pattern P and ``[l, l + s)`` of
 ``revcomp(P)`` (BWA's ``bwtintv_t``). The search is a line-by-line port of BWA 0.7.17's
@@ -14,30 +16,152 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-OCC_SHIFT = 6
-OCC_STEP = 1 << OCC_SHIFT
+OCC_SHIFT = 7
+OCC_STEP = 1 << OCC_SHIFT  # rows per block: 4 counts + 4 words of 32 rows = 64 bytes
+_U1 = np.uint64(1)
+_U2 = np.uint64(2)
+_U4 = np.uint64(4)
+_U56 = np.uint64(56)
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+_PAT = np.array([0, 0x5555555555555555, 0xAAAAAAAAAAAAAAAA, 0xFFFFFFFFFFFFFFFF], np.uint64)
+
+
+def n_blocks(n1: int) -> int:
+    """Blocks of a BWT of ``n1`` rows (one more holds the totals, as :func:`_occ` reads)."""
+    return (n1 >> OCC_SHIFT) + 2
+
+
+def new_bwt(n1: int) -> np.ndarray:
+    """Zeroed uint64[n_blocks(n1), 8] for a BWT of ``n1`` rows, 64-byte aligned (one block,
+    one cache line)."""
+    nb = n_blocks(n1)
+    flat = np.zeros(nb * 8 + 8, np.uint64)
+    skip = (-flat.ctypes.data % 64) // 8
+    return flat[skip : skip + nb * 8].reshape(nb, 8)
 
 
 @njit(cache=True, inline="always")
-def _occ(bwt, occ_tab, c, i):
-    """Count of base ``c`` in ``bwt[:i]``."""
+def _count_in_word(w, c, m):
+    """Count of base ``c`` among the first ``m`` (0..32) bases of packed word ``w``."""
+    x = w ^ _PAT[c]
+    y = (x | (x >> _U1)) & _M1  # one bit per base that is not c
+    if m < 32:
+        y &= (_U1 << np.uint64(2 * m)) - _U1
+    y = (y & _M2) + ((y >> _U2) & _M2)
+    y = (y + (y >> _U4)) & _M4
+    return m - np.int64((y * _H01) >> _U56)
+
+
+@njit(cache=True, inline="always")
+def _occ(bwt, primary, c, i):
+    """Count of base ``c`` in rows ``[0, i)`` (the ``$`` row ``primary`` is stored as A and
+    not counted)."""
     b = i >> OCC_SHIFT
-    n = occ_tab[b, c]
-    for j in range(b << OCC_SHIFT, i):
-        if bwt[j] == c:
-            n += 1
+    n = np.int64(bwt[b, c])
+    start = b << OCC_SHIFT
+    rem = i - start
+    w = 4
+    while rem >= 32:
+        n += _count_in_word(bwt[b, w], c, 32)
+        rem -= 32
+        w += 1
+    if rem > 0:
+        n += _count_in_word(bwt[b, w], c, rem)
+    if c == 0 and start <= primary and primary < i:
+        n -= 1
     return n
 
 
+@njit(cache=True, inline="always")
+def _occ4(bwt, primary, i):
+    """Counts of A, C, G and T in rows ``[0, i)`` (as :func:`_occ`, one pass)."""
+    b = i >> OCC_SHIFT
+    n0 = np.int64(bwt[b, 0])
+    n1 = np.int64(bwt[b, 1])
+    n2 = np.int64(bwt[b, 2])
+    n3 = np.int64(bwt[b, 3])
+    start = b << OCC_SHIFT
+    rem = i - start
+    w = 4
+    while rem > 0:
+        m = 32 if rem >= 32 else rem
+        x = bwt[b, w]
+        a = _count_in_word(x, 0, m)
+        c = _count_in_word(x, 1, m)
+        g = _count_in_word(x, 2, m)
+        n0 += a
+        n1 += c
+        n2 += g
+        n3 += m - a - c - g
+        rem -= m
+        w += 1
+    if start <= primary and primary < i:
+        n0 -= 1
+    return n0, n1, n2, n3
+
+
+@njit(cache=True, inline="always")
+def _base(bwt, j):
+    """Code of row ``j`` (the ``$`` row reads as 0)."""
+    w = bwt[j >> OCC_SHIFT, 4 + ((j >> 5) & 3)]
+    return np.int64((w >> np.uint64(2 * (j & 31))) & np.uint64(3))
+
+
+@njit(cache=True, inline="always")
+def _put(bwt, i, c):
+    """Set row ``i`` (zeroed) to code ``c``."""
+    bwt[i >> OCC_SHIFT, 4 + ((i >> 5) & 3)] |= np.uint64(c) << np.uint64(2 * (i & 31))
+
+
 @njit(cache=True)
-def _extend(bwt, occ_tab, cnt, primary, k, l, s, is_back, ok):  # noqa: E741 (BWA's names)
+def fill_counts(bwt, n1, primary):
+    """Write each block's counts (A, C, G, T in the rows before it; the last blocks: the
+    totals) from the packed rows of a BWT of ``n1`` rows (rows past ``n1`` must be 0)."""
+    n0 = n1_ = n2 = n3 = 0
+    for b in range(bwt.shape[0]):
+        bwt[b, 0] = np.uint64(n0)
+        bwt[b, 1] = np.uint64(n1_)
+        bwt[b, 2] = np.uint64(n2)
+        bwt[b, 3] = np.uint64(n3)
+        start = b << OCC_SHIFT
+        rem = min(OCC_STEP, n1 - start) if start < n1 else 0
+        w = 4
+        while rem > 0:
+            m = 32 if rem >= 32 else rem
+            x = bwt[b, w]
+            a = _count_in_word(x, 0, m)
+            c = _count_in_word(x, 1, m)
+            g = _count_in_word(x, 2, m)
+            n0 += a
+            n1_ += c
+            n2 += g
+            n3 += m - a - c - g
+            rem -= m
+            w += 1
+        if start <= primary and primary < start + OCC_STEP:
+            n0 -= 1  # the $ row, stored as A
+
+
+@njit(cache=True)
+def _extend(bwt, cnt, primary, k, l, s, is_back, ok):  # noqa: E741 (BWA's names)
     """BWA's ``bwt_extend``: ``ok[c] = (k, l, s)`` of ``cP`` (is_back) or ``P comp(c)``
     (forward: the caller picks ``ok[3 - b]`` to append base ``b``)."""
     base = k if is_back else l
     other = l if is_back else k
+    k0, k1, k2, k3 = _occ4(bwt, primary, base)
+    l0, l1, l2, l3 = _occ4(bwt, primary, base + s)
     for c in range(4):
-        tk = _occ(bwt, occ_tab, c, base)
-        tl = _occ(bwt, occ_tab, c, base + s)
+        if c == 0:
+            tk, tl = k0, l0
+        elif c == 1:
+            tk, tl = k1, l1
+        elif c == 2:
+            tk, tl = k2, l2
+        else:
+            tk, tl = k3, l3
         nb = cnt[c] + tk
         if is_back:
             ok[c, 0] = nb
@@ -58,7 +182,7 @@ def _extend(bwt, occ_tab, cnt, primary, k, l, s, is_back, ok):  # noqa: E741 (BW
 
 
 @njit(cache=True)
-def _smem1(bwt, occ_tab, cnt, primary, q, x, min_intv, mem, prev, curr, ok):
+def _smem1(bwt, cnt, primary, q, x, min_intv, mem, prev, curr, ok):
     """SMEMs of query ``q`` (codes) overlapping position ``x`` (BWA ``bwt_smem1a``).
 
     Writes rows ``(k, l, s, start, end)`` to ``mem`` sorted by start; returns
@@ -80,7 +204,7 @@ def _smem1(bwt, occ_tab, cnt, primary, q, x, min_intv, mem, prev, curr, ok):
     while i < qlen:  # forward search
         if q[i] < 4:
             c = 3 - q[i]
-            _extend(bwt, occ_tab, cnt, primary, ik0, ik1, ik2, False, ok)
+            _extend(bwt, cnt, primary, ik0, ik1, ik2, False, ok)
             if ok[c, 2] != ik2:  # the interval shrinks: the match so far is maximal here
                 curr[n_curr, 0] = ik0
                 curr[n_curr, 1] = ik1
@@ -115,9 +239,7 @@ def _smem1(bwt, occ_tab, cnt, primary, q, x, min_intv, mem, prev, curr, ok):
             curr[n_curr - 1 - j, f] = t
     ret = curr[0, 4]
     n_prev = n_curr
-    for j in range(n_prev):
-        for f in range(5):
-            prev[j, f] = curr[j, f]
+    prev, curr = curr, prev  # BWA swaps its vectors too
 
     i = x - 1
     while i >= -1:  # backward search for MEMs
@@ -130,7 +252,7 @@ def _smem1(bwt, occ_tab, cnt, primary, q, x, min_intv, mem, prev, curr, ok):
             pl = prev[j, 1]
             ps = prev[j, 2]
             if c >= 0:
-                _extend(bwt, occ_tab, cnt, primary, pk, pl, ps, True, ok)
+                _extend(bwt, cnt, primary, pk, pl, ps, True, ok)
             if c < 0 or ok[c, 2] < min_intv:
                 if n_curr == 0:  # no longer match reaches further left
                     if n_mem == 0 or i + 1 < mem[n_mem - 1, 3]:  # skip contained matches
@@ -149,9 +271,7 @@ def _smem1(bwt, occ_tab, cnt, primary, q, x, min_intv, mem, prev, curr, ok):
         if n_curr == 0:
             break
         n_prev = n_curr
-        for j in range(n_prev):
-            for f in range(5):
-                prev[j, f] = curr[j, f]
+        prev, curr = curr, prev
         i -= 1
     # sorted by start
     for j in range(n_mem >> 1):
@@ -163,7 +283,7 @@ def _smem1(bwt, occ_tab, cnt, primary, q, x, min_intv, mem, prev, curr, ok):
 
 
 @njit(cache=True, parallel=True)
-def smem_batch(bwt, occ_tab, cnt, primary, codes, offsets, min_len, min_intv, out):
+def smem_batch(bwt, cnt, primary, codes, offsets, min_len, min_intv, out):
     """SMEMs of every read (``codes[offsets[r]:offsets[r+1]]``), as ``bwa fastmap`` lists them.
 
     ``out``: int64[total_len, 5] scratch; row ``offsets[r] + m`` gets the m-th SMEM of read
@@ -189,9 +309,7 @@ def smem_batch(bwt, occ_tab, cnt, primary, codes, offsets, min_len, min_intv, ou
                 start += 1
             if start == qlen:
                 break
-            start, n_mem = _smem1(
-                bwt, occ_tab, cnt, primary, q, start, min_intv, mem, prev, curr, ok
-            )
+            start, n_mem = _smem1(bwt, cnt, primary, q, start, min_intv, mem, prev, curr, ok)
             for j in range(n_mem):
                 if mem[j, 4] - mem[j, 3] < min_len:
                     continue
@@ -206,16 +324,81 @@ def smem_batch(bwt, occ_tab, cnt, primary, codes, offsets, min_len, min_intv, ou
 
 
 @njit(cache=True)
-def count_pattern(bwt, occ_tab, cnt, pattern):
+def count_pattern(bwt, cnt, primary, pattern):
     """Occurrences of ``pattern`` (codes 0..3) in the text, by backward search."""
     k = 0
-    e = bwt.shape[0]
+    e = cnt[4]
     for i in range(pattern.shape[0] - 1, -1, -1):
         c = pattern[i]
         if c > 3:
             return 0
-        k = cnt[c] + _occ(bwt, occ_tab, c, k)
-        e = cnt[c] + _occ(bwt, occ_tab, c, e)
+        k = cnt[c] + _occ(bwt, primary, c, k)
+        e = cnt[c] + _occ(bwt, primary, c, e)
         if k >= e:
             return 0
     return e - k
+
+
+@njit(cache=True)
+def build_bwt(text, sa, bwt):
+    """Packed BWT rows from the suffix array of ``text + $`` (``sa``: n + 1 rows): row ``i``
+    holds ``text[sa[i] - 1]`` (``$``, stored as 0, where ``sa[i] = 0``); ``bwt``:
+    :func:`new_bwt`. Returns the primary row (call :func:`fill_counts` next)."""
+    primary = -1
+    for i in range(sa.shape[0]):
+        p = sa[i]
+        if p == 0:
+            primary = i
+        else:
+            _put(bwt, i, text[p - 1])
+    return primary
+
+
+@njit(cache=True)
+def set_words(bwt, words, n1):
+    """Packed rows from ``words`` (uint64, 32 rows each, as :func:`get_words` returns)."""
+    for j in range((n1 + 31) >> 5):
+        bwt[j >> 2, 4 + (j & 3)] = words[j]
+
+
+@njit(cache=True)
+def get_words(bwt, n1):
+    """The packed rows of a BWT of ``n1`` rows as uint64 words (32 rows each)."""
+    out = np.empty((n1 + 31) >> 5, np.uint64)
+    for j in range(out.shape[0]):
+        out[j] = bwt[j >> 2, 4 + (j & 3)]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def sa_lookup(bwt, cnt, primary, sa_sample, intv, rows, out):
+    """Suffix-array values of ``rows`` from the sample ``sa_sample[j] = SA[j * intv]``:
+    LF-steps from each row until a sampled row (or the ``$`` of the text's start)."""
+    for i in prange(rows.shape[0]):
+        j = rows[i]
+        steps = 0
+        while True:
+            if j % intv == 0:
+                out[i] = sa_sample[j // intv] + steps
+                break
+            if j == primary:  # the row of the whole text: SA = 0
+                out[i] = steps
+                break
+            c = _base(bwt, j)
+            j = cnt[c] + _occ(bwt, primary, c, j)
+            steps += 1
+
+
+@njit(cache=True)
+def bwt_from_bwa(words, n1, primary, bwt):
+    """Packed BWT rows (this module's layout, ``bwt``: :func:`new_bwt`) from the words
+    of BWA's ``.bwt`` file after its header: blocks of 128 bases, each 4 uint64 counts (8
+    uint32) then 8 uint32 of 16 bases (first base in the high bits), the ``$`` left out (it
+    sits at row ``primary``)."""
+    for i in range(n1):
+        if i == primary:
+            continue
+        k = i - 1 if i > primary else i
+        w = words[((k >> 7) << 4) + 8 + ((k & 127) >> 4)]
+        c = (w >> np.uint32(2 * (15 - (k & 15)))) & np.uint32(3)
+        _put(bwt, i, c)

@@ -3,9 +3,10 @@
 - :func:`build_fm_index` -> :class:`FMIndex`: suffix array and FMD-index (BWT with
   occurrence checkpoints) of ``T = F + revcomp(F) + $``, ``F`` the reference contigs
   concatenated (BWA's text: the forward and reverse strands, so one bi-directional index
-  serves both strands). Built once (prefix doubling in numpy, O(n log n)) and saved
-  (:meth:`FMIndex.save`, ``.npz``). ``N`` in the reference becomes a pseudo-random base
-  drawn from ``seed`` (BWA does the same with its own generator).
+  serves both strands). Built once (suffix array by libdivsufsort, BWT and checkpoints in
+  numba, one suffix-array row in 32 kept) and saved (:meth:`FMIndex.save`, ``.npz``, the
+  BWT and text packed 2 bits a base, about BWA's index size). ``N`` in the reference
+  becomes a pseudo-random base drawn from ``seed`` (BWA does the same with its own generator).
 - :func:`find_smems` -> :class:`Seeds`: per read, the SMEMs of length >= ``min_len``
   (default 19, BWA-MEM's ``-k``) with their query interval, occurrence count (on both
   strands) and, for seeds with at most ``max_occ`` occurrences, the positions. The search
@@ -39,7 +40,8 @@ from biometal.progress import Progress
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+SA_INTV = 32  # suffix-array sampling (BWA's default)
 _COMP = np.array([3, 2, 1, 0, 4], np.uint8)
 
 
@@ -50,71 +52,42 @@ def reverse_complement(codes: np.ndarray) -> np.ndarray:
 
 def suffix_array(text: np.ndarray) -> np.ndarray:
     """Suffix array of ``text`` (uint8 codes; the last symbol must be a unique smallest
-    sentinel, e.g. 0 with letters 1..4): int64[n] of suffix starts in sorted order.
+    sentinel, e.g. 0 with letters 1..4): suffix starts in sorted order, int32 where the
+    length allows (< 2**31), else int64.
 
-    Prefix doubling: ranks of the first 16 symbols (packed base 5), then ranks of
-    ``(rank[i], rank[i + h])`` pairs for h = 16, 32, ... until every rank is unique.
+    libdivsufsort (pydivsufsort): linear memory (the output plus a few KB of buckets),
+    O(n log n) worst case and fast in practice, as BWA's own ``is`` / ``bwtsw`` builders.
     """
-    n = int(text.shape[0])
-    if n == 0:
+    from pydivsufsort import divsufsort
+
+    text = np.ascontiguousarray(text, np.uint8)
+    if text.shape[0] == 0:
         return np.zeros(0, np.int64)
-    h = 16
-    pad = np.zeros(n + h, np.int64)
-    pad[:n] = text
-    key = np.zeros(n, np.int64)
-    for j in range(h):
-        key *= 5
-        key += pad[j : j + n]
-    del pad
-    _, rank = np.unique(key, return_inverse=True)
-    rank = rank.astype(np.int64) + 1
-    n_unique = int(rank.max())
-    progress = Progress(log, "suffix array", total=n, unit="suffixes")
-    progress.set(n_unique, f"prefix length {h}")
-    while n_unique < n:
-        second = np.zeros(n, np.int64)
-        if h < n:
-            second[: n - h] = rank[h:]
-        key = rank * (n + 1) + second
-        del second
-        order = np.argsort(key, kind="stable")
-        sk = key[order]
-        new = np.empty(n, np.int64)
-        new[0] = 1
-        np.cumsum(sk[1:] != sk[:-1], out=new[1:])
-        new[1:] += 1
-        rank = np.empty(n, np.int64)
-        rank[order] = new
-        n_unique = int(new[-1])
-        h *= 2
-        del key, sk, order, new
-        progress.set(n_unique, f"prefix length {h}")
-    progress.n = n
-    progress.done()
-    sa = np.empty(n, np.int64)
-    sa[rank - 1] = np.arange(n, dtype=np.int64)
-    return sa
+    return divsufsort(text)
 
 
 @dataclass
 class FMIndex:
-    """FMD-index of a reference (both strands) with its full suffix array.
+    """FMD-index of a reference (both strands) with a sampled suffix array.
 
-    ``text``: uint8 codes of ``F + revcomp(F)`` (no sentinel), ``sa``: int64[n + 1] suffix
-    array of ``text + $``, ``bwt``: uint8[n + 1] (``$`` as 4), ``occ``: int64[(n+1)//64 + 1, 4]
-    checkpoints, ``cnt``: int64[5] first rows of A, C, G, T (and n + 1), ``primary``: the row
-    of the whole text. ``names``/``offsets``: contig names and their starts in ``F``
-    (``offsets[-1] = len(F)``).
+    ``text``: uint8 codes of ``F + revcomp(F)`` (no sentinel), ``sa``: int64 sample of the
+    suffix array of ``text + $``, ``sa[j] = SA[j * sa_intv]`` (other rows are found by
+    LF-steps, :meth:`sa_values`), ``bwt``: uint64[(n+1)//128 + 2, 8], per 128 rows the
+    counts of A, C, G, T before them and the rows packed 2 bits a row (``$`` at row
+    ``primary``, stored as A; one 64-byte block, :mod:`biometal.align._smem_kernels`),
+    ``cnt``: int64[5] first rows of A, C, G, T (and
+    n + 1), ``primary``: the row of the whole text. ``names``/``offsets``: contig names and
+    their starts in ``F`` (``offsets[-1] = len(F)``).
     """
 
     text: np.ndarray
     sa: np.ndarray
     bwt: np.ndarray
-    occ: np.ndarray
     cnt: np.ndarray
     primary: int
     names: list[str]
     offsets: np.ndarray
+    sa_intv: int = SA_INTV
 
     @property
     def forward_length(self) -> int:
@@ -131,16 +104,30 @@ class FMIndex:
         from biometal.io.encoding import encode
 
         codes = encode(pattern) if isinstance(pattern, str) else np.asarray(pattern, np.uint8)
-        return int(_k.count_pattern(self.bwt, self.occ, self.cnt, codes))
+        return int(_k.count_pattern(self.bwt, self.cnt, self.primary, codes))
+
+    def sa_values(self, rows: np.ndarray) -> np.ndarray:
+        """Suffix-array values (text positions, int64) of suffix-array ``rows``."""
+        rows = np.ascontiguousarray(rows, np.int64)
+        out = np.empty(rows.shape[0], np.int64)
+        if rows.shape[0]:
+            _k.sa_lookup(self.bwt, self.cnt, self.primary, self.sa, self.sa_intv, rows, out)
+        return out
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the index to ``path`` (``.npz``, atomic)."""
+        """Write the index to ``path`` (``.npz``, atomic): the BWT and the forward strand
+        packed 2 bits a base, the sampled suffix array; ~1.25 bytes per reference base
+        (BWA's .bwt + .sa + .pac: ~1.75). The checkpoints are rebuilt on load."""
+        lf = self.forward_length
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(
                 fh,
                 version=np.int64(INDEX_VERSION),
-                text=self.text,
+                bwt=_k.get_words(self.bwt, int(self.cnt[4])),
+                pac2=_pack2(self.text[:lf]),
+                n=np.int64(self.cnt[4]),
                 sa=self.sa,
+                sa_intv=np.int64(self.sa_intv),
                 primary=np.int64(self.primary),
                 names=np.array(self.names, dtype=object).astype(str),
                 offsets=self.offsets,
@@ -148,8 +135,8 @@ class FMIndex:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FMIndex:
-        """Read an index written by :meth:`save` (the BWT and checkpoints are rebuilt from
-        the text and suffix array, O(n))."""
+        """Read an index written by :meth:`save` (the checkpoints are rebuilt, O(n));
+        version-1 files (text + full suffix array) are read too."""
         if not Path(path).is_file():
             raise InputFormatError(str(path), None, "FM-index not found")
         with open(path, "rb") as fh:
@@ -157,35 +144,122 @@ class FMIndex:
                 raise InputFormatError(str(path), None, "not a biometal FM-index (.npz)")
         try:
             with np.load(path, allow_pickle=False) as z:
-                if int(z["version"]) != INDEX_VERSION:
+                version = int(z["version"])
+                if version not in (1, INDEX_VERSION):
                     raise InputFormatError(str(path), None, "FM-index of another version")
-                text, sa = z["text"], z["sa"]
                 names = [str(s) for s in z["names"]]
-                offsets = z["offsets"]
+                offsets = np.asarray(z["offsets"], np.int64)
                 primary = int(z["primary"])
+                if version == 1:
+                    return _assemble(z["text"], z["sa"], names, offsets)
+                n1 = int(z["n"])
+                bwt = np.asarray(z["bwt"], np.uint64)
+                fwd = _unpack2(z["pac2"], int(offsets[-1]))
+                sa, sa_intv = np.asarray(z["sa"], np.int64), int(z["sa_intv"])
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             what = " ".join(str(exc).split())
             raise InputFormatError(str(path), None, f"not a biometal FM-index: {what}") from None
-        return _assemble(text, sa, names, offsets, primary)
+        if bwt.shape[0] != (n1 + 31) >> 5 or not 0 <= primary < n1:
+            raise InputFormatError(str(path), None, "not a biometal FM-index: BWT truncated")
+        words, bwt = bwt, _k.new_bwt(n1)
+        _k.set_words(bwt, words, n1)
+        del words
+        _k.fill_counts(bwt, n1, primary)
+        text = np.concatenate([fwd, reverse_complement(fwd)])
+        del fwd
+        return FMIndex(text, sa, bwt, _cnt(bwt), primary, names, offsets, sa_intv)
+
+    @classmethod
+    def from_bwa(cls, prefix: str | os.PathLike) -> FMIndex:
+        """The index in BWA's own files ``prefix.{bwt,sa,pac,ann}`` (``bwa index``, 0.7.x):
+        the same text (BWA's ``N`` replacement), rows and sampled suffix array, so SMEMs
+        equal ``bwa fastmap`` on that index. Memory: ~3.5 bytes per reference base (text 2,
+        BWT with counts 1, suffix-array sample 0.5); no suffix array is built, so a whole
+        human genome (~11 GB) fits in 24 GB.
+        """
+        prefix = str(prefix)
+        for ext in (".bwt", ".sa", ".pac", ".ann"):
+            if not Path(prefix + ext).is_file():
+                raise InputFormatError(prefix + ext, None, "BWA index file not found")
+        try:
+            with open(prefix + ".ann") as fh:
+                l_pac, n_seqs = (int(x) for x in fh.readline().split()[:2])
+                names, starts = [], []
+                for _ in range(n_seqs):
+                    names.append(fh.readline().split()[1])
+                    starts.append(int(fh.readline().split()[0]))
+            head = np.fromfile(prefix + ".bwt", np.uint64, count=5)
+            primary = int(head[0])
+            n1 = 2 * l_pac + 1
+            words = np.memmap(prefix + ".bwt", np.uint32, mode="r", offset=40)
+            sah = np.fromfile(prefix + ".sa", np.uint64, count=7)
+            sa_intv, seq_len = int(sah[5]), int(sah[6])
+            if seq_len != 2 * l_pac or int(sah[0]) != primary:
+                raise ValueError(f"{prefix}.sa does not match {prefix}.bwt / .ann")
+            sa = np.empty((seq_len + sa_intv) // sa_intv, np.int64)
+            sa[0] = seq_len
+            sa[1:] = np.fromfile(prefix + ".sa", np.uint64, offset=56).astype(np.int64)
+            if words.shape[0] < ((seq_len + 127) >> 7) * 16 or sa.shape[0] < 1:
+                raise ValueError(f"{prefix}.bwt is truncated")
+            bwt = _k.new_bwt(n1)
+            _k.bwt_from_bwa(words, n1, primary, bwt)
+            del words
+            fwd = _unpack2(np.fromfile(prefix + ".pac", np.uint8), l_pac)
+        except (OSError, ValueError, IndexError) as exc:
+            what = " ".join(str(exc).split())
+            raise InputFormatError(prefix, None, f"not a readable BWA index: {what}") from None
+        text = np.concatenate([fwd, reverse_complement(fwd)])
+        del fwd
+        _k.fill_counts(bwt, n1, primary)
+        offsets = np.array([*starts, l_pac], np.int64)
+        return FMIndex(text, sa, bwt, _cnt(bwt), primary, names, offsets, sa_intv)
 
 
-def _assemble(text, sa, names, offsets, primary) -> FMIndex:
-    n = text.shape[0]
-    bwt = np.empty(n + 1, np.uint8)
-    prev = sa - 1
-    bwt[:] = 4
-    ok = prev >= 0
-    bwt[ok] = text[prev[ok]]
-    counts = np.zeros(((n + 1) >> _k.OCC_SHIFT) + 2, np.int64)
-    occ = np.zeros((counts.shape[0], 4), np.int64)
-    for c in range(4):
-        cum = np.concatenate([[0], np.cumsum(bwt == c)])
-        occ[:, c] = cum[np.minimum(np.arange(occ.shape[0]) << _k.OCC_SHIFT, n + 1)]
-    freq = np.bincount(text, minlength=4)[:4].astype(np.int64)
+def _pack2(codes: np.ndarray) -> np.ndarray:
+    """uint8 codes 0..3 -> 4 bases a byte (first base in the high bits, as BWA's .pac)."""
+    n = codes.shape[0]
+    pad = np.zeros((n + 3) // 4 * 4, np.uint8)
+    pad[:n] = codes
+    q = pad.reshape(-1, 4)
+    return (q[:, 0] << 6) | (q[:, 1] << 4) | (q[:, 2] << 2) | q[:, 3]
+
+
+def _unpack2(packed: np.ndarray, n: int) -> np.ndarray:
+    """Inverse of :func:`_pack2` (``n`` codes)."""
+    packed = np.asarray(packed, np.uint8)
+    out = np.empty((packed.shape[0], 4), np.uint8)
+    for j in range(4):
+        np.right_shift(packed, 6 - 2 * j, out=out[:, j])
+    out &= 3
+    return out.reshape(-1)[:n]
+
+
+def _cnt(bwt: np.ndarray) -> np.ndarray:
+    """First rows of A, C, G, T and the row count, from the last block's counts (totals)."""
     cnt = np.zeros(5, np.int64)
     cnt[0] = 1  # the sentinel's row
-    cnt[1:] = 1 + np.cumsum(freq)
-    return FMIndex(text, sa, bwt, occ, cnt, primary, list(names), np.asarray(offsets, np.int64))
+    cnt[1:] = 1 + np.cumsum(bwt[-1, :4].astype(np.int64))
+    return cnt
+
+
+def _assemble(text, sa, names, offsets, sa_intv: int = SA_INTV) -> FMIndex:
+    """The index from ``text`` (codes, no sentinel) and the full suffix array of
+    ``text + $`` (any integer dtype; only a sample is kept)."""
+    n1 = text.shape[0] + 1
+    bwt = _k.new_bwt(n1)
+    primary = int(_k.build_bwt(text, sa, bwt))
+    _k.fill_counts(bwt, n1, primary)
+    sample = sa[::sa_intv].astype(np.int64)
+    return FMIndex(
+        text,
+        sample,
+        bwt,
+        _cnt(bwt),
+        primary,
+        list(names),
+        np.asarray(offsets, np.int64),
+        sa_intv,
+    )
 
 
 def build_fm_index(reference: str | os.PathLike, seed: int = 11) -> FMIndex:
@@ -221,14 +295,19 @@ def build_fm_index(reference: str | os.PathLike, seed: int = 11) -> FMIndex:
     offsets = np.zeros(len(parts) + 1, np.int64)
     np.cumsum([len(p) for p in parts], out=offsets[1:])
     progress.update(1, f"reference read: {len(names)} contigs, {int(offsets[-1]):,} bp")
-    text = np.concatenate([fwd, reverse_complement(fwd)])
-    sym = np.empty(text.shape[0] + 1, np.uint8)
-    sym[:-1] = text + 1
+    del parts, amb
+    lf = fwd.shape[0]
+    sym = np.empty(2 * lf + 1, np.uint8)  # text + 1, then the sentinel 0
+    np.add(fwd, 1, out=sym[:lf])
+    np.subtract(4, fwd[::-1], out=sym[lf : 2 * lf])  # revcomp(fwd) + 1
     sym[-1] = 0
+    del fwd
     sa = suffix_array(sym)
     progress.update(1, "suffix array")
-    primary = int(np.flatnonzero(sa == 0)[0])
-    index = _assemble(text, sa, names, offsets, primary)
+    text = sym[:-1]
+    text -= 1
+    index = _assemble(text, sa, names, offsets)
+    del sa
     progress.update(1, "BWT and occurrence checkpoints")
     progress.done()
     return index
@@ -240,7 +319,7 @@ class Seeds:
 
     ``read``: int64 read index; ``start``/``end``: 0-based half-open query interval;
     ``occ``: occurrences on both strands; ``sa_start``: first suffix-array row (positions
-    are ``index.sa[sa_start : sa_start + occ]``).
+    are ``index.sa_values(sa_start + arange(occ))``).
     """
 
     read: np.ndarray
@@ -274,12 +353,10 @@ def find_smems(
     total = int(offsets[-1]) if offsets.shape[0] else 0
     out = np.empty((max(total, 1), 5), np.int64)
     n_out = _k.smem_batch(
-        index.bwt, index.occ, index.cnt, index.primary, codes, offsets, min_len, min_intv, out
+        index.bwt, index.cnt, index.primary, codes, offsets, min_len, min_intv, out
     )
-    rows = np.concatenate(
-        [np.arange(offsets[r], offsets[r] + n_out[r]) for r in range(len(n_out))]
-        or [np.zeros(0, np.int64)]
-    ).astype(np.int64)
+    first = np.cumsum(n_out) - n_out
+    rows = np.repeat(offsets[:-1] - first, n_out) + np.arange(int(n_out.sum()), dtype=np.int64)
     sel = out[rows]
     return Seeds(
         read=sel[:, 4].copy(),
@@ -314,7 +391,7 @@ def locate(index: FMIndex, seeds: Seeds, max_occ: int) -> Occurrences:
     seed_idx = np.repeat(keep, occ)
     first = np.repeat(seeds.sa_start[keep], occ)
     within = np.arange(seed_idx.shape[0]) - np.repeat(np.cumsum(occ) - occ, occ)
-    tpos = index.sa[first + within]
+    tpos = index.sa_values(first + within)
     length = seeds.length[seed_idx]
     lf = index.forward_length
     reverse = tpos >= lf
@@ -342,17 +419,26 @@ def format_fastmap(
     there are more than ``max_positions``), ``//``."""
     occs = locate(index, seeds, max_positions)
     by_seed: dict[int, list[str]] = {}
-    for s, c, p, r in zip(occs.seed, occs.contig, occs.pos, occs.reverse, strict=True):
-        by_seed.setdefault(int(s), []).append(f"{index.names[c]}:{'+-'[int(r)]}{int(p) + 1}")
+    cname = index.names
+    for s, c, p, r in zip(
+        occs.seed.tolist(),
+        occs.contig.tolist(),
+        (occs.pos + 1).tolist(),
+        occs.reverse.tolist(),
+        strict=True,
+    ):
+        by_seed.setdefault(s, []).append(f"{cname[c]}:{'-' if r else '+'}{p}")
     lines: list[str] = []
     j = 0
     n = len(seeds)
-    for r, (name, ln) in enumerate(zip(names, lengths, strict=True)):
-        lines.append(f"SQ\t{name}\t{int(ln)}")
-        while j < n and seeds.read[j] == r:
+    read = seeds.read.tolist()
+    start, end, occ = seeds.start.tolist(), seeds.end.tolist(), seeds.occ.tolist()
+    for r, (name, ln) in enumerate(zip(names, np.asarray(lengths).tolist(), strict=True)):
+        lines.append(f"SQ\t{name}\t{ln}")
+        while j < n and read[j] == r:
             pos = by_seed.get(j)
             tail = "\t".join(pos) if pos is not None else "*"
-            lines.append(f"EM\t{seeds.start[j]}\t{seeds.end[j]}\t{seeds.occ[j]}\t{tail}")
+            lines.append(f"EM\t{start[j]}\t{end[j]}\t{occ[j]}\t{tail}")
             j += 1
         lines.append("//")
     return "\n".join(lines) + "\n"
@@ -393,9 +479,25 @@ def seeds_table(index: FMIndex, seeds: Seeds, read_names: list[str], max_occ: in
     return df
 
 
+def bwa_prefix(path: str | os.PathLike) -> str | None:
+    """``path`` as the prefix of a BWA index (``path.bwt``, ``.sa``, ``.pac``, ``.ann``
+    exist and ``path`` itself is no file; or ``path`` is the ``.bwt`` file), else None."""
+    p = str(path)
+    if p.endswith(".bwt") and Path(p).is_file():
+        p = p[:-4]
+    elif Path(p).is_file():
+        return None
+    if all(Path(p + ext).is_file() for ext in (".bwt", ".sa", ".pac", ".ann")):
+        return p
+    return None
+
+
 def fm_index_file(reference: str | os.PathLike, out: str | os.PathLike, seed: int = 11) -> dict:
-    """Build the index of ``reference`` and save it to ``out``; returns a small summary."""
-    idx = build_fm_index(reference, seed=seed)
+    """Build the index of ``reference`` (a FASTA; or the prefix of an existing BWA index,
+    :func:`bwa_prefix`, which is converted, :meth:`FMIndex.from_bwa`) and save it to
+    ``out``; returns a small summary."""
+    prefix = bwa_prefix(reference)
+    idx = FMIndex.from_bwa(prefix) if prefix else build_fm_index(reference, seed=seed)
     idx.save(out)
     info = {
         "contigs": len(idx.names),
@@ -441,8 +543,12 @@ def smems_file(
 
 def load_or_build_index(path: str | os.PathLike, seed: int = 11) -> FMIndex:
     """The FM-index in ``path``: a file saved by :meth:`FMIndex.save` (``.npz``, recognised
-    by content) is loaded, anything else is read as a FASTA reference and indexed in memory
-    (:func:`build_fm_index`, nothing is saved)."""
+    by content) is loaded, a BWA index prefix (:func:`bwa_prefix`) is read
+    (:meth:`FMIndex.from_bwa`), anything else is read as a FASTA reference and indexed in
+    memory (:func:`build_fm_index`, nothing is saved)."""
+    prefix = bwa_prefix(path)
+    if prefix:
+        return FMIndex.from_bwa(prefix)
     try:
         with open(path, "rb") as fh:
             magic = fh.read(2)
@@ -500,6 +606,7 @@ __all__ = [
     "Occurrences",
     "Seeds",
     "build_fm_index",
+    "bwa_prefix",
     "decode",
     "fastmap_file",
     "find_smems",

@@ -36,7 +36,7 @@ from biometal.errors import InputFormatError
 from biometal.io.encoding import DECODE_LUT, ENCODE_LUT
 from biometal.io.prefetch import prefetch
 from biometal.io.sinks import DEFAULT_COMPRESSLEVEL, OutputFile
-from biometal.io.sources import open_raw
+from biometal.io.sources import STDIN_NAME, open_raw
 
 #: bytes of decompressed text parsed at a time.
 DEFAULT_BLOCK_SIZE = 1 << 20
@@ -154,7 +154,9 @@ def _prefetched(stream, block_size: int) -> Iterator[bytes]:
 def _open_blocks(path: str | os.PathLike, block_size: int) -> tuple[str, Iterator[bytes]]:
     """(display name, blocks of decompressed bytes); the stream closes when they are done."""
     stream = open_raw(path)
-    if PREFETCH and (stream.compressed or stream.remote):
+    # stdin too: a read blocked on an idle pipe in the main thread would never see a Ctrl-C
+    # that the OS delivered to another thread; the consumer of a prefetch wakes up regularly
+    if PREFETCH and (stream.compressed or stream.remote or stream.name == STDIN_NAME):
         return stream.name, _prefetched(stream, block_size)
 
     def blocks() -> Iterator[bytes]:

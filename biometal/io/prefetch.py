@@ -74,7 +74,12 @@ def prefetch(
     threading.Thread(target=work, name=name, daemon=True).start()
     try:
         while True:
-            item = box.get()
+            # wake up now and then: a Ctrl-C that the OS delivered to another thread (numba's
+            # workers, this producer) is handled only when the main thread runs bytecode
+            try:
+                item = box.get(timeout=0.2)
+            except queue.Empty:
+                continue
             if item is _END:
                 return
             if isinstance(item, _Failure):

@@ -51,12 +51,16 @@ class SeedsPlan:
         return self.sim_fastq
 
     def index_mem_mb(self, wildcards, input) -> int:
-        """Resource function of fm_index, in MB: the prefix-doubling suffix array of the
-        reference + its reverse complement takes ~63 bytes per base (measured on 3 Mb of human
-        sequence), ~130 MB per Mb, plus the runtime; a gzipped FASTA holds ~4 bases a byte."""
+        """Resource function of fm_index, in MB: build peak RSS measured 366 MB for 16 Mb and
+        922 MB for 64 Mb of sequence (bench/fm_index.py: ~12 MB per Mb + ~180 MB), declared
+        with headroom as 500 + 15 MB per Mb; beyond ~1 Gb the suffix array needs int64 (8
+        bytes per position, 2 positions per base): 500 + 23 MB per Mb (a whole human genome
+        does not fit 24 GB: bring a BWA index instead, ``FMIndex.from_bwa``). A gzipped
+        FASTA holds ~4 bases a byte."""
         size_mb = Path(input[0]).stat().st_size / 1e6
         mb_of_bases = size_mb * (4 if self.reference.endswith(".gz") else 1)
-        return int(1000 + 130 * mb_of_bases)
+        per_mb = 15 if mb_of_bases < 1000 else 23
+        return int(500 + per_mb * mb_of_bases)
 
     @property
     def fastmap(self) -> str:

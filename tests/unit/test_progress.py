@@ -196,7 +196,6 @@ def test_mapping_pileup_and_fm_index_log_progress(every_update, tmp_path: Path) 
     assert pile and ": done, 20.0 kb" in pile[-1] and "records" in pile[-1], pile
     fm_index_file(fa, tmp_path / "fm.npz")
     _assert_progress(_lines(every_update, f"FM-index of {fa}:"), eta=True)
-    _assert_progress(_lines(every_update, "suffix array:"), eta=True)
 
 
 def test_dnabert_training_logs_steps_with_eta(every_update, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -183,3 +184,72 @@ def test_reference_n_and_short_reads(tmp_path: Path) -> None:
     assert (0, 9) in spans and (11, 17) in spans
     empty = find_smems(idx, np.zeros(0, np.uint8), np.array([0, 0]), min_len=5)
     assert len(empty) == 0
+
+
+def test_sampled_suffix_array_gives_every_row(genome) -> None:
+    _, _, _, idx = genome
+    sym = np.append(idx.text + 1, 0).astype(np.uint8)
+    full = suffix_array(sym)
+    assert np.array_equal(idx.sa_values(np.arange(full.shape[0])), full)
+    assert idx.sa.shape[0] == (full.shape[0] + idx.sa_intv - 1) // idx.sa_intv
+
+
+def test_saved_index_is_compact_and_reads_version_1(genome, tmp_path: Path) -> None:
+    _, fq, _, idx = genome
+    idx.save(tmp_path / "i.npz")
+    per_base = (tmp_path / "i.npz").stat().st_size / idx.forward_length
+    assert per_base < 1.5  # 2-bit BWT + 2-bit text + SA every 32 rows: ~1.25 + headers
+    # a version-1 file (text and the full suffix array) still loads
+    full = idx.sa_values(np.arange(idx.cnt[4]))
+    np.savez(
+        tmp_path / "v1.npz",
+        version=np.int64(1),
+        text=idx.text,
+        sa=full,
+        primary=np.int64(idx.primary),
+        names=np.array(idx.names),
+        offsets=idx.offsets,
+    )
+    v1 = FMIndex.load(tmp_path / "v1.npz")
+    assert np.array_equal(v1.bwt, idx.bwt) and np.array_equal(v1.sa, idx.sa)
+
+
+@pytest.mark.skipif(shutil.which("bwa") is None, reason="bwa is not installed")
+def test_bwa_index_files_are_read_exactly(genome, tmp_path: Path) -> None:
+    from biometal.align.smem import bwa_prefix, fastmap_file, load_or_build_index
+
+    fa, fq, contigs, idx = genome
+    # no N: BWA's index is ours, row for row
+    subprocess.run(["bwa", "index", "-p", str(tmp_path / "g"), str(fa)], check=True,
+                   capture_output=True)  # fmt: skip
+    g = FMIndex.from_bwa(tmp_path / "g")
+    assert g.primary == idx.primary and g.names == idx.names
+    for a in ("bwt", "sa", "cnt", "text", "offsets"):
+        assert np.array_equal(getattr(g, a), getattr(idx, a)), a
+    # with N runs and several contigs: BWA's own N replacement, SMEMs and positions equal
+    ref = tmp_path / "n.fa"
+    with open(ref, "w") as fh:
+        for i, c in enumerate(contigs):
+            s = LETTERS[c].copy()
+            s[100 + 7 * i : 160 + 7 * i] = "N"
+            fh.write(f">n{i} some description\n{''.join(s)}\n")
+    subprocess.run(["bwa", "index", str(ref)], check=True, capture_output=True)
+    assert bwa_prefix(ref) is None and bwa_prefix(f"{ref}.bwt") == str(ref)
+    assert isinstance(load_or_build_index(f"{ref}.bwt"), FMIndex)
+    cmd = [sys.executable, "-m", "biometal", "fmindex", str(tmp_path / "g")]
+    subprocess.run([*cmd, str(tmp_path / "g.npz")],
+                   check=True, capture_output=True)  # fmt: skip
+    assert np.array_equal(FMIndex.load(tmp_path / "g.npz").bwt, idx.bwt)
+    bwa = subprocess.run(
+        ["bwa", "fastmap", "-l", "19", str(ref), str(fq)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    fastmap_file(f"{ref}.bwt", fq, tmp_path / "ours.txt", min_len=19)
+    assert parse_fastmap((tmp_path / "ours.txt").read_text()) == parse_fastmap(bwa)
+    (tmp_path / "bad.sa").write_bytes(b"\0" * 8)
+    for ext in (".bwt", ".pac", ".ann"):
+        shutil.copy(f"{ref}{ext}", tmp_path / f"bad{ext}")
+    with pytest.raises(InputFormatError, match="not a readable BWA index"):
+        FMIndex.from_bwa(tmp_path / "bad")

@@ -132,8 +132,9 @@ def test_fm_index_memory_grows_with_the_reference(tmp_path: Path) -> None:
     small, big = tmp_path / "s.fa", tmp_path / "b.fa"
     small.write_bytes(b"A" * 1_000)
     big.write_bytes(b"A" * 64_000_000)
-    assert plan.seeds.index_mem_mb(None, [str(small)]) == 1000
-    assert plan.seeds.index_mem_mb(None, [str(big)]) > 8000  # ~8 GB for a 64 Mb chromosome
+    assert plan.seeds.index_mem_mb(None, [str(small)]) == 500
+    # measured build peak ~1 GB for a 64 Mb chromosome (bench/fm_index.py), <= 2 GB declared
+    assert 922 < plan.seeds.index_mem_mb(None, [str(big)]) <= 2000
 
 
 def test_ena_source_reads_the_checkpoint_table(tmp_path: Path) -> None:
