@@ -311,19 +311,20 @@ def _dense_of(keys, dense, km):  # pragma: no cover - compiled
     return np.int64(dense[s])
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _neighbours(kmers, keys, dense, k):  # pragma: no cover - compiled
     """Out-degree and (if 1) the successor of each oriented k-mer (idx, strand).
 
     Strand 0 is the canonical sequence, 1 its reverse complement. Returns (count
-    int8[u, 2], node int64[u, 2], node_strand int8[u, 2]).
+    int8[u, 2], node int64[u, 2], node_strand int8[u, 2]). Parallel over k-mers (each
+    writes its own row only).
     """
     u = kmers.shape[0]
     cnt = np.zeros((u, 2), np.int8)
     node = np.full((u, 2), -1, np.int64)
     nstr = np.zeros((u, 2), np.int8)
     mask = (np.uint64(1) << np.uint64(2 * k)) - np.uint64(1)
-    for x in range(u):
+    for x in prange(u):
         for o in range(2):
             seq = kmers[x] if o == 0 else _revcomp(kmers[x], k)
             for b in range(4):

@@ -1,6 +1,8 @@
 """The k-mer index of a transcriptome: canonical k-mer -> equivalence class of transcripts.
 
-Built once per transcriptome (rule ``rnaseq_index``), saved as one uncompressed ``.npz`` (fast
+Transcript names are the FASTA IDs, GENCODE's ``|``-separated headers cut to their first
+field (the transcript ID, as salmon's ``--gencode``). Built once per transcriptome (rule
+``rnaseq_index``), saved as one uncompressed ``.npz`` (fast
 to load: each sample job reads it whole, ~16 bytes per hash slot), loaded by every
 quantification job.
 
@@ -42,6 +44,7 @@ from biometal.progress import Progress
 from biometal.rnaseq.em import run_em
 from biometal.rnaseq.kmer_index import KmerIndex
 from biometal.rnaseq.pseudoalign import ECRegistry, pseudoalign
+from biometal.rnaseq.tables import transcript_id
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +82,16 @@ def _check_k(k: int) -> int:
 
 
 def read_transcripts(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(names, codes uint8[n_bases], offsets int64[n+1]) of a transcript FASTA (plain/gz)."""
+    """(names, codes uint8[n_bases], offsets int64[n+1]) of a transcript FASTA (plain/gz).
+
+    A name is the header up to the first whitespace, or the first ``|``-separated field of a
+    GENCODE header (:func:`biometal.rnaseq.tables.transcript_id`).
+    """
     names: list[str] = []
     seen: dict[str, int] = {}
     parts: list[np.ndarray] = []
     for i, rec in enumerate(read_fasta(path)):
-        name = rec.id
+        name = transcript_id(rec.id)
         if not name:
             raise BiometalError(f"{path}: record {i + 1} has an empty name")
         if name in seen:

@@ -1,8 +1,10 @@
 """From per-sample quant tables to gene matrices, normalisation, PCA and sample clustering.
 
-* gene level: transcript estimates summed per gene (transcript -> gene from the GTF);
-* ``gene_counts.tsv``: estimated counts, genes x samples (``gene_id`` then one column per
-  sample, in sample-sheet order; genes in order of first appearance in the GTF);
+* gene level: transcript estimates summed per gene (transcript -> gene from the GTF; Ensembl
+  and GENCODE IDs and versions matched as :func:`match_transcripts` says);
+* ``gene_counts.tsv``: estimated counts, genes x samples (``gene_id``, ``gene_name`` when
+  the GTF has ``gene_name`` attributes, then one column per sample, in sample-sheet order;
+  genes in order of first appearance in the GTF; :func:`read_gene_table` reads the numbers);
 * ``gene_cpm.tsv``: counts per million, ``1e6 * count / sample total``;
 * ``gene_tpm.tsv``: transcripts per million, sum of the transcripts' TPM;
 * ``gene_log2cpm.tsv``: ``log2(CPM + 1)``, the input of PCA and clustering;
@@ -23,6 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -47,9 +50,30 @@ def _attr(text: str, key: str) -> str | None:
     return rest.split(";", 1)[0].strip() or None
 
 
-def tx2gene_from_gtf(gtf: str | os.PathLike) -> dict[str, str]:
-    """``{transcript_id: gene_id}`` from every GTF line that carries both (plain or gz)."""
+@dataclass
+class Annotation:
+    """What the gene matrices need of a GTF.
+
+    ``tx2gene``: ``{transcript_id: gene_id}``; ``versions``: ``{transcript_id:
+    transcript_version}`` where the GTF gives one apart (Ensembl); ``gene_names``: ``{gene_id:
+    gene_name}`` where it gives one (Ensembl, GENCODE); ``path``: the file, for messages.
+    """
+
+    path: str
+    tx2gene: dict[str, str]
+    versions: dict[str, str] = field(default_factory=dict)
+    gene_names: dict[str, str] = field(default_factory=dict)
+
+
+def read_annotation(gtf: str | os.PathLike) -> Annotation:
+    """The :class:`Annotation` of every GTF line that carries a ``transcript_id`` (plain or gz).
+
+    A line with a ``transcript_id`` must have a ``gene_id``; a transcript in two genes, or
+    with two ``transcript_version`` values, is an error naming the line.
+    """
     out: dict[str, str] = {}
+    versions: dict[str, str] = {}
+    names: dict[str, str] = {}
     with open_input(gtf) as fh:
         for lineno, raw in enumerate(fh, 1):
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
@@ -60,10 +84,15 @@ def tx2gene_from_gtf(gtf: str | os.PathLike) -> dict[str, str]:
                 raise InputFormatError(
                     str(gtf), lineno, f"expected 9 tab-separated GTF fields, got {len(fields)}"
                 )
-            tx = _attr(fields[8], "transcript_id")
+            attrs = fields[8]
+            tx = _attr(attrs, "transcript_id")
+            gene = _attr(attrs, "gene_id")
+            if gene is not None and gene not in names:
+                name = _attr(attrs, "gene_name")
+                if name:
+                    names[gene] = name
             if tx is None:
                 continue
-            gene = _attr(fields[8], "gene_id")
             if gene is None:
                 raise InputFormatError(str(gtf), lineno, f"transcript '{tx}' has no gene_id")
             prev = out.setdefault(tx, gene)
@@ -71,39 +100,156 @@ def tx2gene_from_gtf(gtf: str | os.PathLike) -> dict[str, str]:
                 raise InputFormatError(
                     str(gtf), lineno, f"transcript '{tx}' is in genes '{prev}' and '{gene}'"
                 )
+            version = _attr(attrs, "transcript_version")
+            if version is not None:
+                prev = versions.setdefault(tx, version)
+                if prev != version:
+                    raise InputFormatError(
+                        str(gtf),
+                        lineno,
+                        f"transcript '{tx}' has transcript_version '{prev}' and '{version}'",
+                    )
     if not out:
         raise BiometalError(f"{gtf}: no line with a transcript_id and gene_id attribute")
-    return out
+    return Annotation(str(gtf), out, versions, names)
+
+
+def tx2gene_from_gtf(gtf: str | os.PathLike) -> dict[str, str]:
+    """``{transcript_id: gene_id}`` from every GTF line that carries both (plain or gz)."""
+    return read_annotation(gtf).tx2gene
 
 
 _VERSION = re.compile(r"\.\d+$")
 
 
-def genes_of(transcripts, tx2gene: Mapping[str, str]) -> list[str | None]:
-    """The gene of each transcript ID (None: not annotated).
+def _unversioned(tx: str) -> str:
+    return _VERSION.sub("", tx)
 
-    An ID absent from ``tx2gene`` is looked up without its Ensembl version suffix
-    (``ENST00000456328.2`` -> ``ENST00000456328``) on both sides, so an Ensembl cDNA FASTA
-    (versioned IDs) goes with an Ensembl GTF (``transcript_id`` without the version, which
-    is in ``transcript_version``), and the reverse; an ID whose unversioned form belongs to
-    two genes stays unmatched.
+
+def _match(tx: str, ann: Annotation, versioned, bare) -> tuple[list[str], str | None]:
+    """(the GTF transcripts ``tx`` matches, why none when none)."""
+    exact = {t for t in (tx,) if t in ann.tx2gene} | versioned.get(tx, set())
+    if exact:
+        return sorted(exact), None
+    base = _unversioned(tx)
+    if base == tx:  # an unversioned ID: any version of it in the GTF
+        return sorted(bare.get(base, ())), None
+    if base in ann.versions:
+        return [], (
+            f"the annotation has '{base}' with transcript_version '{ann.versions[base]}' "
+            "(transcriptome and GTF of different releases?)"
+        )
+    if base in bare.get(base, ()):  # a versioned ID, an unversioned GTF ID
+        return [base], None
+    other = sorted(bare.get(base, ()))
+    if other:  # both versioned, differently
+        return [], (
+            f"the annotation has '{other[0]}' (transcriptome and GTF of different releases?)"
+        )
+    return [], None
+
+
+def genes_of(transcripts, annotation: Annotation | Mapping[str, str]) -> list[str | None]:
+    """The gene of each transcript ID (None: not annotated, or matching two GTF transcripts).
+
+    A quant table's ID (the transcriptome's) matches a GTF ``transcript_id``
+    (:func:`match_transcripts` says how); this returns None where it matches none or two.
     """
+    return match_transcripts(transcripts, annotation, "the quant table", strict=False)
+
+
+def match_transcripts(
+    transcripts,
+    annotation: Annotation | Mapping[str, str],
+    source: str | os.PathLike,
+    *,
+    strict: bool = True,
+) -> list[str | None]:
+    """The gene of each transcript ID of ``source`` (a quant table), from ``annotation``.
+
+    An ID matches a GTF transcript whose ``transcript_id`` is the ID itself, or whose
+    ``transcript_id`` + ``.`` + ``transcript_version`` is (Ensembl: ``ENST00000282507.7`` in
+    the cDNA FASTA, ``transcript_id "ENST00000282507"; transcript_version "7"`` in the GTF);
+    failing both, one whose ``transcript_id`` equals it once an Ensembl version suffix
+    (``.7``) is dropped from the one side that has it (a GTF without
+    ``transcript_version``). Two different versions (``ENST1.7`` vs ``transcript_version
+    "8"`` or ``transcript_id "ENST1.8"``) match nothing: different releases. With
+    ``strict`` the first ID that matches no transcript, or two, is a one-line
+    :class:`~biometal.errors.BiometalError` naming the GTF, ``source`` and the ID (and how
+    many IDs are unmatched); without it such IDs get None.
+    """
+    ann = annotation if isinstance(annotation, Annotation) else Annotation("GTF", dict(annotation))
+    versioned: dict[str, set[str]] = {}
+    for tx, version in ann.versions.items():
+        versioned.setdefault(f"{tx}.{version}", set()).add(tx)
     bare: dict[str, set[str]] = {}
-    for tx, gene in tx2gene.items():
-        bare.setdefault(_VERSION.sub("", tx), set()).add(gene)
+    for tx in ann.tx2gene:
+        if tx not in ann.versions:
+            bare.setdefault(_unversioned(tx), set()).add(tx)
     out: list[str | None] = []
+    first_missing = first_ambiguous = None
+    n_missing = 0
     for tx in transcripts:
-        gene = tx2gene.get(tx)
-        if gene is None:
-            hits = bare.get(_VERSION.sub("", tx), set())
-            gene = next(iter(hits)) if len(hits) == 1 else None
-        out.append(gene)
+        hits, why = _match(str(tx), ann, versioned, bare)
+        if len(hits) == 1:
+            out.append(ann.tx2gene[hits[0]])
+            continue
+        out.append(None)
+        if not hits:
+            n_missing += 1
+            if first_missing is None:
+                first_missing = (tx, why)
+        elif first_ambiguous is None:
+            first_ambiguous = (tx, hits)
+    if strict and first_ambiguous is not None:
+        tx, hits = first_ambiguous
+        shown = [
+            f"'{h}' with transcript_version '{ann.versions[h]}'"
+            if f"{h}.{ann.versions.get(h)}" == tx
+            else f"'{h}'"
+            for h in hits[:3]
+        ]
+        raise BiometalError(
+            f"{ann.path}: transcript '{tx}' of {source} matches {len(hits)} annotation "
+            f"transcripts ({' and '.join(shown)}{', ...' if len(hits) > 3 else ''}): the IDs "
+            "are ambiguous; use a GTF and transcriptome of one release and naming"
+        )
+    if strict and first_missing is not None:
+        tx, why = first_missing
+        raise BiometalError(
+            f"{ann.path}: transcript '{tx}' of {source} is not in the annotation"
+            + (f" ({why})" if why else "")
+            + f" ({n_missing} of {len(out)} transcripts missing): use the GTF that matches "
+            "the transcriptome"
+        )
     return out
 
 
 def _write(table: pd.DataFrame, path: str | os.PathLike, fmt: str = "%.6g") -> None:
     with atomic_path(path) as tmp:
         table.to_csv(tmp, sep="\t", float_format=fmt, lineterminator="\n")
+
+
+#: the text column a gene table has after ``gene_id`` when the GTF names genes.
+GENE_NAME = "gene_name"
+
+
+def read_gene_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A gene table (``gene_counts``/``gene_cpm``/``gene_tpm``/``gene_log2cpm``) as numbers.
+
+    Genes x samples indexed by ``gene_id``; the ``gene_name`` column, where there is one,
+    is dropped (:func:`read_gene_names` reads it).
+    """
+    table = pd.read_csv(path, sep="\t", index_col=0)
+    return table.drop(columns=[GENE_NAME]) if GENE_NAME in table.columns else table
+
+
+def read_gene_names(path: str | os.PathLike) -> pd.Series:
+    """``gene_id -> gene_name`` of a gene table ('' where the GTF named none, or no column)."""
+    table = pd.read_csv(path, sep="\t", index_col=0, dtype={GENE_NAME: str})
+    if GENE_NAME not in table.columns:
+        return pd.Series("", index=table.index, name=GENE_NAME)
+    return table[GENE_NAME].fillna("")
 
 
 def gene_matrices(
@@ -116,26 +262,20 @@ def gene_matrices(
 ) -> pd.DataFrame:
     """Gene x sample matrices from ``{sample: quant table}`` (see the module docstring).
 
-    Every transcript of the quant tables must be in the GTF (else an error naming it).
-    Returns the count matrix.
+    Every transcript of the quant tables must match one GTF transcript
+    (:func:`match_transcripts`; else an error naming it). When the GTF gives ``gene_name``
+    attributes, each table has a ``gene_name`` column after ``gene_id`` (empty for a gene
+    without one; :func:`read_gene_table` drops it). Returns the count matrix (numbers only).
     """
-    tx2gene = tx2gene_from_gtf(gtf)
-    gene_order = list(dict.fromkeys(tx2gene.values()))
+    ann = read_annotation(gtf)
+    gene_order = list(dict.fromkeys(ann.tx2gene.values()))
     counts, tpms = {}, {}
     tx_index = None
     for sample, path in quants.items():
         q = read_quant(path)
         if tx_index is None:
             tx_index = q.index
-            found = genes_of(tx_index, tx2gene)
-            missing = [t for t, g in zip(tx_index, found, strict=True) if g is None]
-            if missing:
-                raise BiometalError(
-                    f"{gtf}: transcript '{missing[0]}' of {path} is not in the annotation "
-                    f"({len(missing)} of {len(tx_index)} transcripts missing): use the GTF "
-                    "that matches the transcriptome"
-                )
-            genes = pd.Index(found, name="gene_id")
+            genes = pd.Index(match_transcripts(tx_index, ann, path), name="gene_id")
         elif not q.index.equals(tx_index):
             raise BiometalError(f"{path}: transcripts differ from the other samples' tables")
         counts[sample] = q["est_counts"].to_numpy()
@@ -149,11 +289,19 @@ def gene_matrices(
     totals = count_m.sum(axis=0).replace(0, np.nan)
     cpm_m = (count_m / totals * 1e6).fillna(0.0)
     count_m.index.name = cpm_m.index.name = tpm_m.index.name = "gene_id"
-    _write(count_m, counts_out, "%.4f")
-    _write(cpm_m, cpm_out, "%.6f")
-    _write(tpm_m, tpm_out, "%.6f")
+
+    def named(m: pd.DataFrame) -> pd.DataFrame:
+        if not ann.gene_names:
+            return m
+        m = m.copy()
+        m.insert(0, GENE_NAME, [ann.gene_names.get(g, "") for g in m.index])
+        return m
+
+    _write(named(count_m), counts_out, "%.4f")
+    _write(named(cpm_m), cpm_out, "%.6f")
+    _write(named(tpm_m), tpm_out, "%.6f")
     if log2cpm_out is not None:
-        _write(np.log2(cpm_m + 1.0), log2cpm_out, "%.6f")
+        _write(named(np.log2(cpm_m + 1.0)), log2cpm_out, "%.6f")
     return count_m
 
 
@@ -190,7 +338,7 @@ def sample_analysis(
     from scipy.cluster.hierarchy import leaves_list, linkage
     from scipy.spatial.distance import squareform
 
-    cpm = pd.read_csv(cpm_path, sep="\t", index_col=0)
+    cpm = read_gene_table(cpm_path)
     conditions = sample_conditions(sheet)
     missing = [s for s in cpm.columns if s not in conditions]
     if missing:
@@ -247,7 +395,8 @@ def differential_expression(
     Genes with mean CPM >= ``min_cpm``, CPM rescaled by median-of-ratios size factors
     (DESeq2's normalisation, against composition bias); per gene a Welch t-test of
     log2(x + 1) between the sheet's second condition and its first; ``log2fc`` = difference
-    of the condition means of log2(x + 1) (second over first); ``padj`` Benjamini-Hochberg.
+    of the condition means of log2(x + 1) (second over first); ``padj`` Benjamini-Hochberg;
+    a ``gene_name`` column after ``gene_id`` when the CPM table has one.
     ``mean_cpm`` is before rescaling. With ``truth_de`` (the
     simulator's ``gene_id is_de log2fc``) also writes ``truth_out``: true DE genes, calls at
     ``padj < alpha``, precision, recall, ROC AUC of ``|t|`` and the correlation of estimated
@@ -255,7 +404,7 @@ def differential_expression(
     """
     from scipy.stats import false_discovery_control, rankdata, ttest_ind
 
-    cpm = pd.read_csv(cpm_path, sep="\t", index_col=0)
+    cpm = read_gene_table(cpm_path)
     conditions = sample_conditions(sheet)
     levels = list(dict.fromkeys(conditions[s] for s in cpm.columns))
     if len(levels) < 2:
@@ -290,6 +439,9 @@ def differential_expression(
             "padj": false_discovery_control(p) if len(p) else p,
         }
     )
+    names = read_gene_names(cpm_path)
+    if names.ne("").any():  # the GTF named genes: keep the names beside the IDs
+        table.insert(1, GENE_NAME, names.reindex(kept.index).fillna("").to_numpy())
     with atomic_path(out) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g", lineterminator="\n")
     if truth_de is not None and truth_out is not None:

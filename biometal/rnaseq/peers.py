@@ -6,7 +6,9 @@
   ``aux_info/meta_info.json`` (``num_processed``);
 * biometal's own table and its ``{sample}.json`` (``reads``).
 
-Every reader returns :data:`biometal.rnaseq.tables.QUANT_COLUMNS` indexed by transcript_id.
+Every reader returns :data:`biometal.rnaseq.tables.QUANT_COLUMNS` indexed by transcript_id;
+a peer's GENCODE header (kallisto keeps the whole ``|``-separated header) is cut to the
+transcript ID as biometal's index does (:func:`biometal.rnaseq.tables.transcript_id`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from biometal.errors import BiometalError
-from biometal.rnaseq.tables import QUANT_COLUMNS, read_quant
+from biometal.rnaseq.tables import QUANT_COLUMNS, read_quant, transcript_id
 
 METHODS = ("biometal", "kallisto", "salmon")
 #: the peers' columns, renamed to ours.
@@ -54,7 +56,7 @@ def read_method_quant(method: str, path: str | os.PathLike) -> pd.DataFrame:
     if missing:
         raise BiometalError(f"{path}: not a {method} table (missing column {missing[0]!r})")
     table = table.rename(columns=_RENAME[method])[QUANT_COLUMNS]
-    table["transcript_id"] = table["transcript_id"].astype(str)
+    table["transcript_id"] = table["transcript_id"].astype(str).map(transcript_id)
     return table.set_index("transcript_id")
 
 

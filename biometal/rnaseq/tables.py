@@ -7,6 +7,7 @@ header; lengths in bp, ``est_counts`` expected fragments, ``tpm`` transcripts pe
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,26 @@ if TYPE_CHECKING:
     import pandas as pd
 
 QUANT_COLUMNS = ["transcript_id", "length", "effective_length", "est_counts", "tpm"]
+
+_GENCODE_TX = re.compile(r"ENS[A-Z]*T\d+(\.\d+)?(_PAR_Y)?")
+_GENCODE_GENE = re.compile(r"ENS[A-Z]*G\d+(\.\d+)?(_PAR_Y)?")
+
+
+def transcript_id(name: str) -> str:
+    """The transcript ID of a FASTA record name (the header up to the first whitespace).
+
+    A GENCODE header (``ENST00000456328.2|ENSG00000290825.1|-|-|DDX11L2-202|DDX11L2|1657|
+    lncRNA|``: transcript ID, gene ID, then names, length, biotype, ``|``-separated) gives
+    its first field, the versioned transcript ID its GTF's ``transcript_id`` has (salmon's
+    ``--gencode``). Any other name is the ID as it is (kallisto, salmon without the flag),
+    ``|`` and all.
+    """
+    if "|" not in name:
+        return name
+    fields = name.split("|")
+    if _GENCODE_TX.fullmatch(fields[0]) and _GENCODE_GENE.fullmatch(fields[1]):
+        return fields[0]
+    return name
 
 
 def read_quant(path: str | os.PathLike) -> pd.DataFrame:

@@ -195,3 +195,37 @@ def test_own_data_case_study(own_data: Path, tmp_path: Path) -> None:
     assert not (rna / "accuracy.tsv").exists()  # no truth for your own data
     assert not (rna / "de.tsv").exists()  # one sample per condition: no DE
     assert not (tmp_path / "results" / "data").exists()  # nothing simulated
+
+
+KALLISTO_TEST = Path("/usr/share/doc/kallisto/test")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (KALLISTO_TEST / "transcripts.gtf.gz").is_file(),
+    reason="kallisto's test data absent (Debian package kallisto-examples)",
+)
+def test_ensembl_transcriptome_and_gtf_as_shipped(tmp_path: Path) -> None:
+    """kallisto's test transcriptome (``>ENST00000282507.7``) with its own Ensembl GTF
+    (``transcript_id "ENST00000282507"; transcript_version "7";``), no hand edits: gene
+    tables with gene names, and the analysis reading them."""
+    d = tmp_path / "own"
+    d.mkdir()
+    for s in ("ctrl1", "trt1"):
+        for m in (1, 2):
+            shutil.copy(KALLISTO_TEST / f"reads_{m}.fastq.gz", d / f"{s}_R{m}.fastq.gz")
+    cfg = _own_config(d, GOOD, peers=[])
+    data = yaml.safe_load(cfg.read_text())
+    data["rnaseq"]["transcriptome"] = str(KALLISTO_TEST / "transcripts.fasta.gz")
+    data["rnaseq"]["gtf"] = str(KALLISTO_TEST / "transcripts.gtf.gz")
+    _write(cfg, data)
+    proc = snakemake(tmp_path, "case_study_rnaseq", configfiles=(TINY, cfg))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rna = tmp_path / "results" / "rnaseq"
+    q = pd.read_csv(rna / "quant" / "ctrl1.tsv", sep="\t", index_col=0)
+    assert len(q) == 14 and "ENST00000282507.7" in q.index
+    counts = pd.read_csv(rna / "gene_counts.tsv", sep="\t", index_col=0)
+    assert list(counts.columns) == ["gene_name", "ctrl1", "trt1"]
+    assert counts.loc["ENSG00000168671", "gene_name"] == "UGT3A2"
+    assert counts[["ctrl1", "trt1"]].sum().round(0).tolist() == [q.est_counts.sum().round(0)] * 2
+    assert list(pd.read_csv(rna / "pca.tsv", sep="\t").condition) == ["ctrl", "treated"]
