@@ -76,6 +76,24 @@ def _occ(bwt, primary, c, i):
 
 
 @njit(cache=True, inline="always")
+def _block_counts(bwt, b, rem):
+    """Counts of codes 0-3 in the first ``rem`` packed rows of block ``b`` (the ``$`` row
+    counts as 0: callers correct for it)."""
+    n0 = n1 = n2 = 0
+    total = rem
+    w = 4
+    while rem > 0:
+        m = 32 if rem >= 32 else rem
+        x = bwt[b, w]
+        n0 += _count_in_word(x, 0, m)
+        n1 += _count_in_word(x, 1, m)
+        n2 += _count_in_word(x, 2, m)
+        rem -= m
+        w += 1
+    return n0, n1, n2, total - n0 - n1 - n2
+
+
+@njit(cache=True, inline="always")
 def _occ4(bwt, primary, i):
     """Counts of A, C, G and T in rows ``[0, i)`` (as :func:`_occ`, one pass)."""
     b = i >> OCC_SHIFT
@@ -84,20 +102,11 @@ def _occ4(bwt, primary, i):
     n2 = np.int64(bwt[b, 2])
     n3 = np.int64(bwt[b, 3])
     start = b << OCC_SHIFT
-    rem = i - start
-    w = 4
-    while rem > 0:
-        m = 32 if rem >= 32 else rem
-        x = bwt[b, w]
-        a = _count_in_word(x, 0, m)
-        c = _count_in_word(x, 1, m)
-        g = _count_in_word(x, 2, m)
-        n0 += a
-        n1 += c
-        n2 += g
-        n3 += m - a - c - g
-        rem -= m
-        w += 1
+    a, c, g, t = _block_counts(bwt, b, i - start)
+    n0 += a
+    n1 += c
+    n2 += g
+    n3 += t
     if start <= primary and primary < i:
         n0 -= 1
     return n0, n1, n2, n3
@@ -127,20 +136,11 @@ def fill_counts(bwt, n1, primary):
         bwt[b, 2] = np.uint64(n2)
         bwt[b, 3] = np.uint64(n3)
         start = b << OCC_SHIFT
-        rem = min(OCC_STEP, n1 - start) if start < n1 else 0
-        w = 4
-        while rem > 0:
-            m = 32 if rem >= 32 else rem
-            x = bwt[b, w]
-            a = _count_in_word(x, 0, m)
-            c = _count_in_word(x, 1, m)
-            g = _count_in_word(x, 2, m)
-            n0 += a
-            n1_ += c
-            n2 += g
-            n3 += m - a - c - g
-            rem -= m
-            w += 1
+        a, c, g, t = _block_counts(bwt, b, min(OCC_STEP, n1 - start) if start < n1 else 0)
+        n0 += a
+        n1_ += c
+        n2 += g
+        n3 += t
         if start <= primary and primary < start + OCC_STEP:
             n0 -= 1  # the $ row, stored as A
 

@@ -34,9 +34,10 @@ class VariantsPlan:
 
     @staticmethod
     def map_mem_mb(wildcards, input) -> int:
-        """Resource function of map_reads: ~320 MB peak measured on the 2 Mb default, plus
-        minimap2's short-read index at ~2.5 bytes per reference base (~8 GB for a human
-        genome), taken here as 3 bytes per byte of the reference FASTA."""
+        """Resource function of map_reads: 322 MB peak RSS measured on the 2 Mb default
+        (benchmarks/align/sim.tsv of a `make run`), plus room for minimap2's short-read index,
+        taken as 3 bytes per byte of the reference FASTA (minimap2's own figure for a human
+        index is ~2.5 bytes per base; not measured here)."""
         return int(1000 + 3 * Path(input.reference).stat().st_size / 1e6)
 
     def bam(self, sample: str) -> str:
