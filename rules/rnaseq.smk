@@ -27,31 +27,39 @@ rule rnaseq_index:
         "../scripts/rnaseq_index.py"
 
 
-rule rnaseq_quant:
-    """One streaming pass of pseudoalignment per sample, then the EM: counts and TPM."""
-    input:
-        index=PLAN.rnaseq.index["biometal"],
-        fq=PLAN.rnaseq.sample_fastq,
-    output:
-        quant="results/rnaseq/quant/{sample}.tsv",
-        info="results/rnaseq/quant/{sample}.json",
-    log:
-        "logs/rnaseq/quant/{sample}.log",
-    benchmark:
-        "benchmarks/rnaseq/quant/biometal/{sample}.tsv"
-    conda:
-        "../envs/biometal.yaml"
-    threads: config["rnaseq"]["threads"]
-    resources:
-        runtime=30,
-        mem_mb=600,
-    params:
-        chunk_reads=config["compute"]["chunk_reads"],
-        fragment_mean=config["rnaseq"]["fragment_mean"],
-        fragment_sd=config["rnaseq"]["fragment_sd"],
-        em=config["rnaseq"]["em"],
-    script:
-        "../scripts/rnaseq_quant.py"
+for batch in PLAN.rnaseq.quant_batches:
+
+    rule:
+        """One streaming pass of pseudoalignment per sample, then the EM: counts and TPM.
+        One job quantifies rnaseq.samples_per_job samples in turn (start-up paid once).
+        """
+        name:
+            f"rnaseq_quant_{batch.name}"
+        input:
+            index=PLAN.rnaseq.index["biometal"],
+            fq=[f for s in batch.samples for f in PLAN.rnaseq.fastq[s]],
+        output:
+            quant=batch.outputs("tsv"),
+            info=batch.outputs("json"),
+        log:
+            f"logs/rnaseq/quant/batch{batch.name}.log",
+        benchmark:
+            f"benchmarks/rnaseq/quant/biometal/batch{batch.name}.tsv"
+        conda:
+            "../envs/biometal.yaml"
+        threads: config["rnaseq"]["threads"]
+        resources:
+            runtime=30 * len(batch.samples),
+            mem_mb=600,
+        params:
+            samples=batch.samples,
+            mates=[len(PLAN.rnaseq.fastq[s]) for s in batch.samples],
+            chunk_reads=config["compute"]["chunk_reads"],
+            fragment_mean=config["rnaseq"]["fragment_mean"],
+            fragment_sd=config["rnaseq"]["fragment_sd"],
+            em=config["rnaseq"]["em"],
+        script:
+            "../scripts/rnaseq_quant.py"
 
 
 # --------------------------------------------------------------------------- peers

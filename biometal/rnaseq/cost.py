@@ -8,7 +8,8 @@ so it can miss a short peak). Tables:
   reads_per_s_per_core``: ``reads`` are fragments (read pairs for paired-end), ``reads_per_s
   = reads / wall_s`` and ``reads_per_s_per_core = reads / cpu_s`` (CPU seconds, so a job
   that used two cores for a second counts two). Both include process start-up: loading the
-  index, and for biometal Python, numba and the Snakemake script wrapper (about 1 s of CPU).
+  index, and for biometal Python, numpy and numba (about 0.7 s of CPU), paid once per job:
+  a job of ``job_samples`` samples shares its seconds among them by reads.
 * ``index_cost.tsv``: ``method wall_s cpu_s max_rss_mb size_mb`` of the index builds.
 * ``memory.tsv`` (:func:`memory_table`): peak memory against input size.
 """
@@ -36,6 +37,7 @@ COST_COLUMNS = [
     "max_rss_mb",
     "reads_per_s",
     "reads_per_s_per_core",
+    "job_samples",
 ]
 
 
@@ -49,20 +51,36 @@ def cost_table(
     runs: Iterable[tuple[str, str, str | os.PathLike, str | os.PathLike, int]],
     out: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
-    """Cost of every ``(method, sample, quant path, benchmark path, threads)`` run."""
+    """Cost of every ``(method, sample, quant path, benchmark path, threads)`` run.
+
+    Runs that share a benchmark file were one job (biometal quantifies
+    ``rnaseq.samples_per_job`` samples in one process): the job's wall and CPU seconds are
+    shared among them in proportion to their reads, start-up included, and each gets the
+    job's peak memory; ``job_samples`` says how many shared it.
+    """
+    runs = [(m, s, q, str(b), t, reads_processed(m, q)) for m, s, q, b, t in runs]
+    job_reads: dict[str, int] = {}
+    job_samples: dict[str, int] = {}
+    for *_, bench, _, reads in runs:
+        job_reads[bench] = job_reads.get(bench, 0) + reads
+        job_samples[bench] = job_samples.get(bench, 0) + 1
     rows = []
-    for method, sample, quant, bench, threads in runs:
+    for method, sample, _, bench, threads, reads in runs:
         b = read_benchmark(bench)
-        reads = reads_processed(method, quant)
+        share = reads / job_reads[bench] if job_reads[bench] else 1 / job_samples[bench]
+        wall, cpu = b["wall_s"] * share, b["cpu_s"] * share
         rows.append(
             {
                 "method": method,
                 "sample": sample,
                 "reads": reads,
                 "threads": threads,
-                **b,
-                "reads_per_s": reads / b["wall_s"] if b["wall_s"] > 0 else float("nan"),
-                "reads_per_s_per_core": reads / b["cpu_s"] if b["cpu_s"] > 0 else float("nan"),
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "max_rss_mb": b["max_rss_mb"],
+                "reads_per_s": reads / wall if wall > 0 else float("nan"),
+                "reads_per_s_per_core": reads / cpu if cpu > 0 else float("nan"),
+                "job_samples": job_samples[bench],
             }
         )
     table = pd.DataFrame(rows, columns=COST_COLUMNS)

@@ -278,7 +278,7 @@ def write_info(info: dict, out: str | os.PathLike) -> None:
 
 
 def quantify_sample(
-    index: str | os.PathLike,
+    index: KmerIndex | str | os.PathLike,
     fq1: str | os.PathLike,
     fq2: str | os.PathLike | None,
     quant_out: str | os.PathLike,
@@ -290,8 +290,39 @@ def quantify_sample(
     Nothing is written unless the whole sample was read and quantified.
     """
     fq2 = fq2 or None
+    cpu0 = time.process_time()
     result = quantify(index, fq1, fq2, **options)
+    result.info["cpu_seconds"] = round(time.process_time() - cpu0, 4)
     write_quant(result, quant_out)
     if info_out is not None:
         write_info(result.info, info_out)
     return result.info
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """One sample of :func:`quantify_samples`: its mate files and where its outputs go."""
+
+    sample: str
+    fq1: str | os.PathLike
+    fq2: str | os.PathLike | None
+    quant_out: str | os.PathLike
+    info_out: str | os.PathLike | None = None
+
+
+def quantify_samples(
+    index: KmerIndex | str | os.PathLike, runs: list[SampleRun], **options
+) -> list[dict]:
+    """:func:`quantify_sample` each of ``runs`` in turn, in this one process; return the infos.
+
+    What a process pays before its first read (the interpreter, numpy, numba and the
+    loading of its compiled functions, the index) is paid once for all the samples: about
+    0.7 s of CPU, as much as quantifying 250k pairs. Each sample's outputs are written as
+    soon as it is done; an error stops at that sample.
+    """
+    if not isinstance(index, KmerIndex):
+        index = load_index(index)
+    return [
+        quantify_sample(index, r.fq1, r.fq2, r.quant_out, r.info_out, sample=r.sample, **options)
+        for r in runs
+    ]

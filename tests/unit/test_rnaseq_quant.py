@@ -23,7 +23,13 @@ from biometal.rnaseq.cost import cost_table, memory_table, throughput_table
 from biometal.rnaseq.index import index_transcriptome, load_index
 from biometal.rnaseq.matrices import gene_matrices, pca, sample_analysis, tx2gene_from_gtf
 from biometal.rnaseq.peers import read_method_quant, reads_processed
-from biometal.rnaseq.quant import quantify, quantify_sample, write_quant
+from biometal.rnaseq.quant import (
+    SampleRun,
+    quantify,
+    quantify_sample,
+    quantify_samples,
+    write_quant,
+)
 from biometal.rnaseq.samples import read_rnaseq_sheet
 from biometal.rnaseq.scaling import head_reads, replicate
 from biometal.rnaseq.tables import QUANT_COLUMNS, read_quant
@@ -306,6 +312,18 @@ def test_accuracy_table_and_peers(data: dict, quant_a1: dict, tmp_path: Path) ->
     row = cost.iloc[0]
     assert row.reads == PAIRS and row.reads_per_s == PAIRS / 2.0
     assert row.reads_per_s_per_core == pytest.approx(PAIRS / 1.6)
+    assert row.job_samples == 1
+    # one job quantified three samples (a shared benchmark file): its seconds shared by reads
+    small = tmp_path / "small.tsv"
+    shutil.copy(quant_a1["path"], small)
+    small.with_suffix(".json").write_text(json.dumps({"reads": PAIRS // 4}))
+    runs = [("biometal", s, q, bench, 1) for s, q in (("a", small), ("b", small))]
+    shared = cost_table([*runs, ("biometal", "c", quant_a1["path"], bench, 1)])
+    assert list(shared.job_samples) == [3, 3, 3]
+    assert shared.cpu_s.sum() == pytest.approx(1.6) and shared.wall_s.sum() == pytest.approx(2.0)
+    assert list(shared.cpu_s) == pytest.approx([1.6 / 6, 1.6 / 6, 1.6 * 4 / 6])
+    assert list(shared.reads_per_s_per_core) == pytest.approx([PAIRS * 6 / 4 / 1.6] * 3)
+    assert (shared.max_rss_mb == 100.5).all()
     mem = memory_table([("kallisto", 1, kal, bench), ("kallisto", 2, kal, bench)])
     assert list(mem.peak_rss_mb) == [100.5, 100.5]
     thr = throughput_table(
@@ -313,6 +331,37 @@ def test_accuracy_table_and_peers(data: dict, quant_a1: dict, tmp_path: Path) ->
     )
     assert thr.iloc[0].fixed_cpu_s == pytest.approx(1.0)
     assert thr.iloc[0].cpu_us_per_read == pytest.approx(5.0)
+
+
+def test_quantify_samples_in_one_process_equals_one_at_a_time(
+    data: dict, quant_a1: dict, tmp_path: Path
+) -> None:
+    reads = data["dir"] / "reads"
+    runs = [
+        SampleRun(
+            s,
+            reads / f"{s}_R1.fastq.gz",
+            reads / f"{s}_R2.fastq.gz",
+            tmp_path / f"{s}.tsv",
+            tmp_path / f"{s}.json",
+        )
+        for s in ("A1", "B1")
+    ]
+    infos = quantify_samples(data["index"], runs, chunk_reads=3000)
+    assert [i["sample"] for i in infos] == ["A1", "B1"]
+    assert (tmp_path / "A1.tsv").read_bytes() == quant_a1["path"].read_bytes()
+    alone = tmp_path / "B1_alone.tsv"
+    quantify_sample(data["index"], runs[1].fq1, runs[1].fq2, alone)
+    assert (tmp_path / "B1.tsv").read_bytes() == alone.read_bytes()
+    assert all(i["cpu_seconds"] > 0 for i in infos)
+    # an error names the sample's file and stops there; earlier samples are complete
+    bad = tmp_path / "bad_R1.fastq"
+    bad.write_text("@r1\nACGT\n+\nII\n")
+    with pytest.raises(InputFormatError, match="bad_R1.fastq"):
+        quantify_samples(
+            data["index"], [runs[0], SampleRun("bad", bad, None, tmp_path / "bad.tsv")]
+        )
+    assert not (tmp_path / "bad.tsv").exists()
 
 
 def test_head_and_replicate(data: dict, tmp_path: Path) -> None:

@@ -28,12 +28,46 @@ def _everything(tool: str) -> str:
     return f"/usr/bin/{tool}"
 
 
+def test_rnaseq_quant_batches() -> None:
+    plan = plan_workflow(_config(rnaseq={"samples_per_job": 4}), which=_everything).rnaseq
+    batches = plan.quant_batches
+    assert [(b.name, b.samples) for b in batches] == [
+        ("1", ["rna01", "rna02", "rna03", "rna04"]),
+        ("2", ["rna05", "rna06"]),
+    ]
+    assert batches[1].outputs("tsv") == [
+        "results/rnaseq/quant/rna05.tsv",
+        "results/rnaseq/quant/rna06.tsv",
+    ]
+    bench = dict(zip(plan.runs, plan.quant_benchmarks, strict=True))
+    assert bench["biometal", "rna06"] == "benchmarks/rnaseq/quant/biometal/batch2.tsv"
+    assert bench["kallisto", "rna06"] == "benchmarks/rnaseq/quant/kallisto/rna06.tsv"
+    one = plan_workflow(_config(rnaseq={"samples_per_job": 1}), which=_everything).rnaseq
+    assert [b.samples for b in one.quant_batches] == [[s] for s in one.samples]
+    with pytest.raises(ConfigError, match="samples_per_job"):
+        _config(rnaseq={"samples_per_job": -1})
+
+
+def test_rnaseq_own_samples_get_a_job_each_by_default(tmp_path: Path) -> None:
+    for name in ("tx.fa", "genes.gtf", "a_1.fq", "a_2.fq", "b_1.fq", "b_2.fq"):
+        (tmp_path / name).write_text("")
+    sheet = tmp_path / "rna.tsv"
+    sheet.write_text("sample\tcondition\tfq1\tfq2\na\tA\ta_1.fq\ta_2.fq\nb\tB\tb_1.fq\tb_2.fq\n")
+    own = {"transcriptome": str(tmp_path / "tx.fa"), "gtf": str(tmp_path / "genes.gtf")}
+    own["samples"] = str(sheet)
+    plan = plan_workflow(_config(rnaseq=own), which=_everything).rnaseq
+    assert [b.samples for b in plan.quant_batches] == [["a"], ["b"]]
+    plan = plan_workflow(_config(rnaseq={**own, "samples_per_job": 2}), which=_everything)
+    assert [b.samples for b in plan.rnaseq.quant_batches] == [["a", "b"]]
+
+
 def test_default_plan_paths_and_samples() -> None:
     plan = plan_workflow(DEFAULT, which=_everything)
     assert plan.sim.reference == "results/data/reference.fa"
     assert plan.qc.names == sorted(["sim", "meta", *(f"rna{i:02d}" for i in range(1, 7))])
     assert plan.rnaseq.methods == ["biometal", "kallisto", "salmon"]
     assert len(plan.rnaseq.runs) == 3 * 6
+    assert [b.samples for b in plan.rnaseq.quant_batches] == [[f"rna{i:02d}" for i in range(1, 7)]]
     assert plan.variants.callers == ["biometal", "bcftools", "freebayes"]
     assert plan.variants.bam("sim") == "results/align/sim.bam"
     assert "results/pileup/throughput.tsv" in plan.variants.outputs

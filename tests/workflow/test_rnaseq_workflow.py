@@ -51,6 +51,7 @@ def test_rnaseq_outputs(tiny_run: Path) -> None:
     assert len(cost) == 2 * (1 + len(PEERS)) and (cost.reads == 2000).all()
     # a peer's job on 2000 pairs can end before Snakemake samples its CPU time (then NaN)
     assert (cost[cost.method == "biometal"].reads_per_s_per_core > 0).all()
+    assert list(cost[cost.method == "biometal"].job_samples) == [2, 2]
     index_cost = pd.read_csv(rna / "index_cost.tsv", sep="\t")
     assert list(index_cost.method) == ["biometal", *PEERS]
     mem = pd.read_csv(rna / "memory.tsv", sep="\t")
@@ -60,8 +61,9 @@ def test_rnaseq_outputs(tiny_run: Path) -> None:
     assert not list((rna / "scaling").glob("*.fastq.gz"))  # temporary inputs removed
     for fig in ("pca", "correlation", "accuracy", "cost", "memory"):
         assert (tiny_run / "results" / "figures" / f"rnaseq_{fig}.png").stat().st_size > 10_000
-    assert "done in" in (tiny_run / "logs" / "rnaseq" / "quant" / "rna01.log").read_text()
-    assert (tiny_run / "benchmarks" / "rnaseq" / "quant" / "biometal" / "rna01.tsv").exists()
+    # both samples in one job (rnaseq.samples_per_job): one log, one benchmark, cost shared
+    assert "done in" in (tiny_run / "logs" / "rnaseq" / "quant" / "batch1.log").read_text()
+    assert (tiny_run / "benchmarks" / "rnaseq" / "quant" / "biometal" / "batch1.tsv").exists()
 
 
 @pytest.mark.slow
@@ -80,12 +82,12 @@ def test_rnaseq_config_change_reruns_only_dependents(tiny_run: Path, tmp_path: P
     # EM settings: biometal's quantifications and what uses them; not the index, not peers
     change = _write(tmp_path / "e.yaml", {"rnaseq": {"em": {"max_rounds": 500}}})
     jobs = _jobs(snakemake(tiny_run, "-n", "case_study_rnaseq", configfiles=(TINY, change)).stdout)
-    assert jobs["rnaseq_quant"] == 2 and jobs["rnaseq_scaling_quant"] == 2
+    assert jobs["rnaseq_quant_1"] == 1 and jobs["rnaseq_scaling_quant"] == 2
     assert not {"rnaseq_index", "kallisto_quant", "salmon_quant", "simulate_rnaseq"} & set(jobs)
     # k: every index and every quantification, still no simulation
     change = _write(tmp_path / "k.yaml", {"rnaseq": {"k": 29}})
     jobs = _jobs(snakemake(tiny_run, "-n", "case_study_rnaseq", configfiles=(TINY, change)).stdout)
-    assert {"rnaseq_index", "rnaseq_quant"} <= set(jobs)
+    assert {"rnaseq_index", "rnaseq_quant_1"} <= set(jobs)
     assert {f"{p}_index" for p in PEERS} <= set(jobs)
     assert "simulate_rnaseq" not in jobs
 
