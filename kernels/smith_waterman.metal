@@ -6,6 +6,12 @@
 // offset (scratch_off, computed on the host from the query offsets), so nothing is sized at
 // compile time and pairs of any mix of lengths share one dispatch.
 //
+// Many queries against one shared target: the CPU twin has a "shared" layout for it (lane
+// groups of queries with the target streamed once per group, shared_driver in
+// smith_waterman_cpu.py); this Metal source has no such layout yet and keeps its one thread
+// per pair: the host passes the shared (or broadcast) target once per pair, so the results
+// are the same and only the CPU's speed differs.
+//
 //   sw_score  scores and end cells only
 //   sw_trace  the same, and the traceback direction byte of every computed cell, written
 //             to tb at tb_off[p] + tb_base[p] + (i-1) + (j-1)*tb_stride[p] (the whole lq x lt

@@ -39,9 +39,17 @@ enough for 32-bit DP values (|score| < 2**29).
 Backends. ``cpu`` (numba, :mod:`.smith_waterman_cpu`): lane groups of 64 pairs advanced in
 lock-step (int16, AVX-512/AVX2) for batches, an anti-diagonal wavefront per pair for small
 batches, long pairs in small numbers and banded alignment (int16 or int32 per pair, from a
-bound on the scores); a throughput model picks the layout, and work under
-``PARALLEL_MIN_CELLS`` stays on the calling thread. Traceback memory: one reusable buffer
-per thread, as large as the largest lane group (<= ``TRACE_GROUP_BYTES``) or pair traced.
+bound on the scores), and for many queries against one shared target (local, score only)
+lane groups of queries with the target streamed once per group ("shared"); a throughput
+model picks the layout, and work under ``PARALLEL_MIN_CELLS`` stays on the calling thread.
+
+One target for many queries: ``t_offsets`` of length 2 (one target) with n > 1 queries is
+broadcast to every query. n equal targets are detected (lengths, then one vectorised
+comparison of the codes: n * lt bytes against n * lq * lt DP cells) and treated the same.
+Layouts other than "shared" (traceback, other modes, Metal) get the target once per pair.
+
+Traceback memory: one reusable buffer per thread, as large as the largest lane group
+(<= ``TRACE_GROUP_BYTES``) or pair traced.
 ``metal`` (:file:`smith_waterman.metal`): one GPU thread per pair, int32, the traceback
 bytes in a device buffer (chunks of ``METAL_TRACE_BYTES``), the CIGAR walked on the host by
 the CPU twin's routine.
@@ -60,7 +68,7 @@ from ._threads import numba_threads, pool_size
 from .backend import resolve_backend
 
 MODES = ("local", "global", "semiglobal", "extension")
-STRATEGIES = ("auto", "lanes", "antidiagonal")
+STRATEGIES = ("auto", "lanes", "antidiagonal", "shared")
 CIGAR_OPS = "=XIDS"
 
 #: below this many pairs (and for banded alignment) the CPU always uses the per-pair
@@ -227,15 +235,58 @@ def _cheaper_layout(
 ) -> str:
     """Which layout the throughput model says is faster, "lanes" or "antidiagonal": lane
     groups pay for their padding (every lane as long as the group's longest pair) and need
-    as many groups as threads to use them all; the wavefront pays for short anti-diagonals.
+    as many groups as threads to use them all; the wavefront pays for short anti-diagonals
+    (at most min(lq, lt) cells long: a 150 bp read against a 48 kb genome runs at the
+    150 bp rate, not at that of a square pair of the same area).
     """
     threads = max(1, threads)
     n_groups = len(gq)
     lanes = float((gq * gt).sum()) * 64 / _LANES_GCUPS[trace] / min(threads, n_groups)
-    cells = (lq * lt).astype(np.float64)
-    rate = _antidiag_gcups(np.sqrt(cells) + 1.0, trace)
-    anti = float((cells / rate).sum()) / min(threads, len(lq))
+    anti = _antidiag_seconds(lq, lt, threads, trace)
     return "lanes" if lanes <= anti else "antidiagonal"
+
+
+def _antidiag_seconds(lq: np.ndarray, lt: np.ndarray, threads: int, trace: bool) -> float:
+    """Modelled time (ns) of the anti-diagonal layout for these pairs."""
+    cells = (lq * lt).astype(np.float64)
+    rate = _antidiag_gcups(np.minimum(lq, lt) + 1.0, trace)
+    return float((cells / rate).sum()) / min(max(1, threads), len(lq))
+
+
+#: measured single-thread throughput (GCUPS, same machine and data as above) of the
+#: shared-target layout on full lane groups (64 queries), 150 bp - 2.5 kb queries against
+#: 5 - 48.5 kb targets: ~7.3.
+_SHARED_GCUPS = 7.3
+#: below this target length the shared-target layout is not considered (the general lane
+#: groups do as well when the target is as short as the queries)
+SHARED_MIN_TARGET = 256
+
+
+def _shared_seconds(gq: np.ndarray, lt: int, threads: int) -> float:
+    """Modelled time (ns) of the shared-target layout: lane groups of SHARED_LANES queries
+    padded to the group's longest query, the target streamed once per group."""
+    from .smith_waterman_cpu import SHARED_LANES
+
+    lanes_cells = float(gq.sum()) * lt * SHARED_LANES
+    return lanes_cells / _SHARED_GCUPS / min(max(1, threads), len(gq))
+
+
+def _shared_target(tc: np.ndarray, to: np.ndarray) -> np.ndarray | None:
+    """The codes of the one target every pair has (None when the targets differ).
+
+    Cheap: the lengths first, then one vectorised comparison of the concatenated codes
+    (n * lt bytes, against the n * lq * lt cells of the DP)."""
+    n = len(to) - 1
+    if n == 0:
+        return None
+    lt = int(to[1] - to[0])
+    if not (np.diff(to) == lt).all():
+        return None
+    first = tc[to[0] : to[0] + lt]
+    if n == 1 or lt == 0:
+        return first
+    block = tc[to[0] : to[0] + n * lt].reshape(n, lt)
+    return first if bool((block == first).all()) else None
 
 
 _PREP: dict[bytes, tuple] = {}
@@ -262,8 +313,9 @@ def _trace_scratch(parallel: bool, nbytes: int) -> np.ndarray:
 
 
 def _align_cpu(
-    qc, qo, tc, to, lq, lt, m, go, ge, mode, bands, banded, traceback, strategy, out
-) -> None:
+    qc, qo, tc, to, lq, lt, m, go, ge, mode, bands, banded, traceback, strategy, out,
+    shared_t=None, broadcast=False,
+) -> None:  # fmt: skip
     from . import smith_waterman_cpu as k
 
     n = len(lq)
@@ -286,6 +338,16 @@ def _align_cpu(
         return (m32, np.int32(match), np.int32(mismatch), go, ge, mode, np.int32(_NEG32))
 
     per_pair = None  # pairs left to the anti-diagonal layout (None: all)
+    if shared_t is not None and strategy in ("auto", "shared"):
+        per_pair = _align_shared(qc, qo, shared_t, lq, lt, bound, m16, go, ge, threads,
+                                 parallel, trace, strategy, out)  # fmt: skip
+        if per_pair is not None or strategy == "shared":
+            strategy = "antidiagonal"
+        if per_pair is not None and not per_pair.any():
+            return
+    if broadcast:  # the other layouts take one target per pair
+        tc = np.tile(tc[: int(lt[0])], n)
+        seqs = (qc, qo, tc, to)
     if strategy == "auto" and (banded or n < LANES_MIN_PAIRS):
         strategy = "antidiagonal"
     if strategy != "antidiagonal":
@@ -303,7 +365,7 @@ def _align_cpu(
         # lane groups run in int16 only; a group whose scores could leave the int16 range
         # (long non-local alignments, large scores), or whose traceback bytes would exceed
         # TRACE_GROUP_BYTES, goes pair by pair
-        ok = (gbound < _I16_LIMIT) & (np.maximum(gq, gt) < _I16_LIMIT)
+        ok = (gbound < _I16_LIMIT) & (gq < _I16_LIMIT)
         if trace:
             ok &= gq * gt * k.LANES <= TRACE_GROUP_BYTES
         per_pair = np.zeros(n, bool)
@@ -334,6 +396,52 @@ def _align_cpu(
             run = k.antidiag_driver if par else k.antidiag_driver_serial
             run(seqs, pairs, bands, params(dtype), use_matrix, local, trace,
                 (*out, _trace_scratch(par, need)))  # fmt: skip
+
+
+def _align_shared(
+    qc, qo, t, lq, lt, bound, m16, go, ge, threads, parallel, trace, strategy, out
+) -> np.ndarray | None:
+    """Many queries against one shared target (local, score only): lane groups of queries,
+    the target streamed once per group (:func:`.smith_waterman_cpu.shared_driver`).
+
+    With ``strategy == "auto"`` the layout is used only where the throughput model says it
+    beats both others. Returns the mask of pairs still to align per pair (groups whose
+    scores could leave int16), or None when the layout was not used.
+    """
+    from . import smith_waterman_cpu as k
+
+    n = len(lq)
+    ltv = len(t)
+    order = np.argsort(lq, kind="stable").astype(np.int64)
+    n_groups = (n + k.SHARED_LANES - 1) // k.SHARED_LANES
+    gstart = np.minimum(np.arange(n_groups + 1, dtype=np.int64) * k.SHARED_LANES, n)
+    gq = np.maximum.reduceat(lq[order], gstart[:-1])
+    gbound = np.maximum.reduceat(bound[order], gstart[:-1])
+    ok = (gbound < _I16_LIMIT) & (gq < _I16_LIMIT)
+    if not ok.any():
+        return None
+    if strategy == "auto":
+        if trace or ltv < SHARED_MIN_TARGET or n < LANES_MIN_PAIRS:
+            return None
+        sel = np.zeros(n, bool)
+        for g in np.flatnonzero(ok):
+            sel[order[gstart[g] : gstart[g + 1]]] = True
+        lo = np.lexsort((lt[sel], lq[sel]))
+        lqs, lts = lq[sel][lo], lt[sel][lo]
+        gs = np.minimum(np.arange((len(lqs) + 63) // 64 + 1, dtype=np.int64) * 64, len(lqs))
+        lanes = float((np.maximum.reduceat(lqs, gs[:-1]) * np.maximum.reduceat(lts, gs[:-1]))
+                      .sum()) * 64 / _LANES_GCUPS[False] / min(threads, len(gs) - 1)  # fmt: skip
+        other = min(lanes, _antidiag_seconds(lqs, lts, threads, False))
+        if _shared_seconds(gq[ok], ltv, threads) > other:
+            return None
+    groups = np.flatnonzero(ok).astype(np.int64)
+    score, _, qe, _, te = out[:5]
+    run = k.shared_driver if parallel and len(groups) > 1 else k.shared_driver_serial
+    run(qc, qo, t, order, gstart, groups, m16, go, ge, score, qe, te)
+    per_pair = np.zeros(n, bool)
+    for g in np.flatnonzero(~ok):
+        per_pair[order[gstart[g] : gstart[g + 1]]] = True
+    return per_pair
 
 
 # --------------------------------------------------------------------------------------
@@ -476,6 +584,11 @@ def align_pairs(
     """
     qc, qo = _check_seqs("q", q_codes, q_offsets)
     tc, to = _check_seqs("t", t_codes, t_offsets)
+    broadcast = len(to) == 2 and len(qo) != 2
+    if broadcast:  # one target for every query
+        lt1 = int(to[1] - to[0])
+        tc = tc[to[0] : to[1]]
+        to = np.arange(len(qo), dtype=np.int64) * lt1
     if len(qo) != len(to):
         raise ValueError(
             f"align: {len(qo) - 1} queries but {len(to) - 1} targets (they are aligned in pairs)"
@@ -505,14 +618,27 @@ def align_pairs(
         cap_off,
         np.zeros(n, np.int64),  # nops
     )
+    shared_t = None
+    if n and (strategy == "shared" or (
+        strategy == "auto" and mode_i == 0 and not traceback and not banded
+        and n >= LANES_MIN_PAIRS and (broadcast or int(lt[0]) >= SHARED_MIN_TARGET)
+    )):  # fmt: skip
+        shared_t = tc[:lt1] if broadcast else _shared_target(tc, to)
+    if strategy == "shared" and (shared_t is None or mode_i != 0 or traceback or banded):
+        raise ValueError(
+            "align: the shared layout needs one target for every query, local mode, "
+            "no traceback and no band"
+        )
     if n:
         if resolve_backend(backend) == "metal":
+            if broadcast:  # the Metal kernel takes one target per pair
+                tc = np.tile(tc[:lt1], n)
             _align_metal(qc, qo, tc, to, m, go, ge, mode_i, bands, traceback, out)
         else:
             with numba_threads(threads):
                 _align_cpu(
                     qc, qo, tc, to, lq, lt, m, go, ge, mode_i, bands, banded, traceback,
-                    strategy, out,
+                    strategy, out, shared_t, broadcast,
                 )  # fmt: skip
     score, qs, qe, ts, te, ops, lens, cap_off, nops = out
     if not traceback:

@@ -1,6 +1,6 @@
 """CPU twin of smith_waterman.metal (numba): pairwise alignment of a batch of sequence pairs.
 
-Two DP layouts, chosen per batch by :mod:`.smith_waterman` (both give identical results,
+Three DP layouts, chosen per batch by :mod:`.smith_waterman` (all give identical results,
 bit for bit, down to the CIGAR; the choice is only about speed):
 
 - **lanes** (inter-sequence, SWIPE-style): pairs sorted by length are cut into groups of
@@ -16,6 +16,14 @@ bit for bit, down to the CIGAR; the choice is only about speed):
   small batches, long pairs in small numbers, banded alignment (only the band is computed
   and, with traceback, stored) and traceback of pairs too large for a lane group (it stores
   exactly the band's cells of one pair). Pairs run in parallel. ``int16`` or ``int32``.
+
+- **shared** (many queries, one target; local alignment, score and end cell only): lane
+  groups of :data:`SHARED_LANES` queries, sorted by length, with the one target streamed
+  once per group and a query profile per group (one load per cell instead of a compare and
+  select); a running column maximum replaces per-cell end tracking (the end row is looked
+  up only for columns that raise a lane's best). ``int16``; groups whose scores could
+  leave it go per pair. 1 thread, 150 bp reads against 48.5 kb: ~7.3 GCUPS against ~4.5
+  for the general lane groups (measured; the Metal source has no such layout).
 
 Why not Farrar's striped layout within a pair (parasail's): it needs shifts across vector
 lanes, which numba cannot express; the anti-diagonal wavefront gets intra-pair vectors with
@@ -875,3 +883,170 @@ def cigar_text(ops, lens, offsets):  # pragma: no cover - compiled by numba
             buf[w] = chars[ops[k]]
             w += 1
     return buf, out_off
+
+
+# --------------------------------------------------------------------------------------
+# shared-target layout: many queries against one target (local alignment, score only)
+
+#: queries per lane group of the shared-target layout (int16: two 512-bit registers)
+SHARED_LANES = 64
+#: query rows per block of the shared-target layout: H, E and the profile rows of a block
+#: (3 x 128 x 64 x 2 bytes = 48 KiB) stay in the L1 cache (measured: 48-160 within 3%)
+SHARED_QBLOCK = 128
+
+
+@njit(cache=True, fastmath=True, boundscheck=False)
+def _shared_group(prof, t, lq, n_act, maxq, go, ge):  # pragma: no cover - compiled by numba
+    """Local DP (int16, saturating) of up to SHARED_LANES queries against one target.
+
+    prof: int16[5, maxq, SHARED_LANES] query profile, prof[c, i-1, ln] = M[q_ln[i-1], c]
+    (rows past a query's end: the pad score -1); t: uint8[lt] target codes; lq: int64 query
+    lengths (lanes n_act.. are padding). Returns (score, end_i, end_j) int64[SHARED_LANES].
+
+    Each lane is one query; the target is streamed once, one column for all lanes; the
+    rows go in blocks of SHARED_QBLOCK (the last row of a block, H and F of every column,
+    is handed to the next). The DP keeps only a running column maximum per lane (one vmax
+    per cell); the end row is looked up, for the few columns that raise a lane's best, by
+    a scan of that lane's column (first row equal to the maximum: the smallest query end,
+    and a strict "greater" across columns keeps the smallest target end, as parasail).
+    Pad rows score strictly below a real cell they depend on, so they never raise a
+    column maximum above the real cells' best (see :func:`_lanes_group`).
+    """
+    L = SHARED_LANES
+    lt = t.shape[0]
+    zero = np.int16(0)
+    NEG = np.int16(-32768)
+    gov = np.int16(go)
+    gev = np.int16(ge)
+    best = np.zeros(L, np.int64)
+    bi = np.zeros(L, np.int64)
+    bj = np.zeros(L, np.int64)
+    best16 = np.zeros(L, np.int16)
+    nb = max(1, (maxq + SHARED_QBLOCK - 1) // SHARED_QBLOCK)
+    # H and F of the row above the current block, every column (local: row 0 is 0, F -inf)
+    Hrow = np.zeros((lt + 1, L), np.int16) if nb > 1 else np.zeros((1, L), np.int16)
+    Frow = np.full((lt + 1, L), NEG, np.int16) if nb > 1 else np.zeros((1, L), np.int16)
+    qb = min(SHARED_QBLOCK, maxq)
+    # H of the previous and the current column (row 0: the row above the block), E
+    H = np.empty((qb, L), np.int16)
+    E = np.empty((qb, L), np.int16)
+    F = np.empty(L, np.int16)
+    Hup = np.empty(L, np.int16)
+    Hdg = np.empty(L, np.int16)
+    cm = np.empty(L, np.int16)
+    Hsv = np.empty(L, np.int16)
+    for blk in range(nb):
+        i0 = blk * SHARED_QBLOCK  # rows i0+1 .. i0+nr (1-based)
+        nr = min(SHARED_QBLOCK, maxq - i0)
+        if nr <= 0:
+            break
+        first = blk == 0
+        last = blk == nb - 1
+        for r in range(nr):
+            for ln in range(L):
+                H[r, ln] = zero  # column 0 (local)
+                E[r, ln] = NEG
+        for ln in range(L):
+            Hsv[ln] = zero  # H(i0, 0)
+        for j in range(1, lt + 1):
+            P = prof[t[j - 1]]
+            if first:
+                for ln in range(L):
+                    F[ln] = NEG
+                    Hup[ln] = zero
+                    Hdg[ln] = zero
+                    cm[ln] = zero
+            else:
+                # (Hrow[j - 1] already holds this block's row: the row above comes from Hsv)
+                for ln in range(L):
+                    F[ln] = Frow[j, ln]
+                    Hup[ln] = Hrow[j, ln]
+                    Hdg[ln] = Hsv[ln]
+                    Hsv[ln] = Hrow[j, ln]
+                    cm[ln] = zero
+            for r in range(nr):
+                ip = i0 + r
+                for ln in range(L):
+                    hl = H[r, ln]
+                    e = vmax(subs(E[r, ln], gev), subs(hl, gov))
+                    f = vmax(subs(F[ln], gev), subs(Hup[ln], gov))
+                    h = vmax(vmax(adds(Hdg[ln], P[ip, ln]), zero), vmax(e, f))
+                    Hdg[ln] = hl
+                    H[r, ln] = h
+                    E[r, ln] = e
+                    F[ln] = f
+                    Hup[ln] = h
+                    cm[ln] = vmax(cm[ln], h)
+            if not last:
+                for ln in range(L):
+                    Hrow[j, ln] = Hup[ln]
+                    Frow[j, ln] = F[ln]
+            # a lane whose best rises (rare): find the first row holding its column maximum
+            # (after the first block, an equal score in a smaller column wins as well:
+            # the target end decides before the query end)
+            up = False
+            if first:
+                for ln in range(L):
+                    up |= cm[ln] > best16[ln]
+            else:
+                for ln in range(L):
+                    c = cm[ln]
+                    up |= (c > best16[ln]) | ((c == best16[ln]) & (c > zero))
+            if up:
+                for ln in range(n_act):
+                    v = cm[ln]
+                    if v > best16[ln] or (v == best16[ln] and v > 0 and j < bj[ln]):
+                        hi = min(nr, lq[ln] - i0)
+                        for r in range(hi):
+                            if H[r, ln] == v:
+                                best16[ln] = v
+                                best[ln] = np.int64(v)
+                                bi[ln] = i0 + r + 1
+                                bj[ln] = j
+                                break
+    return best, bi, bj
+
+
+@njit(cache=True)
+def _shared_unit(g, qc, qo, t, order, gstart, M7, go, ge, score, qe, te):
+    """One lane group g of the shared-target layout: query profile, DP, outputs."""
+    a = gstart[g]
+    b = gstart[g + 1]
+    L = SHARED_LANES
+    lq = np.zeros(L, np.int64)
+    for m in range(b - a):
+        p = order[a + m]
+        lq[m] = qo[p + 1] - qo[p]
+    maxq = max(1, lq.max())
+    prof = np.empty((5, maxq, L), np.int16)
+    for c in range(5):
+        pad = M7[QPAD, c]
+        for i in range(maxq):
+            for m in range(L):
+                prof[c, i, m] = pad
+        for m in range(b - a):
+            s = qo[order[a + m]]
+            for i in range(lq[m]):
+                prof[c, i, m] = M7[qc[s + i], c]
+    best, bi, bj = _shared_group(prof, t, lq, b - a, maxq, go, ge)
+    for m in range(b - a):
+        p = order[a + m]
+        score[p] = best[m]
+        qe[p] = bi[m]
+        te[p] = bj[m]
+
+
+@njit(cache=True, parallel=True)
+def shared_driver(qc, qo, t, order, gstart, groups, M7, go, ge, score, qe, te):
+    """Local alignment, score and end cell, of every query against the one target ``t``
+    (uint8 codes), in lane groups of SHARED_LANES queries (``order[gstart[g]:gstart[g+1]]``),
+    groups in parallel. M7: int16[7, 7] matrix (row QPAD: the pad score, negative)."""
+    for k in prange(groups.shape[0]):  # pragma: no cover - compiled by numba
+        _shared_unit(groups[k], qc, qo, t, order, gstart, M7, go, ge, score, qe, te)
+
+
+@njit(cache=True)
+def shared_driver_serial(qc, qo, t, order, gstart, groups, M7, go, ge, score, qe, te):
+    """:func:`shared_driver` on the calling thread (small work)."""
+    for k in range(groups.shape[0]):
+        _shared_unit(groups[k], qc, qo, t, order, gstart, M7, go, ge, score, qe, te)

@@ -30,6 +30,10 @@ extension      both anchored at their starts, query to its end, the  ``sg_de_*``
   target ends at a target position >= 1; an empty query aligns to nothing (score 0).
 - Sequences of any length (0 included) in any mix; the result of a pair does not depend on
   the rest of the batch.
+- Many reads against one target: pass ``targets=[target]`` (one target, broadcast to every
+  query). Local score-only alignment then runs in lane groups of 64 queries with the
+  target streamed through them (the kernels' "shared" layout, picked by the cost model;
+  the same happens when all n targets are equal); results are the same as pair by pair.
 """
 
 from __future__ import annotations
@@ -174,8 +178,11 @@ def align_batch(
 
     ``queries``/``targets``: lists of str/bytes (encoded A=0 C=1 G=2 T=3, else N), lists of
     uint8 code arrays, a :class:`SequenceBatch` or a :class:`biometal.io.ReadChunk`; the
-    same number of each. ``scoring``: :class:`Scoring` (default match 2, mismatch -3, gap
-    open 5, extend 2). ``mode``: local | global | semiglobal | extension. ``band``: None or
+    same number of each, or a single target that every query is aligned against
+    (``targets=[genome]``; local score-only alignment on the CPU then streams it, uncopied,
+    once per group of 64 queries; n identical targets are detected and aligned the same way).
+    ``scoring``: :class:`Scoring` (default match 2, mismatch -3, gap open 5, extend 2).
+    ``mode``: local | global | semiglobal | extension. ``band``: None or
     a band half-width w >= 0. ``traceback``: also compute CIGARs and start coordinates.
     ``backend``: auto | metal | cpu (None: config / ``$BIOMETAL_BACKEND``). ``threads``:
     CPU threads (None: all cores).
@@ -191,8 +198,11 @@ def align_batch(
         raise AlignError(f"band must be >= 0, got {band}")
     q = as_batch(queries, "queries")
     t = as_batch(targets, "targets")
-    if len(q) != len(t):
-        raise AlignError(f"{len(q)} queries but {len(t)} targets: they are aligned in pairs")
+    if len(q) != len(t) and len(t) != 1:
+        raise AlignError(
+            f"{len(q)} queries but {len(t)} targets: they are aligned in pairs "
+            "(or pass one target for all queries)"
+        )
     try:
         res = _sw.align_pairs(
             q.codes,

@@ -254,3 +254,20 @@ def test_align_batch_on_metal(fake_metal):
     r = align_batch(["ACGTACGT", ""], ["TTACGTACGTTT", "ACG"], Scoring(), "local",
                     traceback=True)  # fmt: skip
     assert r.score.tolist() == [16, 0] and r.cigars == ["8=", ""]
+
+
+def test_metal_one_target_for_many_queries_equals_cpu(fake_metal):
+    """A broadcast target (one for every query) on the Metal path: the host passes it once
+    per pair; results equal the CPU's shared-target layout, field by field."""
+    rng = np.random.default_rng(8)
+    target = rng.integers(0, 4, 700).astype(np.uint8)
+    qs = [target[a : a + int(rng.integers(0, 120))].copy() for a in range(0, 600, 9)]
+    qs += [np.zeros(0, np.uint8), np.full(30, 4, np.uint8), rng.integers(0, 4, 800)]
+    qc, qo = pack(qs)
+    tc, to = pack([target])
+    m = matrices(rng)[0]
+    for mode in MODES:
+        metal = sw.align_pairs(qc, qo, tc, to, m, 5, 2, mode, None, False, "metal")
+        cpu = sw.align_pairs(qc, qo, tc, to, m, 5, 2, mode, None, False, "cpu")
+        for f in ("score", "query_start", "query_end", "target_start", "target_end"):
+            assert np.array_equal(getattr(metal, f), getattr(cpu, f)), (mode, f)

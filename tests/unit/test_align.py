@@ -32,13 +32,27 @@ SETTINGS = settings(
 
 
 def pmatrix(scoring: Scoring):
-    """The parasail matrix for a Scoring (A C G T N)."""
+    """The parasail matrix for a Scoring (A C G T N), as parasail's non-striped functions
+    (``parasail.sw``, ``nw``, ``sg_*``, ``*_scan_32``) read it: ``M[query base, target base]``
+    like biometal. (Its striped 16-bit functions read an asymmetric matrix the other way
+    round: ``test_parasail_striped_reads_an_asymmetric_matrix_transposed``.)
+    """
     sm = scoring.substitution_matrix()
     m = parasail.matrix_create("ACGTN", 0, 0)
     for a in range(5):
         for b in range(5):
             m[a, b] = int(sm[a, b])
     return m
+
+
+def test_parasail_striped_reads_an_asymmetric_matrix_transposed():
+    m = np.full((5, 5), -3)
+    np.fill_diagonal(m, 2)
+    m[0, 1] = 5  # query A against target C
+    s = Scoring(gap_open=5, gap_extend=1, matrix=m)
+    assert align_batch(["A", "C"], ["C", "A"], scoring=s, mode="local").score.tolist() == [5, 0]
+    assert [parasail.sw(q, t, 5, 1, pmatrix(s)).score for q, t in ("AC", "CA")] == [5, 0]
+    assert [parasail.sw_striped_16(q, t, 5, 1, pmatrix(s)).score for q, t in ("AC", "CA")] == [0, 5]
 
 
 def text(codes) -> str:
@@ -417,8 +431,10 @@ def test_bad_arguments_are_one_line_errors(kwargs, match):
 
 
 def test_bad_inputs():
-    with pytest.raises(AlignError, match="2 queries but 1 targets"):
-        align_batch(["A", "C"], ["A"])
+    with pytest.raises(AlignError, match="3 queries but 2 targets"):
+        align_batch(["A", "C", "G"], ["A", "C"])
+    # one target is broadcast to every query (not an error)
+    assert align_batch(["A", "C"], ["A"]).score.tolist() == [2, 0]
     with pytest.raises(AlignError, match="not a single sequence"):
         align_batch("ACGT", ["ACGT"])
     with pytest.raises(AlignError, match="codes 0..4"):
