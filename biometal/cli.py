@@ -331,6 +331,25 @@ def _run_tokenize(args: argparse.Namespace) -> None:
     )
 
 
+def _run_recalibrate(args: argparse.Namespace) -> None:
+    from biometal.readqc.recalibrate import bqsr_recalibrate
+
+    res = bqsr_recalibrate(
+        args.fastq,
+        args.output,
+        table=args.table,
+        bam=args.bam,
+        reference=args.reference,
+        known_sites=args.known_sites,
+        save_table=args.save_table,
+        max_bases=args.max_bases,
+        mate=args.mate - 1,
+        q_max=args.q_max,
+        chunk_reads=args.chunk_reads,
+    )
+    logging.getLogger("biometal").info("recalibrate: %s", res)
+
+
 def _run_qc(args: argparse.Namespace) -> None:
     from biometal.qc import sample_qc
 
@@ -348,6 +367,39 @@ def _run_qc(args: argparse.Namespace) -> None:
         backend=args.backend,
         threads=_threads(args),
     )
+
+
+def _run_trim(args: argparse.Namespace) -> None:
+    from biometal.readqc.adapters import trim_pairs, trim_single
+
+    if (args.fastq2 is None) != (args.paired_output is None):
+        from biometal.errors import BiometalError
+
+        raise BiometalError("paired reads need both a second FASTQ and -p/--paired-output")
+    if args.fastq2 is None:
+        stats = trim_single(
+            args.fastq,
+            args.output,
+            args.adapter,
+            error_rate=args.error_rate,
+            min_overlap=args.overlap,
+            poly_g=args.poly_g,
+            chunk_reads=args.chunk_reads,
+            threads=_threads(args),
+        )
+    else:
+        stats = trim_pairs(
+            args.fastq,
+            args.fastq2,
+            args.output,
+            args.paired_output,
+            args.adapter,
+            args.adapter2,
+            poly_g=args.poly_g,
+            chunk_reads=args.chunk_reads,
+            threads=_threads(args),
+        )
+    logging.getLogger("biometal.cli").info("%s", " ".join(f"{k}={v}" for k, v in stats.items()))
 
 
 def _run_config(args: argparse.Namespace) -> None:
@@ -817,6 +869,60 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", default="-", metavar="YAML", help="where to write it ('-': stdout)"
     )
 
+    # recalibrate ----------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "recalibrate",
+        "BQSR-style base-quality recalibration (fit a table from a BAM, apply to FASTQ)",
+        "Fits an empirical error table by reported quality x cycle x dinucleotide context "
+        "(GATK\nBaseRecalibrator's covariates, hierarchical shrinkage) from the aligned bases "
+        "of a BAM at\npositions not in --known-sites, or loads one (--table), and rewrites "
+        "the qualities of\nFASTQ into -o (gzip when the name ends in .gz), streaming. "
+        "--save-table writes the\ntable (TSV of counts).\n\nexample:\n  biometal "
+        "recalibrate results/data/reads/sim_R1.fastq.gz --bam results/align/sim.bam "
+        "\\\n    --reference results/data/reference.fa -o sim_R1.recal.fastq.gz",
+        [],
+        _run_recalibrate,
+    )
+    p.add_argument(
+        "fastq", metavar="FASTQ", nargs="?", default=None, help="FASTQ to recalibrate (optional)"
+    )
+    p.add_argument(
+        "-o", "--output", type=_file_out, default=None, metavar="FASTQ", help="recalibrated FASTQ"
+    )
+    p.add_argument("--table", default=None, metavar="TSV", help="use this saved table")
+    p.add_argument("--bam", default=None, help="fit the table from this coordinate-sorted BAM")
+    p.add_argument("--reference", default=None, metavar="FASTA", help="reference of --bam")
+    p.add_argument(
+        "--known-sites",
+        default=None,
+        metavar="VCF",
+        help="variants whose positions are left out of the fit (default: none)",
+    )
+    p.add_argument("--save-table", default=None, metavar="TSV", help="write the table here")
+    p.add_argument(
+        "--max-bases",
+        type=_int_range(1),
+        default=None,
+        metavar="N",
+        help="fit from the first N aligned bases only (default: all)",
+    )
+    p.add_argument(
+        "--mate",
+        type=_int_range(1, 2),
+        default=1,
+        metavar="1|2",
+        help="the FASTQ holds read 1 / single reads (1) or read 2 (2) (default: 1)",
+    )
+    p.add_argument(
+        "--q-max",
+        type=_int_range(2, 93),
+        default=60,
+        metavar="Q",
+        help="highest quality written (default: 60)",
+    )
+    p.add_argument("--chunk-reads", type=_int_range(1), default=50_000, metavar="N", help=mem_chunk)
+
     # qc -------------------------------------------------------------------------------
     p = _subparser(
         sub,
@@ -845,6 +951,75 @@ def build_parser() -> argparse.ArgumentParser:
         default=20,
         metavar="Q",
         help="count bases with quality below Q as low quality (default: 20)",
+    )
+    p.add_argument("--chunk-reads", type=_int_range(1), default=65536, metavar="N", help=mem_chunk)
+
+    # trim -----------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "trim",
+        "cut adapter read-through from single or paired reads (FASTQ out)",
+        "Single reads: the 3' adapter is found by semi-global alignment as cutadapt does\n"
+        "(-e edits per adapter base, partial adapters of -O bases or more at the 3' end).\n"
+        "Pairs: the insert is found from the mate overlap confirmed by both adapters (as\n"
+        "Atropos' insert mode / AdapterRemoval), and both mates are cut to it; mates must\n"
+        "list the same reads in the same order. Output is gzip when its name ends in .gz.\n"
+        "\nexample:\n  biometal trim results/data/metagenome/meta_R1.fastq.gz "
+        "results/data/metagenome/meta_R2.fastq.gz -o results/cli/meta_R1.trim.fastq.gz "
+        "-p results/cli/meta_R2.trim.fastq.gz",
+        [th],
+        _run_trim,
+    )
+    p.add_argument("fastq", metavar="FASTQ", help="reads (R1 of pairs), plain/gzip; '-' stdin")
+    p.add_argument("fastq2", metavar="FASTQ2", nargs="?", default=None, help="R2 of pairs")
+    p.add_argument(
+        "-o", "--output", required=True, type=_file_out, metavar="FASTQ", help="trimmed reads (R1)"
+    )
+    p.add_argument(
+        "-p",
+        "--paired-output",
+        default=None,
+        type=_file_out,
+        metavar="FASTQ",
+        help="trimmed R2 (pairs only)",
+    )
+    p.add_argument(
+        "-a",
+        "--adapter",
+        default="AGATCGGAAGAGCACACGTCTGAACTCCAGTCA",
+        metavar="SEQ",
+        help="3' adapter of R1 / single reads (default: TruSeq, %(default)s)",
+    )
+    p.add_argument(
+        "-A",
+        "--adapter2",
+        default="AGATCGGAAGAGCGTCGTGTAGGGAAAGAGTGT",
+        metavar="SEQ",
+        help="3' adapter of R2 (default: TruSeq, %(default)s)",
+    )
+    p.add_argument(
+        "-e",
+        "--error-rate",
+        type=_fraction,
+        default=0.1,
+        metavar="E",
+        help="single reads: edits allowed per aligned adapter base, as cutadapt -e "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "-O",
+        "--overlap",
+        type=_int_range(1),
+        default=3,
+        metavar="N",
+        help="single reads: shortest partial adapter cut at the 3' end (default: %(default)s)",
+    )
+    p.add_argument(
+        "--poly-g",
+        type=_int_range(0),
+        default=0,
+        metavar="N",
+        help="also cut a 3' poly-G tail of N bases or more (default: 0, off)",
     )
     p.add_argument("--chunk-reads", type=_int_range(1), default=65536, metavar="N", help=mem_chunk)
     return parser

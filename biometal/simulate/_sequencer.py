@@ -19,6 +19,25 @@ Error model, per read (all vectorised over a batch of reads):
    Inserted bases are random and are not counted as substitutions.
 4. ``N``: each base becomes ``N`` (quality 2, ``#``) with probability ``n_rate``; an ``N``
    is not counted as a substitution.
+
+Realistic miscalibration (every effect off by default; when off, no random number is drawn
+for it and the reads are byte-identical to a model without it). The *true* substitution
+probability of a base is ``10**(-Q/10)`` of its drawn quality ``Q`` times
+
+- ``motif_error_factor`` if the bases just before it (in sequencing order) end with one of
+  ``motifs`` (Illumina's GGC effect),
+- ``homopolymer_error_factor`` if it is the first base after a run of at least
+  ``homopolymer_min`` identical bases,
+- ``1 + (end_error_factor - 1) * p / (L - 1)`` at read position ``p`` (errors rising along
+  the read faster than the qualities say), and ``bad_cycle_factor`` at ``bad_cycles``,
+
+capped at 0.75 (a factor below 1 makes the instrument under-confident there). The
+*reported* quality is ``Q + quality_offset`` (clipped to [2, 93]), then binned to the
+nearest of ``quality_bins`` (ties to the higher level) when those are given, as instruments
+that report 3-4 quality levels do. The truth of every base (substitution or not, the base
+before the error, inserted or not, the true error probability) is kept in
+:class:`ReadBatch` and, on request, written by :func:`simulate_pairs` to a sidecar file per
+FASTQ (:func:`write_error_truth` / :func:`read_error_truth`).
 """
 
 from __future__ import annotations
@@ -26,12 +45,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
 
 from biometal.errors import ConfigError
+from biometal.io.sinks import OutputFile
 from biometal.simulate._fastq_out import DEFAULT_COMPRESSLEVEL, FastqGzWriter
 from biometal.simulate._seq import BASES, CODE, COMP
 
@@ -62,6 +83,15 @@ class ErrorModel:
     read_quality_sd: float = 2.0
     q_min: int = 5
     q_max: int = 41
+    motif_error_factor: float = 1.0
+    motifs: tuple[str, ...] = ("GGC",)
+    homopolymer_error_factor: float = 1.0
+    homopolymer_min: int = 4
+    end_error_factor: float = 1.0
+    bad_cycles: tuple[int, ...] = ()
+    bad_cycle_factor: float = 1.0
+    quality_offset: int = 0
+    quality_bins: tuple[int, ...] = ()
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> ErrorModel:
@@ -69,7 +99,72 @@ class ErrorModel:
         unknown = sorted(set(section) - {f.name for f in fields(cls)})
         if unknown:
             raise ConfigError(f"simulate.errors: unknown key(s) {', '.join(unknown)}")
-        return cls(**section)
+        values = dict(section)
+        for key in ("motifs", "bad_cycles", "quality_bins"):
+            if key in values and isinstance(values[key], list | tuple):
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+    @property
+    def context_effects(self) -> bool:
+        """True when the true error probability differs from the drawn quality's."""
+        return (
+            (self.motif_error_factor != 1.0 and len(self.motifs) > 0)
+            or self.homopolymer_error_factor != 1.0
+            or self.end_error_factor != 1.0
+            or (self.bad_cycle_factor != 1.0 and len(self.bad_cycles) > 0)
+        )
+
+    @property
+    def reports_other_quality(self) -> bool:
+        """True when the reported quality is not the drawn one (offset or binning)."""
+        return self.quality_offset != 0 or len(self.quality_bins) > 0
+
+    def error_factor(self, codes: np.ndarray) -> np.ndarray:
+        """float32 (n, L): multiplier of the substitution probability of every base.
+
+        ``codes``: (n, L) base codes (A0 C1 G2 T3, else 4) in sequencing order.
+        """
+        n, length = codes.shape
+        f = np.ones((n, length), dtype=np.float32)
+        if self.motif_error_factor != 1.0:
+            hit = np.zeros((n, length), dtype=bool)
+            for motif in self.motifs:
+                k = len(motif)
+                if k >= length:
+                    continue
+                m = np.ones((n, length - k), dtype=bool)
+                for i, ch in enumerate(motif.encode()):
+                    m &= codes[:, i : length - k + i] == CODE[ch]
+                hit[:, k:] |= m
+            f[hit] *= np.float32(self.motif_error_factor)
+        if self.homopolymer_error_factor != 1.0:
+            h = self.homopolymer_min
+            if h < length:
+                run = np.ones((n, length - h), dtype=bool)
+                first = codes[:, : length - h]
+                run &= first < 4
+                for i in range(1, h):
+                    run &= codes[:, i : length - h + i] == first
+                run &= codes[:, h:] != codes[:, h - 1 : length - 1]
+                f[:, h:][run] *= np.float32(self.homopolymer_error_factor)
+        if self.end_error_factor != 1.0:
+            x = np.arange(length) / max(length - 1, 1)
+            f *= (1.0 + (self.end_error_factor - 1.0) * x).astype(np.float32)[None, :]
+        if self.bad_cycle_factor != 1.0:
+            cyc = [c for c in self.bad_cycles if c < length]
+            f[:, cyc] *= np.float32(self.bad_cycle_factor)
+        return f
+
+    def report(self, qual: np.ndarray) -> np.ndarray:
+        """Reported qualities (uint8, same shape) of drawn qualities ``qual`` (offset, bins)."""
+        q = qual.astype(np.int16) + self.quality_offset
+        np.clip(q, 2, 93, out=q)
+        if self.quality_bins:
+            levels = np.asarray(self.quality_bins, dtype=np.int16)
+            mids = (levels[1:] + levels[:-1]) / 2.0
+            q = levels[np.searchsorted(mids, q, side="right")]
+        return q.astype(np.uint8)
 
     def __post_init__(self) -> None:
         for key in ("sub_rate_start", "sub_rate_end"):
@@ -87,6 +182,34 @@ class ErrorModel:
             raise ConfigError(
                 f"q_min/q_max: need 3 <= q_min < q_max <= 93, got {self.q_min}, {self.q_max}"
             )
+        for key in (
+            "motif_error_factor",
+            "homopolymer_error_factor",
+            "end_error_factor",
+            "bad_cycle_factor",
+        ):
+            v = getattr(self, key)
+            if not 0.0 <= v <= 1000.0:
+                raise ConfigError(f"{key}: expected a factor in [0, 1000], got {v!r}")
+        for m in self.motifs:
+            if not isinstance(m, str) or not 1 <= len(m) <= 8 or set(m.upper()) - set("ACGT"):
+                raise ConfigError(f"motifs: expected 1-8 letters of ACGT, got {m!r}")
+        object.__setattr__(self, "motifs", tuple(m.upper() for m in self.motifs))
+        object.__setattr__(self, "bad_cycles", tuple(self.bad_cycles))
+        object.__setattr__(self, "quality_bins", tuple(self.quality_bins))
+        if not isinstance(self.homopolymer_min, int) or not 2 <= self.homopolymer_min <= 50:
+            raise ConfigError(f"homopolymer_min: expected 2..50, got {self.homopolymer_min!r}")
+        if any(not isinstance(c, int) or c < 0 for c in self.bad_cycles):
+            raise ConfigError(f"bad_cycles: expected 0-based cycles >= 0, got {self.bad_cycles!r}")
+        if not isinstance(self.quality_offset, int) or not -40 <= self.quality_offset <= 40:
+            raise ConfigError(f"quality_offset: expected -40..40, got {self.quality_offset!r}")
+        b = self.quality_bins
+        if (
+            any(not isinstance(x, int) for x in b)
+            or list(b) != sorted(set(b))
+            or (b and not 2 <= b[0] <= b[-1] <= 93)
+        ):
+            raise ConfigError(f"quality_bins: expected increasing Phred values in 2..93, got {b!r}")
 
     def target_error(self, read_length: int) -> np.ndarray:
         """Expected substitution probability per read position, shape (read_length,)."""
@@ -129,6 +252,10 @@ class ReadBatch:
     n_n: np.ndarray  # N calls
     consumed: np.ndarray  # template bases the read covers (L - insertions + deletions)
     boundary_pos: np.ndarray  # read position where template index `boundary` lands, or -1
+    sub: np.ndarray | None = None  # (n, L) bool: substitution error at this base
+    true_base: np.ndarray | None = None  # (n, L) uint8 ASCII: the base before errors
+    inserted: np.ndarray | None = None  # (n, L) bool: base inserted by an indel error
+    p_true: np.ndarray | None = None  # (n, L) float32: true substitution probability
 
 
 def build_templates(
@@ -204,11 +331,18 @@ def sequence_templates(
     np.clip(z, model.q_min, model.q_max, out=z)
     qual = z.astype(np.uint8)
     perr = (10.0 ** (-np.arange(256) / 10.0)).astype(np.float32)
-    err = rng.random((n, L), dtype=np.float32) < perr[qual]
+    p_true = perr[qual]
+    codes = CODE[seqs]
+    if model.context_effects:  # deterministic: draws no random numbers
+        p_true *= model.error_factor(codes)
+        np.minimum(p_true, np.float32(0.75), out=p_true)
+    err = rng.random((n, L), dtype=np.float32) < p_true
+    inserted = np.zeros((n, L), dtype=bool)
     if ins is not None:
         err[affected] &= ~ins
-    codes = CODE[seqs]
+        inserted[affected] = ins
     err &= codes < 4
+    true_base = seqs.copy()
     e_idx = np.nonzero(err)
     seqs[e_idx] = BASES[(codes[e_idx] + rng.integers(1, 4, size=e_idx[0].size)) % 4]
     n_total = n * L
@@ -218,6 +352,10 @@ def sequence_templates(
         seqs.reshape(-1)[flat] = ord("N")
         qual.reshape(-1)[flat] = N_QUAL
         err.reshape(-1)[flat] = False
+    if model.reports_other_quality:
+        is_n = seqs == ord("N")
+        qual = model.report(qual)
+        qual[is_n] = N_QUAL
     qual += 33
     return ReadBatch(
         seqs=seqs,
@@ -227,7 +365,99 @@ def sequence_templates(
         n_n=(seqs == ord("N")).sum(axis=1),
         consumed=consumed,
         boundary_pos=bpos,
+        sub=err,
+        true_base=true_base,
+        inserted=inserted,
+        p_true=p_true,
     )
+
+
+#: Columns of an error-truth sidecar (gzip TSV, one row per read, in FASTQ order).
+TRUTH_HEADER = "read_name\tsub_pos\ttrue_bases\tins_pos\ttrue_qual\n"
+
+
+def _positions(mask_row: np.ndarray) -> str:
+    idx = np.flatnonzero(mask_row)
+    return ",".join(map(str, idx.tolist())) if idx.size else "."
+
+
+def error_truth_block(names: list[bytes], batch: ReadBatch) -> bytes:
+    """Error-truth sidecar rows of ``batch`` (see :data:`TRUTH_HEADER`).
+
+    ``sub_pos``: 0-based read positions (sequencing order) of substitution errors, ``.``
+    if none; ``true_bases``: the base each of them should have been; ``ins_pos``: positions
+    of bases inserted by indel errors; ``true_qual``: the true substitution probability of
+    every base as a Phred+33 string (``round(-10 log10 p)``, capped at 93).
+    """
+    assert batch.sub is not None and batch.p_true is not None and batch.inserted is not None
+    tq = np.clip(np.rint(-10.0 * np.log10(np.maximum(batch.p_true, 1e-10))), 0, 93)
+    tq = (tq.astype(np.uint8) + 33).tobytes()
+    length = batch.sub.shape[1]
+    rows = []
+    for i, name in enumerate(names):
+        sub = batch.sub[i]
+        bases = batch.true_base[i][sub].tobytes().decode() if sub.any() else "."
+        ins = _positions(batch.inserted[i])
+        tqi = tq[i * length : (i + 1) * length].decode()
+        rows.append(f"{name.decode()}\t{_positions(sub)}\t{bases}\t{ins}\t{tqi}\n")
+    return "".join(rows).encode()
+
+
+@dataclass
+class ErrorTruth:
+    """The error truth of a FASTQ file (:func:`read_error_truth`), (n_reads, L) arrays.
+
+    ``sub``/``inserted``: bool; ``true_base``: uint8 ASCII (meaningful where ``sub``);
+    ``p_true``: float64 true substitution probability (from the rounded Phred in the file).
+    """
+
+    names: list[str]
+    sub: np.ndarray
+    true_base: np.ndarray
+    inserted: np.ndarray
+    p_true: np.ndarray
+
+
+def read_error_truth(path: str | Path) -> ErrorTruth:
+    """Parse an error-truth sidecar written by :func:`simulate_pairs` (``truth_out``)."""
+    import gzip
+
+    from biometal.errors import InputFormatError
+
+    names: list[str] = []
+    subs: list[list[int]] = []
+    bases: list[str] = []
+    inss: list[list[int]] = []
+    tqs: list[bytes] = []
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rt") if gz else open(path) as fh:
+        head = fh.readline()
+        if head != TRUTH_HEADER:
+            raise InputFormatError(str(path), 1, "not an error-truth file (bad header)")
+        for line_no, line in enumerate(fh, start=2):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 5:
+                raise InputFormatError(str(path), line_no, f"expected 5 columns, got {len(parts)}")
+            names.append(parts[0])
+            subs.append([] if parts[1] == "." else [int(x) for x in parts[1].split(",")])
+            bases.append("" if parts[2] == "." else parts[2])
+            inss.append([] if parts[3] == "." else [int(x) for x in parts[3].split(",")])
+            tqs.append(parts[4].encode())
+    n = len(names)
+    length = max((len(t) for t in tqs), default=0)
+    sub = np.zeros((n, length), dtype=bool)
+    true_base = np.zeros((n, length), dtype=np.uint8)
+    inserted = np.zeros((n, length), dtype=bool)
+    q = np.full((n, length), 93, dtype=np.uint8)
+    for i in range(n):
+        if subs[i]:
+            sub[i, subs[i]] = True
+            true_base[i, subs[i]] = np.frombuffer(bases[i].encode(), np.uint8)
+        if inss[i]:
+            inserted[i, inss[i]] = True
+        q[i, : len(tqs[i])] = np.frombuffer(tqs[i], np.uint8) - 33
+    return ErrorTruth(names, sub, true_base, inserted, 10.0 ** (-q.astype(np.float64) / 10.0))
 
 
 def simulate_pairs(
@@ -244,6 +474,7 @@ def simulate_pairs(
     adapter_r1: str = TRUSEQ_R1,
     adapter_r2: str = TRUSEQ_R2,
     compresslevel: int = DEFAULT_COMPRESSLEVEL,
+    truth_out: tuple | None = None,
 ) -> dict[str, np.ndarray]:
     """Sequence fragments of ``source`` as read pairs and write gzip FASTQ.
 
@@ -253,7 +484,10 @@ def simulate_pairs(
     reads (R1 only). Batches are seeded from ``seed_seq.spawn`` so the output does not
     depend on anything but the inputs. Returns per-read arrays keyed ``r1_*`` / ``r2_*``:
     ``n_sub``, ``n_indel``, ``n_n``, ``consumed``, ``adapter`` (read position where the
-    adapter starts, -1 if none).
+    adapter starts, -1 if none). ``truth_out``: ``(r1_truth, r2_truth)`` paths (the second
+    None for single-end) of error-truth sidecars, gzip when the name ends ``.gz``
+    (:func:`error_truth_block`); writing them draws no random numbers, so the FASTQ files
+    are the same with or without.
     """
     n = len(names)
     mu = model.quality_profile(read_length)
@@ -269,6 +503,12 @@ def simulate_pairs(
     with ExitStack() as stack:  # a failure in either mate removes both partial files
         w1 = stack.enter_context(FastqGzWriter(r1_out, compresslevel))
         w2 = None if r2_out is None else stack.enter_context(FastqGzWriter(r2_out, compresslevel))
+        t_w = {}
+        if truth_out is not None:
+            for m, path in zip((1, 2), truth_out, strict=False):
+                if path is not None and m in mates:
+                    t_w[m] = stack.enter_context(OutputFile(path, compresslevel))
+                    t_w[m].write(TRUTH_HEADER.encode())
         for c in range(n_chunks):
             sl = slice(c * CHUNK_PAIRS, min(n, (c + 1) * CHUNK_PAIRS))
             rng = np.random.default_rng(seeds[c])
@@ -280,6 +520,8 @@ def simulate_pairs(
                 tpl = build_templates(source, st, ln, rev, adapter, width)
                 batch = sequence_templates(tpl, read_length, model, mu, rng, ln)
                 w.write_reads(chunk_names, batch.seqs, batch.quals)
+                if m in t_w:
+                    t_w[m].write(error_truth_block(chunk_names, batch))
                 res[f"r{m}_n_sub"][sl] = batch.n_sub
                 res[f"r{m}_n_indel"][sl] = batch.n_indel
                 res[f"r{m}_n_n"][sl] = batch.n_n

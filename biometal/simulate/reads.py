@@ -128,13 +128,16 @@ def simulate_reads(
     insert_sd: float = 50.0,
     errors: ErrorModel | None = None,
     compresslevel: int = DEFAULT_COMPRESSLEVEL,
+    error_truth_out: tuple | None = None,
     seed: int,
 ) -> dict:
     """Simulate read pairs from the haplotypes; write R1/R2 FASTQ.gz and the truth table.
 
     ``coverage`` is the mean depth over the reference (both mates count); lengths in bp;
-    ``errors``: the sequencing error model (None: :class:`ErrorModel`'s defaults). Returns a
-    summary (pairs, realised error rates).
+    ``errors``: the sequencing error model (None: :class:`ErrorModel`'s defaults).
+    ``error_truth_out``: optional ``(r1, r2)`` paths of per-base error-truth sidecars
+    (:func:`biometal.simulate._sequencer.error_truth_block`; the FASTQ files do not change).
+    Returns a summary (pairs, realised error rates).
     """
     check_read_params(read_length, insert_mean, insert_sd)
     if coverage <= 0:
@@ -168,6 +171,7 @@ def simulate_reads(
         r1_out,
         r2_out,
         compresslevel=compresslevel,
+        truth_out=error_truth_out,
     )
 
     fend = fstart + flen
