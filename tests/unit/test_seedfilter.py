@@ -258,3 +258,205 @@ def test_export_onnx_matches_torch_and_coreml_validates(trained, tmp_path: Path)
         assert auto.name == "onnxruntime"
         with pytest.raises(backends.BackendUnavailable, match="macOS only"):
             backends.CoreMLBackend(tmp_path / "m.mlpackage")
+
+
+# --- the real-sequence chain (issue 12 item 7): MAF reference, repeat strata, side input ---
+
+
+def _write_maf(path: Path) -> None:
+    path.write_text(
+        "##maf version=1\n#\n"
+        "a\n"
+        "s Hsap.22 100 10 + 1000 ACGT-acgtAA\n"
+        "s Ptro.22 5 11 + 900 ACGTTACGTAA\n\n"
+        "a\n"
+        "s Hsap.22 200 8 + 1000 ttttGGGG\n"
+        "s Ptro.22 50 8 + 900 TTTTGGGG\n\n"
+        "a\n"
+        "s Hsap.22 110 5 + 1000 cc-CCa\n"
+        "s Ptro.22 20 6 + 900 CCGCCA\n"
+    )
+
+
+def test_maf_reference_merges_abutting_blocks_and_keeps_the_soft_mask(tmp_path: Path) -> None:
+    from biometal.io.fastx import read_fasta
+    from biometal.ml.seedfilter.realseq import RepeatMask, maf_reference
+
+    _write_maf(tmp_path / "a.maf")
+    info = maf_reference(tmp_path / "a.maf", tmp_path / "r.fa", tmp_path / "m.npz")
+    recs = {r.id: str(r.seq) for r in read_fasta(tmp_path / "r.fa")}
+    assert recs == {"chr22_100": "ACGTACGTAACCCCA", "chr22_200": "TTTTGGGG"}
+    raw = {"chr22_100": "ACGTacgtAAccCCa", "chr22_200": "ttttGGGG"}
+    assert info["contigs"] == 2 and info["bp"] == 23
+    assert info["repeat_fraction"] == pytest.approx(
+        sum(c.islower() for c in "".join(raw.values())) / 23
+    )
+    mask = RepeatMask.load(tmp_path / "m.npz")
+    assert mask.names == ["chr22_100", "chr22_200"]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        c = int(rng.integers(0, 2))
+        s = raw[mask.names[c]]
+        a, ln = int(rng.integers(0, len(s))), int(rng.integers(1, 8))
+        want = sum(ch.islower() for ch in s[a : a + ln]) / max(min(a + ln, len(s)) - a, 1)
+        got = mask.fraction(np.array([c]), np.array([a]), np.array([ln]))[0]
+        assert got == pytest.approx(want)
+
+
+def test_maf_reference_errors_name_the_file_and_line(tmp_path: Path) -> None:
+    from biometal.errors import InputFormatError
+    from biometal.ml.seedfilter.realseq import maf_reference
+
+    bad = tmp_path / "bad.maf"
+    bad.write_text("a\ns Hsap.22 0 5 + 100 ACG\n")
+    with pytest.raises(InputFormatError, match=r"bad\.maf.*2.*size 5 but 3"):
+        maf_reference(bad, tmp_path / "r.fa", tmp_path / "m.npz")
+    assert not (tmp_path / "r.fa").exists()
+    none = tmp_path / "none.maf"
+    none.write_text("a\ns Ptro.22 0 3 + 100 ACG\n")
+    with pytest.raises(InputFormatError, match="no 'Hsap.' rows"):
+        maf_reference(none, tmp_path / "r.fa", tmp_path / "m.npz")
+
+
+def test_viable_fractions_per_locus_and_per_seed(tmp_path: Path) -> None:
+    from biometal.ml.seedfilter.realseq import RepeatMask, maf_reference, viable_fractions
+    from biometal.ml.seedfilter.windows import WindowSet
+
+    _write_maf(tmp_path / "a.maf")
+    maf_reference(tmp_path / "a.maf", tmp_path / "r.fa", tmp_path / "m.npz")
+    mask = RepeatMask.load(tmp_path / "m.npz")
+    rng = np.random.default_rng(3)
+    n = 300
+    arrays = {
+        "read": rng.integers(0, 40, n),
+        "qstart": rng.integers(0, 3, n),
+        "label": (rng.random(n) < 0.6).astype(np.uint8),
+        "contig": rng.integers(0, 2, n),
+        "pos": rng.integers(0, 6, n),
+        "seed_len": np.full(n, 2),
+        "occ": rng.integers(1, 30, n),
+    }
+    arrays["qend"] = arrays["qstart"] + 2
+    f = viable_fractions(WindowSet(arrays), mask).set_index("stratum")
+    df = pd.DataFrame(arrays)
+    for stratum, sel in (
+        ("all", np.ones(n, bool)),
+        ("occ <= 20 (chain default)", arrays["occ"] <= 20),
+        ("seed occ > 1", arrays["occ"] > 1),
+    ):
+        sub = df[sel]
+        per_seed = sub.groupby(["read", "qstart", "qend"])["label"].max()
+        assert f.loc[stratum, "loci"] == len(sub)
+        assert f.loc[stratum, "viable_fraction_per_locus"] == pytest.approx(sub.label.mean())
+        assert f.loc[stratum, "seeds"] == len(per_seed)
+        assert f.loc[stratum, "viable_fraction_per_seed"] == pytest.approx(per_seed.mean())
+    rep = f.loc["locus in repeat (>= 50% soft-masked)", "loci"]
+    assert rep + f.loc["locus not in repeat", "loci"] == n
+
+
+def test_cnn_with_occurrence_input_exports_and_runs_in_the_backends(data, tmp_path: Path) -> None:
+    import torch
+
+    from biometal.ml.seedfilter.export import check_onnx, export_coreml, export_onnx
+    from biometal.ml.seedfilter.train import occ_side
+
+    _, _, _, ws, _ = data
+    side = occ_side(ws["occ"])
+    assert side.shape == (len(ws), 1)
+    assert np.allclose(side[:, 0], np.log2(1 + ws["occ"]))
+    part = split_by_pair(ws["pair"], (0.8, 0.1, 0.1), 1)
+    model, _ = train_cnn(ws, part, TrainParams(epochs=1, batch_size=128, seed=1, threads=1), side)
+    assert model.n_side == 1 and n_parameters(model) == 26913 + 32
+    with pytest.raises(ValueError, match="side input"):
+        model(torch.from_numpy(random_windows(2)))
+    torch.save(
+        {"state_dict": model.state_dict(), "meta": {"width": 128, "threshold": 0.5, "n_side": 1}},
+        tmp_path / "occ.pt",
+    )
+    export_onnx(model, tmp_path / "occ.onnx")
+    diffs = check_onnx(model, tmp_path / "occ.onnx", (512, 1024))
+    assert max(diffs.values()) <= 1e-5
+    ort_b = backends.OnnxRuntimeBackend(tmp_path / "occ.onnx")
+    torch_b = backends.make_backend("torch", tmp_path / "occ.pt")
+    assert ort_b.n_side == 1 and torch_b.n_side == 1
+    x = random_windows(700, seed=4)
+    s = np.random.default_rng(4).uniform(0, 9, (700, 1)).astype(np.float32)
+    p = ort_b.predict(x, side=s)
+    assert np.abs(p - torch_b.predict(x, side=s)).max() <= 1e-5
+    # the occurrence count changes the output: the input is used
+    assert np.abs(p - ort_b.predict(x, side=s + 3)).max() > 1e-4
+    assert ort_b.warmup(1) > 0
+    with pytest.raises(BiometalError, match="needs side inputs"):
+        ort_b.predict(x)
+    with pytest.raises(BiometalError, match="2 columns, want 1"):
+        ort_b.predict(x, side=np.zeros((700, 2), np.float32))
+    export_onnx(SeedFilterCNN().eval(), tmp_path / "plain.onnx")
+    plain = backends.OnnxRuntimeBackend(tmp_path / "plain.onnx")
+    assert plain.n_side == 0 and plain.predict(x).shape == (700,)
+    with pytest.raises(BiometalError, match="takes no side input"):
+        plain.predict(x, side=s)
+    # Core ML: windows + side with one batch range, spec-validated (INT8 too)
+    export_coreml(model, tmp_path / "occ.mlpackage", (512, 1024, 2048))
+    spec = validate_mlpackage(tmp_path / "occ.mlpackage", (512, 1024, 2048))
+    assert spec["convs"] == 3 and spec["batch_sizes"] == [512, 1024, 2048]
+    with pytest.raises(ExportError, match="batch range"):
+        validate_mlpackage(tmp_path / "occ.mlpackage", (512, 4096))
+    export_coreml(model, tmp_path / "occ8.mlpackage", (512, 2048), int8=True)
+    assert (
+        validate_mlpackage(tmp_path / "occ8.mlpackage", (512, 2048), int8=True)[
+            "quantized_weight_ops"
+        ]
+        >= 5
+    )
+
+
+def test_evaluate_real_tables_agree_with_the_windows(data, tmp_path: Path) -> None:
+    """The real-sequence evaluation end to end on the small genome (its 8 repeat copies
+    marked as soft-masked): rates recomputed from the windows, stage rows consistent."""
+    from biometal.ml.seedfilter.realseq import (
+        RealParams,
+        evaluate_real,
+        load_evaluation,
+        markdown_tables,
+        real_card,
+    )
+
+    d, g, _, ws, _ = data
+    mask = np.zeros(g.shape[0], bool)
+    for k in range(8):
+        mask[k * 5000 + 4400 : (k + 1) * 5000] = True
+    np.savez(
+        tmp_path / "m.npz",
+        names=np.array(["chr1"]),
+        offsets=np.array([0, g.shape[0]]),
+        mask=np.packbits(mask),
+        n=g.shape[0],
+    )
+    params = RealParams(epochs=1, repeats=2, threads=1, seed=3)
+    res = evaluate_real(d / "w.npz", tmp_path / "m.npz", d / "ref.fmi.npz", tmp_path / "e", params)
+    assert set(load_evaluation(tmp_path / "e")) == set(res)
+    y = ws["label"].astype(bool)
+    f = res["fractions"].set_index("stratum")
+    assert f.loc["all", "loci"] == len(ws)
+    assert f.loc["all", "viable_fraction_per_locus"] == pytest.approx(y.mean())
+    m = res["models"].set_index("model")
+    assert list(m.index) == ["cnn", "cnn_occ", "hgb", "logistic", "occ_rule", "seed_len_rule"]
+    part = split_by_pair(ws["pair"], (0.8, 0.1, 0.1), 3)
+    te = part == 2
+    keep = -ws["occ"].astype(float) >= m.loc["occ_rule", "threshold"]
+    assert m.loc["occ_rule", "tpr"] == pytest.approx(keep[te & y].mean())
+    assert m.loc["occ_rule", "fpr"] == pytest.approx(keep[te & ~y].mean())
+    st = res["stage"].set_index("method")
+    assert st.loc["no filter", "loci_extended"] == len(ws)
+    assert st.loc["occ_rule", "loci_extended"] == int(keep.sum())
+    lost = set(ws["read"][te & y]) - set(ws["read"][te & y & keep])
+    assert st.loc["occ_rule", "test_reads_losing_true_alignment"] == len(lost)
+    assert (st["stage_cpu_s_min"] <= st["stage_cpu_s"]).all()
+    assert (
+        max(max(v.values()) for v in res["summary"]["onnx_max_abs_diff_vs_torch"].values()) < 1e-5
+    )
+    assert res["summary"]["coreml_spec"]["cnn_occ"]["convs"] == 3
+    md = markdown_tables(res)
+    assert md.count("\n| cnn_occ |") == 2 and "| occ <= 20 (chain default) |" in md
+    card = real_card(res, params)
+    assert "--epochs 1 --repeats 2 --seed 3" in card and md in card

@@ -3,7 +3,9 @@
 A backend has a ``name``, ``available()`` (can it run here?), ``optimal_batch_sizes`` (the
 fixed batch sizes it is exported for: 512, 1024, 2048), ``warmup()`` and
 ``predict(batch) -> scores`` (float32 (B,) P(viable) for float32 (B, 2, 128, 4) one-hot
-windows, any B: batches are cut into the fixed sizes, the last one zero-padded).
+windows, any B: batches are cut into the fixed sizes, the last one zero-padded). A model
+with side inputs (``SeedFilterCNN(n_side=k)``, ONNX input ``side``) takes them as
+``predict(batch, side=(B, k) float32)``; ``n_side`` says how many it needs (0: none).
 
 - :class:`OnnxRuntimeBackend`: ONNX Runtime with execution providers tried in order
   ``CoreMLExecutionProvider`` (Apple Neural Engine / GPU) -> ``CUDAExecutionProvider`` ->
@@ -44,6 +46,8 @@ class InferenceBackend(ABC):
     """Base class: fixed-batch prediction with padding (subclasses implement ``_run``)."""
 
     name = "base"
+    #: side inputs per row the model takes besides the windows (0: windows only)
+    n_side = 0
 
     def __init__(self, batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES) -> None:
         sizes = sorted({int(b) for b in batch_sizes})
@@ -57,8 +61,8 @@ class InferenceBackend(ABC):
         return True
 
     @abstractmethod
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        """Scores float32 (B,) of one fixed-size batch (B, 2, W, 4)."""
+    def _run(self, x: np.ndarray, side: np.ndarray | None = None) -> np.ndarray:
+        """Scores float32 (B,) of one fixed-size batch (B, 2, W, 4) [+ side (B, k)]."""
 
     def batch_size_for(self, n: int) -> int:
         """The smallest fixed batch size >= n (the largest when n exceeds them all)."""
@@ -67,32 +71,62 @@ class InferenceBackend(ABC):
                 return b
         return self.optimal_batch_sizes[-1]
 
-    def predict(self, batch: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        """float32 (B,) scores of ``batch`` (B, 2, W, 4); run in fixed-size batches
-        (``batch_size`` or the best fit), the last one zero-padded."""
+    def predict(
+        self, batch: np.ndarray, batch_size: int | None = None, side: np.ndarray | None = None
+    ) -> np.ndarray:
+        """float32 (B,) scores of ``batch`` (B, 2, W, 4) [and ``side`` (B, n_side)]; run in
+        fixed-size batches (``batch_size`` or the best fit), the last one zero-padded."""
         x = np.ascontiguousarray(batch, np.float32)
-        if x.ndim != 4 or x.shape[1] != 2 or x.shape[3] != 4:
-            raise BiometalError(f"{self.name}: expected (B, 2, W, 4) windows, got {x.shape}")
+        self._check_batch(x)
+        sd = self._check_side(side, x.shape[0])
         n = x.shape[0]
         out = np.empty(n, np.float32)
         bs = int(batch_size) if batch_size else self.batch_size_for(n)
         for s in range(0, n, bs):
             part = x[s : s + bs]
+            sp = None if sd is None else sd[s : s + bs]
             m = part.shape[0]
             if m < bs:
                 pad = np.zeros((bs, *x.shape[1:]), np.float32)
                 pad[:m] = part
                 part = pad
-            out[s : s + m] = np.asarray(self._run(part)).reshape(-1)[:m]
+                if sp is not None:
+                    spad = np.zeros((bs, sd.shape[1]), np.float32)
+                    spad[:m] = sp
+                    sp = spad
+            out[s : s + m] = np.asarray(self._run(part, sp)).reshape(-1)[:m]
         return out
+
+    def _check_side(self, side: np.ndarray | None, n: int) -> np.ndarray | None:
+        if not self.n_side:
+            if side is not None:
+                raise BiometalError(f"{self.name}: this model takes no side input")
+            return None
+        if side is None:
+            raise BiometalError(f"{self.name}: this model needs side inputs (B, {self.n_side})")
+        sd = np.ascontiguousarray(side, np.float32).reshape(n, -1)
+        if sd.shape[1] != self.n_side:
+            raise BiometalError(f"{self.name}: side has {sd.shape[1]} columns, want {self.n_side}")
+        return sd
+
+    def _check_batch(self, x: np.ndarray) -> None:
+        """Raise unless ``x`` is a batch of this model's input: (B, 2, W, 4) windows here
+        (a backend of another model overrides this and :meth:`_zeros`)."""
+        if x.ndim != 4 or x.shape[1] != 2 or x.shape[3] != 4:
+            raise BiometalError(f"{self.name}: expected (B, 2, W, 4) windows, got {x.shape}")
+
+    def _zeros(self, b: int, width: int) -> np.ndarray:
+        """An all-zero input batch of ``b`` rows (for :meth:`warmup`)."""
+        return np.zeros((b, 2, width, 4), np.float32)
 
     def warmup(self, rounds: int = 2, width: int = 128) -> float:
         """Run every fixed batch size ``rounds`` times on zeros; returns seconds spent."""
         t0 = time.perf_counter()
         for b in self.optimal_batch_sizes:
-            z = np.zeros((b, 2, width, 4), np.float32)
+            z = self._zeros(b, width)
+            zs = np.zeros((b, self.n_side), np.float32) if self.n_side else None
             for _ in range(rounds):
-                self._run(z)
+                self._run(z, zs)
         return time.perf_counter() - t0
 
 
@@ -133,7 +167,10 @@ class OnnxRuntimeBackend(InferenceBackend):
         except Exception as exc:  # ORT raises its own exception types
             raise BiometalError(f"{model_path}: cannot load ONNX model: {exc}") from None
         self.providers = self.session.get_providers()
-        self.input_name = self.session.get_inputs()[0].name
+        inputs = self.session.get_inputs()
+        self.input_name = inputs[0].name
+        self.side_name = inputs[1].name if len(inputs) > 1 else None
+        self.n_side = int(inputs[1].shape[1]) if len(inputs) > 1 else 0
         self.output_name = self.session.get_outputs()[0].name
 
     @classmethod
@@ -149,8 +186,11 @@ class OnnxRuntimeBackend(InferenceBackend):
         """The execution provider the session runs on first."""
         return self.providers[0]
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run([self.output_name], {self.input_name: x})[0]
+    def _run(self, x: np.ndarray, side: np.ndarray | None = None) -> np.ndarray:
+        feed = {self.input_name: x}
+        if self.side_name is not None:
+            feed[self.side_name] = side
+        return self.session.run([self.output_name], feed)[0]
 
 
 class CoreMLBackend(InferenceBackend):
@@ -189,8 +229,11 @@ class CoreMLBackend(InferenceBackend):
             return False
         return True
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        return self.model.predict({self.input_name: x})[self.output_name]
+    def _run(self, x: np.ndarray, side: np.ndarray | None = None) -> np.ndarray:
+        feed = {self.input_name: x}
+        if side is not None:
+            feed["side"] = side
+        return self.model.predict(feed)[self.output_name]
 
 
 class TorchBackend(InferenceBackend):
@@ -209,12 +252,14 @@ class TorchBackend(InferenceBackend):
 
         set_torch_threads(threads or None)  # torch's count is per process: not restored
         self.model, self.meta = load_cnn(model_path)
+        self.n_side = int(self.model.n_side)
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
+    def _run(self, x: np.ndarray, side: np.ndarray | None = None) -> np.ndarray:
         import torch
 
+        sd = None if side is None else torch.from_numpy(side)
         with torch.no_grad():
-            return torch.sigmoid(self.model(torch.from_numpy(x))).numpy()
+            return torch.sigmoid(self.model(torch.from_numpy(x), sd)).numpy()
 
 
 BACKENDS = {"onnx": OnnxRuntimeBackend, "coreml": CoreMLBackend, "torch": TorchBackend}

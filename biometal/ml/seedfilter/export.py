@@ -14,6 +14,11 @@ and its INT8 weight-quantised variant (checked by loading their specs).
   both packages are validated by reloading them without compiling (``skip_model_load``)
   and checking the spec: ML program, input/output names, the enumerated shapes, and (INT8)
   that the weights are int8 ``constexpr`` dequantisations.
+- A model with side inputs (``SeedFilterCNN(n_side=k)``: the occurrence-aware variant of
+  :mod:`biometal.ml.seedfilter.realseq`) gets a second input ``side`` (B, k) float32: in
+  ONNX with the same dynamic batch axis (checked against torch on random windows and side
+  values), in Core ML with one batch range ``1..max(batch_sizes)`` for both inputs (two
+  inputs with enumerated shapes need macOS 15); the spec check accepts that range instead.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from biometal.ml.seedfilter.train import load_cnn
 log = logging.getLogger(__name__)
 
 INPUT_NAME = "windows"
+#: second input of a model with side inputs (``SeedFilterCNN(n_side=k)``): (B, k) float32
+SIDE_NAME = "side"
 OUTPUT_NAME = "p_viable"
 DEFAULT_BATCH_SIZES = (512, 1024, 2048)
 
@@ -53,23 +60,35 @@ def random_windows(n: int, width: int = 128, seed: int = 0) -> np.ndarray:
     return x
 
 
+def random_side(n: int, n_side: int, seed: int = 0) -> np.ndarray:
+    """float32 (n, n_side) side inputs in the range of ``log2(1 + occ)`` (0..10)."""
+    return np.random.default_rng(seed).uniform(0, 10, (n, n_side)).astype(np.float32)
+
+
 def export_onnx(model, path: str | os.PathLike, width: int = 128) -> None:
-    """Write the probability model (sigmoid included) as ONNX with a dynamic batch axis."""
+    """Write the probability model (sigmoid included) as ONNX with a dynamic batch axis
+    (inputs ``windows``, and ``side`` when the model has side inputs)."""
     import torch
 
     from biometal.ml.seedfilter.model import SeedFilterProb
 
     prob = SeedFilterProb(model).eval()
-    dummy = torch.zeros(2, 2, width, 4)
+    n_side = int(getattr(model, "n_side", 0))
+    args: tuple = (torch.zeros(2, 2, width, 4),)
+    names = [INPUT_NAME]
+    if n_side:
+        args = (*args, torch.zeros(2, n_side))
+        names.append(SIDE_NAME)
+    axes = {k: {0: "batch"} for k in (*names, OUTPUT_NAME)}
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             prob,
-            (dummy,),
+            args,
             str(tmp),
-            input_names=[INPUT_NAME],
+            input_names=names,
             output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
         )
@@ -85,11 +104,17 @@ def check_onnx(model, onnx_path, batch_sizes, atol: float = 1e-5, width: int = 1
 
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     out = {}
+    n_side = int(getattr(model, "n_side", 0))
     for b in batch_sizes:
         x = random_windows(b, width, seed=b)
+        feed = {INPUT_NAME: x}
+        side = None
+        if n_side:
+            feed[SIDE_NAME] = random_side(b, n_side, seed=b)
+            side = torch.from_numpy(feed[SIDE_NAME])
         with torch.no_grad():
-            ref = torch.sigmoid(model(torch.from_numpy(x))).numpy()
-        got = sess.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+            ref = torch.sigmoid(model(torch.from_numpy(x), side)).numpy()
+        got = sess.run([OUTPUT_NAME], feed)[0]
         if got.shape != (b,):
             raise ExportError(f"{onnx_path}: output shape {got.shape} for batch {b}, want ({b},)")
         diff = float(np.abs(got - ref).max())
@@ -121,37 +146,60 @@ def export_coreml(
     ct = _quiet_coremltools()
     prob = SeedFilterProb(model).eval()
     sizes = sorted(int(b) for b in batch_sizes)
-    example = torch.zeros(sizes[0], 2, width, 4)
+    n_side = int(getattr(model, "n_side", 0))
+    example: tuple = (torch.zeros(sizes[0], 2, width, 4),)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if n_side:
+            # two inputs cannot both have enumerated shapes before macOS 15: a batch range
+            example = (*example, torch.zeros(sizes[0], n_side))
+            b = ct.RangeDim(1, sizes[-1], default=sizes[0])
+            inputs = [
+                ct.TensorType(name=INPUT_NAME, shape=(b, 2, width, 4), dtype=np.float32),
+                ct.TensorType(name=SIDE_NAME, shape=(b, n_side), dtype=np.float32),
+            ]
+        else:
+            shapes = ct.EnumeratedShapes(
+                shapes=[(b, 2, width, 4) for b in sizes], default=(sizes[0], 2, width, 4)
+            )
+            inputs = [ct.TensorType(name=INPUT_NAME, shape=shapes, dtype=np.float32)]
         traced = torch.jit.trace(prob, example)
-        shapes = ct.EnumeratedShapes(
-            shapes=[(b, 2, width, 4) for b in sizes], default=(sizes[0], 2, width, 4)
-        )
         ml = ct.convert(
             traced,
-            inputs=[ct.TensorType(name=INPUT_NAME, shape=shapes, dtype=np.float32)],
+            inputs=inputs,
             outputs=[ct.TensorType(name=OUTPUT_NAME, dtype=np.float32)],
             convert_to="mlprogram",
             minimum_deployment_target=ct.target.macOS13,
             compute_precision=ct.precision.FLOAT16,
         )
         if int8:
-            from coremltools.optimize.coreml import (
-                OpLinearQuantizerConfig,
-                OptimizationConfig,
-                linear_quantize_weights,
-            )
-
-            cfg = OptimizationConfig(
-                global_config=OpLinearQuantizerConfig(
-                    mode="linear_symmetric", dtype="int8", weight_threshold=0
-                )
-            )
-            ml = linear_quantize_weights(ml, config=cfg)
+            ml = quantize_int8(ml)
     ml.short_description = "biometal seed-viability CNN: P(seed extends to a correct alignment)"
     ml.input_description[INPUT_NAME] = "(B, 2, 128, 4) one-hot query and reference windows"
+    if n_side:
+        ml.input_description[SIDE_NAME] = f"(B, {n_side}) log2(1 + occurrences of the seed)"
     ml.output_description[OUTPUT_NAME] = "(B,) probability that the seed is viable"
+    save_mlpackage(ml, path)
+
+
+def quantize_int8(ml):
+    """The Core ML model with every weight tensor INT8 (``linear_symmetric`` per channel)."""
+    from coremltools.optimize.coreml import (
+        OpLinearQuantizerConfig,
+        OptimizationConfig,
+        linear_quantize_weights,
+    )
+
+    cfg = OptimizationConfig(
+        global_config=OpLinearQuantizerConfig(
+            mode="linear_symmetric", dtype="int8", weight_threshold=0
+        )
+    )
+    return linear_quantize_weights(ml, config=cfg)
+
+
+def save_mlpackage(ml, path: str | os.PathLike) -> None:
+    """Save a Core ML model as an ``.mlpackage`` directory atomically (temp dir + rename)."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
@@ -164,8 +212,15 @@ def export_coreml(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def validate_mlpackage(path: str | os.PathLike, batch_sizes, int8: bool = False) -> dict:
-    """Reload an ``.mlpackage`` without compiling it and check its spec (see module doc)."""
+def validate_mlpackage(
+    path: str | os.PathLike,
+    batch_sizes,
+    int8: bool = False,
+    input_name: str = INPUT_NAME,
+    output_name: str = OUTPUT_NAME,
+) -> dict:
+    """Reload an ``.mlpackage`` without compiling it and check its spec (see module doc;
+    the input and output names default to the seed filter's)."""
     ct = _quiet_coremltools()
     path = Path(path)
     try:
@@ -177,12 +232,22 @@ def validate_mlpackage(path: str | os.PathLike, batch_sizes, int8: bool = False)
         raise ExportError(f"{path}: not an ML program ({spec.WhichOneof('Type')})")
     ins = {i.name: i for i in spec.description.input}
     outs = [o.name for o in spec.description.output]
-    if list(ins) != [INPUT_NAME] or outs != [OUTPUT_NAME]:
-        raise ExportError(f"{path}: inputs {list(ins)} outputs {outs}, want windows -> p_viable")
-    enum = ins[INPUT_NAME].type.multiArrayType.enumeratedShapes.shapes
-    got = sorted(int(s.shape[0]) for s in enum)
-    if got != sorted(int(b) for b in batch_sizes):
-        raise ExportError(f"{path}: enumerated batch sizes {got}, want {sorted(batch_sizes)}")
+    side = input_name == INPUT_NAME and list(ins) == [INPUT_NAME, SIDE_NAME]
+    if (list(ins) != [input_name] and not side) or outs != [output_name]:
+        raise ExportError(
+            f"{path}: inputs {list(ins)} outputs {outs}, want {input_name} -> {output_name}"
+        )
+    if side:  # the seed filter with side inputs: one batch range (see export_coreml)
+        rng = ins[input_name].type.multiArrayType.shapeRange.sizeRanges[0]
+        lo, hi = int(rng.lowerBound), int(rng.upperBound)
+        if lo > min(batch_sizes) or 0 <= hi < max(batch_sizes):
+            raise ExportError(f"{path}: batch range {lo}..{hi} misses {sorted(batch_sizes)}")
+        got = sorted(int(b) for b in batch_sizes)
+    else:
+        enum = ins[input_name].type.multiArrayType.enumeratedShapes.shapes
+        got = sorted(int(s.shape[0]) for s in enum)
+        if got != sorted(int(b) for b in batch_sizes):
+            raise ExportError(f"{path}: enumerated batch sizes {got}, want {sorted(batch_sizes)}")
     ops: dict[str, int] = {}
     for fn in spec.mlProgram.functions.values():
         for block in fn.block_specializations.values():

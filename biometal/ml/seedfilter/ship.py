@@ -38,8 +38,13 @@ def _size(path: str) -> int:
     )
 
 
-def model_card(inputs: dict[str, str], cfg: dict) -> str:
-    """Markdown model card: data, architecture, metrics, export checks, cost, regenerate."""
+#: the real-sequence section (written by ``bench/seedfilter_real.py --card``), next to the card
+REAL_CARD = "seedfilter_real.md"
+
+
+def model_card(inputs: dict[str, str], cfg: dict, real_section: str = "") -> str:
+    """Markdown model card: data, architecture, metrics, export checks, cost, regenerate;
+    ``real_section`` (the real-sequence evaluation, markdown) is appended when given."""
     metrics = pd.read_csv(inputs["metrics"], sep="\t")
     balance = pd.read_csv(inputs["balance"], sep="\t").set_index("metric")["value"]
     export = json.loads(Path(inputs["export"]).read_text())
@@ -85,7 +90,10 @@ Per seed occurrence, two windows of 128 bases one-hot encoded over A C G T (N an
 all zeros): the read on the reference's strand and the reference, each 32 bp before the
 seed, the seed (its first and last 32 bp when longer than 64), 32 bp after.
 `biometal.ml.seedfilter.windows` builds them; `biometal.ml.seedfilter.backends` runs them
-(ONNX Runtime providers CoreML -> CUDA -> CPU; Core ML directly on macOS).
+(ONNX Runtime providers CoreML -> CUDA -> CPU; Core ML directly on macOS). The shipped model
+takes the windows only; `SeedFilterCNN(n_side=1)` also takes the seed's occurrence count as
+a second input `side` (B, 1) = log2(1 + occurrences), which the windows cannot show (the
+real-sequence evaluation below trains and exports both).
 
 ## Data
 
@@ -122,7 +130,7 @@ quantised weight tensors); Core ML predictions were not run (they need macOS).
 
     snakemake --cores 2 seedfilter_ship          # default config: simulated data
     snakemake --cores 2 --configfile config/1000g.yaml seedfilter_ship   # 1000 Genomes
-"""
+""" + (f"\n{real_section}" if real_section else "")
 
 
 def ship_models(inputs: dict[str, str], outputs: dict[str, str], cfg: dict) -> None:
@@ -131,7 +139,8 @@ def ship_models(inputs: dict[str, str], outputs: dict[str, str], cfg: dict) -> N
     total = sum(_size(inputs[k]) for k in ("onnx", "mlpackage", "mlpackage_int8", "feature_models"))
     if total > MAX_TOTAL_BYTES:
         raise BiometalError(f"the seed-filter models take {total} bytes, more than 2 MB")
-    card = model_card(inputs, cfg)
+    real = Path(outputs["card"]).with_name(REAL_CARD)
+    card = model_card(inputs, cfg, real.read_text() if real.is_file() else "")
     for key in ("onnx", "feature_models"):
         out = outputs["features"] if key == "feature_models" else outputs[key]
         with atomic_path(out) as tmp:

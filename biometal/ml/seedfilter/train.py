@@ -118,8 +118,11 @@ def _batches(n: int, size: int, rng: np.random.Generator | None):
         yield idx[s : s + size]
 
 
-def predict_torch(model, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-    """P(viable) of one-hot windows (n, 2, W, 4) with a SeedFilterCNN (eval mode)."""
+def predict_torch(
+    model, x: np.ndarray, batch_size: int = 2048, side: np.ndarray | None = None
+) -> np.ndarray:
+    """P(viable) of one-hot windows (n, 2, W, 4) with a SeedFilterCNN (eval mode);
+    ``side`` (n, n_side) float32 for a model with side inputs."""
     import torch
 
     model.eval()
@@ -127,12 +130,19 @@ def predict_torch(model, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
     with torch.no_grad():
         for s in range(0, x.shape[0], batch_size):
             xb = torch.from_numpy(x[s : s + batch_size])
-            out[s : s + batch_size] = torch.sigmoid(model(xb)).numpy()
+            sb = None if side is None else torch.from_numpy(side[s : s + batch_size])
+            out[s : s + batch_size] = torch.sigmoid(model(xb, sb)).numpy()
     return out
 
 
-def train_cnn(ws: WindowSet, part: np.ndarray, params: TrainParams):
-    """Train a :class:`SeedFilterCNN`; returns (model, history DataFrame)."""
+def occ_side(occ: np.ndarray) -> np.ndarray:
+    """The side input of the occurrence-aware CNN: float32 (n, 1) ``log2(1 + occ)``."""
+    return np.log2(1.0 + np.asarray(occ, np.float32)).reshape(-1, 1)
+
+
+def train_cnn(ws: WindowSet, part: np.ndarray, params: TrainParams, side: np.ndarray | None = None):
+    """Train a :class:`SeedFilterCNN`; returns (model, history DataFrame). ``side``
+    (n, k) float32 per row of ``ws``: train the variant with k side inputs."""
     import torch
     from torch import nn
 
@@ -145,6 +155,8 @@ def train_cnn(ws: WindowSet, part: np.ndarray, params: TrainParams):
     y = ws["label"].astype(np.float32)
     x_tr, y_tr = ws.one_hot(tr), y[tr]
     x_va, y_va = ws.one_hot(va), y[va]
+    s_tr = None if side is None else np.ascontiguousarray(side[tr], np.float32)
+    s_va = None if side is None else torch.from_numpy(np.ascontiguousarray(side[va], np.float32))
     n_pos = float(y_tr.sum())
     n_neg = float(y_tr.shape[0] - n_pos)
     if n_pos == 0 or n_neg == 0:
@@ -152,7 +164,8 @@ def train_cnn(ws: WindowSet, part: np.ndarray, params: TrainParams):
             f"the training split has {int(n_pos)} viable and {int(n_neg)} non-viable seeds: "
             "both classes are needed (use more read pairs)"
         )
-    model = SeedFilterCNN(width=ws["qwin"].shape[1])
+    n_side = 0 if side is None else int(side.shape[1])
+    model = SeedFilterCNN(width=ws["qwin"].shape[1], n_side=n_side)
     opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     steps = params.epochs * math.ceil(len(tr) / params.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
@@ -168,10 +181,11 @@ def train_cnn(ws: WindowSet, part: np.ndarray, params: TrainParams):
         stage = f"epoch {epoch + 1} of {params.epochs}"
         for b in _batches(len(tr), params.batch_size, rng):
             xb, yb = torch.from_numpy(x_tr[b]), torch.from_numpy(y_tr[b])
+            sb = None if s_tr is None else torch.from_numpy(s_tr[b])
             opt.zero_grad()
             if params.label_smoothing:  # keeps logits finite: float32 scores stay < 1
                 yb = yb * (1 - params.label_smoothing) + 0.5 * params.label_smoothing
-            loss = loss_fn(model(xb), yb)
+            loss = loss_fn(model(xb, sb), yb)
             loss.backward()
             opt.step()
             sched.step()
@@ -179,7 +193,12 @@ def train_cnn(ws: WindowSet, part: np.ndarray, params: TrainParams):
             progress.update(1, stage)
         model.eval()
         with torch.no_grad():
-            logits = torch.cat([model(xt_va[s : s + 2048]) for s in range(0, len(va), 2048)])
+            logits = torch.cat(
+                [
+                    model(xt_va[s : s + 2048], None if s_va is None else s_va[s : s + 2048])
+                    for s in range(0, len(va), 2048)
+                ]
+            )
             vloss = float(loss_fn(logits, yt_va))
         from sklearn.metrics import roc_auc_score
 
@@ -281,7 +300,7 @@ def load_cnn(path: str | os.PathLike):
     from biometal.ml.seedfilter.model import SeedFilterCNN
 
     ck = torch.load(path, map_location="cpu", weights_only=True)
-    model = SeedFilterCNN(width=int(ck["meta"]["width"]))
+    model = SeedFilterCNN(width=int(ck["meta"]["width"]), n_side=int(ck["meta"].get("n_side", 0)))
     model.load_state_dict(ck["state_dict"])
     model.eval()
     return model, ck["meta"]

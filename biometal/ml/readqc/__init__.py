@@ -1,0 +1,1 @@
+"""The neural read-quality model: per-base error probability, training, export, inference."""
