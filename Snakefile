@@ -1,6 +1,7 @@
 # biometal-workflow entry point: config, schema validation, the plan, rule files, targets.
 # Targets (see README): all, simulate, qc, case_study_rnaseq, case_study_variants,
-# case_study_dnabert, seed_filter; seedfilter_ship and bench_alignment (not part of all).
+# case_study_dnabert, seed_filter, read_qc; seedfilter_ship and bench_alignment (not part
+# of all).
 # Parsing needs only Snakemake and the light biometal.workflow package (stdlib, PyYAML,
 # jsonschema): jobs import the rest of the library.
 import os
@@ -49,6 +50,7 @@ include: "rules/download.smk"
 include: "rules/seeds.smk"
 include: "rules/seedfilter.smk"
 include: "rules/dnabert.smk"
+include: "rules/readqc.smk"
 
 
 # Run on the submitting host, never as cluster jobs: targets, downloads (compute nodes are
@@ -61,6 +63,7 @@ localrules:
     case_study_variants,
     case_study_dnabert,
     seed_filter,
+    read_qc,
     bench_alignment,
     ena_filereport,
     ena_reads,
@@ -83,6 +86,8 @@ localrules:
     seedfilter_ship,
     dnabert_vocab,
     dnabert_figures,
+    readqc_trimming,
+    readqc_figures,
 
 
 rule all:
@@ -140,3 +145,12 @@ rule seed_filter:
     --configfile config/1000g.yaml for 1000 Genomes data from ENA)."""
     input:
         PLAN.seeds.outputs,
+
+
+rule read_qc:
+    """Read QC: reads with realistic errors -> BQSR table and neural quality model,
+    recalibrated FASTQ scored against the true errors (calibration, error by cycle and
+    context, masking, variant calls), adapter trimming vs cutadapt and fastp (config read_qc).
+    """
+    input:
+        PLAN.readqc.outputs,

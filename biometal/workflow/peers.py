@@ -1,5 +1,6 @@
-"""Peer tools (kallisto, salmon, bcftools, FreeBayes, samtools): enabled by config, found on
-PATH or provided by their pinned conda env (``envs/<tool>.yaml``) under ``--sdm conda``."""
+"""Peer tools (kallisto, salmon, bcftools, FreeBayes, samtools, cutadapt, fastp): enabled by
+config, found on PATH or provided by their pinned conda env (``envs/<tool>.yaml``) under
+``--sdm conda``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ PEER_TOOLS: dict[str, tuple[str, ...]] = {
     "bcftools": ("bcftools",),
     "freebayes": ("freebayes", "bgzip"),
     "samtools": ("samtools",),
+    "cutadapt": ("cutadapt",),
+    "fastp": ("fastp",),
 }
 
 

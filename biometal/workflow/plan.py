@@ -11,6 +11,7 @@ from biometal.workflow.data import SimData, sim_data
 from biometal.workflow.dnabert import DnabertPlan, dnabert_plan
 from biometal.workflow.peers import PeerFinder
 from biometal.workflow.qc import QcPlan, qc_plan
+from biometal.workflow.readqc import ReadqcPlan, readqc_plan
 from biometal.workflow.rnaseq import RnaseqPlan, rnaseq_plan
 from biometal.workflow.seeds import SeedsPlan, seeds_plan
 from biometal.workflow.variants import VariantsPlan, variants_plan
@@ -32,6 +33,7 @@ class Plan:
     variants: VariantsPlan
     seeds: SeedsPlan
     dnabert: DnabertPlan
+    readqc: ReadqcPlan
     gpus: int
     notes: tuple[str, ...]
 
@@ -49,6 +51,7 @@ class Plan:
             *self.variants.outputs,
             *self.dnabert.outputs,
             *self.seeds.outputs,
+            *self.readqc.outputs,
         ]
 
 
@@ -70,6 +73,7 @@ def plan_workflow(
         variants=variants_plan(config, sim, peers),
         seeds=seeds_plan(config, sim),
         dnabert=dnabert_plan(config, sim),
+        readqc=readqc_plan(config, sim, peers),
         gpus=config["compute"]["gpus"],
         notes=tuple(peers.notes),
     )

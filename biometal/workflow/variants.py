@@ -10,6 +10,7 @@ from biometal.errors import ConfigError
 from biometal.variants.samples import read_variant_sheet
 from biometal.workflow.data import SimData
 from biometal.workflow.peers import PeerFinder
+from biometal.workflow.readqc import NEURAL_MODEL
 
 PILEUP = "results/pileup"
 VAR = "results/variants"
@@ -23,6 +24,8 @@ class VariantsPlan:
     truth: str | None
     peers: list[str]
     bench: bool  # the pileup benchmark against samtools mpileup runs
+    # none | bqsr | neural: call on reads whose qualities were recalibrated (variants.recalibrate)
+    recalibrate: str = "none"
 
     @property
     def names(self) -> list[str]:
@@ -41,8 +44,27 @@ class VariantsPlan:
         return int(1000 + 3 * Path(input.reference).stat().st_size / 1e6)
 
     def bam(self, sample: str) -> str:
-        """The BAM of a sample: the user's, or the one map_reads writes."""
-        return self.samples[sample]["bam"] or f"results/align/{sample}.bam"
+        """The BAM of a sample: the user's, the one map_reads writes, or (variants.recalibrate)
+        the one readqc_variants_recalibrate writes (the reads with recalibrated qualities)."""
+        if self.samples[sample]["bam"]:
+            return self.samples[sample]["bam"]
+        if self.recalibrate != "none":
+            return f"results/align/recalibrated/{sample}.bam"
+        return f"results/align/{sample}.bam"
+
+    def recal_inputs(self, wildcards) -> dict:
+        """Input function of readqc_variants_recalibrate (use with unpack): the sample's
+        FASTQ, its BAM as mapped (BQSR fits its table there, outside the truth variants when
+        there is a truth VCF) or the neural model."""
+        s = wildcards.sample
+        inputs = {"reference": self.reference, "fastq": self.samples[s]["fastq"]}
+        if self.recalibrate == "neural":
+            inputs["model"] = NEURAL_MODEL
+        else:
+            inputs.update(bam=f"results/align/{s}.bam", bai=f"results/align/{s}.bam.bai")
+            if self.truth:
+                inputs["known_sites"] = self.truth
+        return inputs
 
     def sample_inputs(self, sample: str) -> dict[str, str]:
         """Inputs of a job reading a sample's BAM (its index only when the workflow makes it:
@@ -103,7 +125,11 @@ def variants_plan(config: dict, sim: SimData, peers: PeerFinder) -> VariantsPlan
     """The variant-calling case study's inputs for a validated config."""
     cfg = config["variants"]
     bench = cfg["bench"]["repeats"] > 0 and bool(peers.enabled(["samtools"], "pileup benchmark"))
-    common = dict(peers=peers.enabled(cfg["peers"], "variant-calling"), bench=bench)
+    common = dict(
+        peers=peers.enabled(cfg["peers"], "variant-calling"),
+        bench=bench,
+        recalibrate=cfg["recalibrate"],
+    )
     own = [key for key in ("reference", "samples") if cfg[key]]
     if not own:
         if cfg["truth"]:
@@ -124,4 +150,10 @@ def variants_plan(config: dict, sim: SimData, peers: PeerFinder) -> VariantsPlan
         r["sample"]: {"fastq": [p for p in (r["fq1"], r["fq2"]) if p], "bam": r["bam"]}
         for r in rows
     }
+    aligned = [name for name, s in samples.items() if s["bam"]]
+    if cfg["recalibrate"] != "none" and aligned:
+        raise ConfigError(
+            f"config variants.recalibrate recalibrates FASTQ reads, but sample '{aligned[0]}' "
+            "is a BAM: list its FASTQ files, or set variants.recalibrate: none"
+        )
     return VariantsPlan(cfg["reference"], samples, cfg["truth"] or None, **common)

@@ -54,6 +54,7 @@ LIGHT_MODULES: list[str] = [
     "biometal.workflow.peers",
     "biometal.workflow.plan",
     "biometal.workflow.qc",
+    "biometal.workflow.readqc",
     "biometal.workflow.rnaseq",
     "biometal.workflow.seeds",
     "biometal.workflow.variants",

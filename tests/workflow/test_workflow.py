@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -188,8 +189,12 @@ def test_config_change_reruns_only_what_depends_on_it(tiny_run: Path, tmp_path: 
     jobs = _jobs(proc.stdout)
     # the DNABERT case study trains and evaluates on the metagenome; its vocabulary stays
     dnabert = {"dnabert_train", "dnabert_evaluate", "dnabert_quality_thresholds", "dnabert_figures"}
+    # read_qc trims the metagenome's adapters (with cutadapt and fastp where installed)
+    readqc = {"readqc_trim_biometal", "readqc_trimming", "readqc_figures"} | {
+        f"readqc_trim_{p}" for p in ("cutadapt", "fastp") if shutil.which(p)
+    }
     assert set(jobs) == {"simulate_metagenome", "read_stats", "qc_summary", "qc_figure", "all"} | (
-        dnabert
+        dnabert | readqc
     ), jobs
     assert jobs["read_stats"] == 1  # only the metagenome sample
 
