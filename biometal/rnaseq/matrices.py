@@ -286,8 +286,7 @@ def gene_matrices(
     count_m = pd.DataFrame(counts, index=genes).groupby(level=0, sort=False).sum()
     count_m = count_m.reindex(present)
     tpm_m = pd.DataFrame(tpms, index=genes).groupby(level=0, sort=False).sum().reindex(present)
-    totals = count_m.sum(axis=0).replace(0, np.nan)
-    cpm_m = (count_m / totals * 1e6).fillna(0.0)
+    cpm_m = pd.DataFrame(cpm(count_m.to_numpy()), index=count_m.index, columns=count_m.columns)
     count_m.index.name = cpm_m.index.name = tpm_m.index.name = "gene_id"
 
     def named(m: pd.DataFrame) -> pd.DataFrame:
@@ -303,6 +302,27 @@ def gene_matrices(
     if log2cpm_out is not None:
         _write(named(np.log2(cpm_m + 1.0)), log2cpm_out, "%.6f")
     return count_m
+
+
+def cpm(counts: np.ndarray) -> np.ndarray:
+    """Counts per million of genes x samples ``counts``: ``count * (1e6 / column total)``.
+
+    A column whose total is 0 is all zeros. Returns float64, same shape.
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    totals = c.sum(axis=0)
+    return c * np.where(totals > 0, 1e6 / np.where(totals > 0, totals, 1.0), 0.0)
+
+
+def tpm(counts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Transcripts per million of genes x samples ``counts`` and per-gene ``lengths`` (bp, > 0).
+
+    Column by column :func:`biometal.rnaseq.em.tpm_from_counts`: ``1e6 * (c / len) / sum(c /
+    len)``; a column without counts is all zeros. Returns float64, same shape.
+    """
+    rate = np.asarray(counts, dtype=np.float64) / np.asarray(lengths, np.float64)[:, None]
+    totals = rate.sum(axis=0)
+    return rate * np.where(totals > 0, 1e6 / np.where(totals > 0, totals, 1.0), 0.0)
 
 
 def pca(log_expr: pd.DataFrame, n_components: int | None = None) -> tuple[np.ndarray, np.ndarray]:
