@@ -402,6 +402,25 @@ def _run_trim(args: argparse.Namespace) -> None:
     logging.getLogger("biometal.cli").info("%s", " ".join(f"{k}={v}" for k, v in stats.items()))
 
 
+def _run_vcf(args: argparse.Namespace) -> None:
+    from biometal.io.vcf import write_query
+
+    n = write_query(
+        args.vcf,
+        args.output,
+        info=_csv(args.info),
+        format=_csv(args.format),
+        gt=not args.no_gt,
+        region=_csv(args.region) or None,
+        samples=_csv(args.samples) or None,
+    )
+    logging.getLogger("biometal.cli").info("records=%d", n)
+
+
+def _csv(text: str | None) -> list[str]:
+    return [x for x in (text or "").split(",") if x]
+
+
 def _run_config(args: argparse.Namespace) -> None:
     import yaml
 
@@ -841,6 +860,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-special-tokens", action="store_true", help="leave out [CLS] and [SEP]")
     p.add_argument("--chunk-reads", type=_int_range(1), default=65536, metavar="N", help=mem_chunk)
+
+    # vcf ------------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "vcf",
+        "VCF / VCF.gz / BCF records as tab-separated text, as bcftools query prints them",
+        "Stream the records of a VCF, bgzipped VCF or BCF (biometal.io.vcf.read_vcf) and "
+        "print\nCHROM POS ID REF ALT QUAL FILTER, the --info fields, then per sample GT and "
+        "the\n--format fields, tab-separated, as 'bcftools query' prints them with\n"
+        "  -f '%CHROM\\t%POS\\t%ID\\t%REF\\t%ALT\\t%QUAL\\t%FILTER[\\t%INFO/K][\\t%GT[\\t%F]]\\n'\n"
+        "--region needs the file's .tbi/.csi index (a plain VCF is scanned).\n\nexample:\n"
+        "  biometal vcf results/cli/sim.vcf.gz -i DP -o results/cli/sim.vcf.tsv",
+        [],
+        _run_vcf,
+    )
+    p.add_argument("vcf", metavar="VCF", help="VCF, VCF.gz (bgzip or gzip) or BCF file")
+    p.add_argument("-i", "--info", metavar="K,..", help="INFO fields to print, comma-separated")
+    p.add_argument("-F", "--format", metavar="K,..", help="FORMAT fields (besides GT) to print")
+    p.add_argument("--no-gt", action="store_true", help="leave out the GT columns")
+    p.add_argument(
+        "-r", "--region", metavar="REG,..", help="chr, chr:pos or chr:beg-end (1-based), comma-sep"
+    )
+    p.add_argument("-s", "--samples", metavar="S,..", help="samples to print, in this order")
+    p.add_argument(
+        "-o", "--output", default="-", metavar="TSV", help="output ('-': stdout; .gz: gzip)"
+    )
 
     # config ---------------------------------------------------------------------------
     p = _subparser(

@@ -7,6 +7,7 @@ Public API (see the modules for details):
 - :func:`read_fastq_chunks` -> :class:`ReadChunk` (codes, qual, offsets) for the kernels
 - :class:`FastqWriter`: plain/gzip FASTQ, atomic, deterministic
 - :func:`encode` / :func:`decode` (``encoding``): A=0 C=1 G=2 T=3 else 4
+- :func:`read_vcf` (``vcf``): VCF / VCF.gz / BCF -> :class:`VcfChunk` columnar arrays
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ _EXPORTS = {
     "read_fastx": "fastx",
     "InputSourceError": "sources",
     "open_input": "sources",
+    "VcfChunk": "vcf",
+    "VcfError": "vcf",
+    "read_vcf": "vcf",
+    "read_vcf_all": "vcf",
 }
 
 
@@ -51,6 +56,8 @@ __all__ = [
     "FastqWriter",
     "InputSourceError",
     "ReadChunk",
+    "VcfChunk",
+    "VcfError",
     "decode",
     "encode",
     "open_input",
@@ -58,4 +65,6 @@ __all__ = [
     "read_fastq",
     "read_fastq_chunks",
     "read_fastx",
+    "read_vcf",
+    "read_vcf_all",
 ]

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = (
     "pileup",
     "call",
+    "vcf",
     "index",
     "quant",
     "fmindex",
