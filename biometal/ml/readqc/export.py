@@ -32,7 +32,7 @@ from biometal.ml.readqc.model import CONTEXT, N_FEATURES, FusedQualityNet
 from biometal.ml.seedfilter.export import (
     ExportError,
     _quiet_coremltools,
-    quantize_int8,
+    convert_mlprogram,
     save_mlpackage,
     validate_mlpackage,
 )
@@ -118,20 +118,11 @@ def export_coreml(model, path: str | os.PathLike, batch_sizes, int8: bool = Fals
     example = torch.from_numpy(random_features(sizes[0]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        traced = torch.jit.trace(prob, example)
         shapes = ct.EnumeratedShapes(
             shapes=[(b, N_FEATURES) for b in sizes], default=(sizes[0], N_FEATURES)
         )
-        ml = ct.convert(
-            traced,
-            inputs=[ct.TensorType(name=INPUT_NAME, shape=shapes, dtype=np.float32)],
-            outputs=[ct.TensorType(name=OUTPUT_NAME, dtype=np.float32)],
-            convert_to="mlprogram",
-            minimum_deployment_target=ct.target.macOS13,
-            compute_precision=ct.precision.FLOAT16,
-        )
-        if int8:
-            ml = quantize_int8(ml)
+        inputs = [ct.TensorType(name=INPUT_NAME, shape=shapes, dtype=np.float32)]
+        ml = convert_mlprogram(torch.jit.trace(prob, example), inputs, OUTPUT_NAME, int8)
     ml.short_description = "biometal base-quality model: P(base call is wrong)"
     ml.input_description[INPUT_NAME] = (
         "(B, 13): 9 context base codes (A0 C1 G2 T3 N4), reported Q, cycle, mate, read length"

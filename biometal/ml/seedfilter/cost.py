@@ -42,12 +42,12 @@ from biometal.ml.seedfilter.backends import (
 )
 from biometal.ml.seedfilter.train import split_by_pair
 from biometal.ml.seedfilter.windows import (
-    FEATURES,
     WindowParams,
     extend,
     load_windows,
     one_hot,
     prepare,
+    run_features,
 )
 from biometal.stats import summarize
 
@@ -153,15 +153,7 @@ def _measure_cost(
     seed_len = ws["seed_len"]
 
     def feats(inp) -> np.ndarray:
-        cols = []
-        for f in FEATURES:
-            if f == "flank_mm_left":
-                cols.append(inp.flank_mm[:, 0])
-            elif f == "flank_mm_right":
-                cols.append(inp.flank_mm[:, 1])
-            else:
-                cols.append(ws[f])
-        return np.stack([c.astype(np.float32) for c in cols], axis=1)
+        return run_features(ws, inp)
 
     models: dict[str, Callable] = {
         "cnn_onnxruntime": lambda inp: ort_b.predict(one_hot(inp.qwin, inp.rwin)) >= thr_cnn,

@@ -163,23 +163,28 @@ def export_coreml(
                 shapes=[(b, 2, width, 4) for b in sizes], default=(sizes[0], 2, width, 4)
             )
             inputs = [ct.TensorType(name=INPUT_NAME, shape=shapes, dtype=np.float32)]
-        traced = torch.jit.trace(prob, example)
-        ml = ct.convert(
-            traced,
-            inputs=inputs,
-            outputs=[ct.TensorType(name=OUTPUT_NAME, dtype=np.float32)],
-            convert_to="mlprogram",
-            minimum_deployment_target=ct.target.macOS13,
-            compute_precision=ct.precision.FLOAT16,
-        )
-        if int8:
-            ml = quantize_int8(ml)
+        ml = convert_mlprogram(torch.jit.trace(prob, example), inputs, OUTPUT_NAME, int8)
     ml.short_description = "biometal seed-viability CNN: P(seed extends to a correct alignment)"
     ml.input_description[INPUT_NAME] = "(B, 2, 128, 4) one-hot query and reference windows"
     if n_side:
         ml.input_description[SIDE_NAME] = f"(B, {n_side}) log2(1 + occurrences of the seed)"
     ml.output_description[OUTPUT_NAME] = "(B,) probability that the seed is viable"
     save_mlpackage(ml, path)
+
+
+def convert_mlprogram(traced, inputs: list, output_name: str, int8: bool = False):
+    """A traced torch model as a Core ML ML program (macOS 13+, float16 compute; INT8
+    weights if ``int8``), the one conversion every shipped model goes through."""
+    ct = _quiet_coremltools()
+    ml = ct.convert(
+        traced,
+        inputs=inputs,
+        outputs=[ct.TensorType(name=output_name, dtype=np.float32)],
+        convert_to="mlprogram",
+        minimum_deployment_target=ct.target.macOS13,
+        compute_precision=ct.precision.FLOAT16,
+    )
+    return quantize_int8(ml) if int8 else ml
 
 
 def quantize_int8(ml):

@@ -332,7 +332,13 @@ def evaluate_real(
         split_by_pair,
         train_cnn,
     )
-    from biometal.ml.seedfilter.windows import FEATURES, extend, load_windows, one_hot, prepare
+    from biometal.ml.seedfilter.windows import (
+        extend,
+        load_windows,
+        one_hot,
+        prepare,
+        run_features,
+    )
 
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -408,15 +414,7 @@ def evaluate_real(
         }
 
         def feat_of(inp) -> np.ndarray:
-            cols = []
-            for f in FEATURES:
-                if f == "flank_mm_left":
-                    cols.append(inp.flank_mm[:, 0])
-                elif f == "flank_mm_right":
-                    cols.append(inp.flank_mm[:, 1])
-                else:
-                    cols.append(ws[f])
-            return np.stack([c.astype(np.float32) for c in cols], axis=1)
+            return run_features(ws, inp)
 
         filters: dict[str, Callable] = {
             "cnn": lambda inp: ort["cnn"].predict(one_hot(inp.qwin, inp.rwin)) >= thresholds["cnn"],

@@ -440,6 +440,14 @@ class WindowSet:
         return one_hot(q, r)
 
 
+def run_features(ws: WindowSet, inp: ExtensionInputs) -> np.ndarray:
+    """float32 (n, len(FEATURES)) seed features at run time: the flank mismatches as
+    :func:`prepare` computed them for ``inp``, every other feature from the windows file."""
+    flank = {"flank_mm_left": inp.flank_mm[:, 0], "flank_mm_right": inp.flank_mm[:, 1]}
+    cols = [flank[f] if f in flank else ws[f] for f in FEATURES]
+    return np.stack([c.astype(np.float32) for c in cols], axis=1)
+
+
 def one_hot(qwin: np.ndarray, rwin: np.ndarray) -> np.ndarray:
     """uint8 windows (B, W) x2 -> float32 (B, 2, W, 4) one-hot (N/padding all zeros)."""
     out = np.empty((qwin.shape[0], 2, qwin.shape[1], 4), np.float32)
