@@ -417,6 +417,45 @@ def _run_vcf(args: argparse.Namespace) -> None:
     logging.getLogger("biometal.cli").info("records=%d", n)
 
 
+def _run_intervals(args: argparse.Namespace) -> None:
+    from biometal.errors import BiometalError
+    from biometal.regions import intervals as ops
+    from biometal.regions import read_bed, read_genome, write_bed
+
+    strand = "same" if args.same_strand else "opposite" if args.opposite_strand else None
+    a = read_bed(args.a)
+    needs_b = args.op in ("intersect", "subtract", "closest", "coverage")
+    if needs_b != (args.b is not None):
+        raise BiometalError(f"intervals {args.op}: " + ("needs B.bed" if needs_b else "takes no B"))
+    b = read_bed(args.b) if needs_b else None
+    if args.op == "intersect":
+        res = ops.intersect(a, b, mode=args.mode, strand=strand)
+    elif args.op == "merge":
+        cols = tuple(int(c) for c in _csv(args.columns))
+        res = ops.merge(
+            a,
+            distance=args.distance,
+            strand=strand is not None,
+            columns=cols,
+            ops=tuple(_csv(args.operation)),
+        )
+    elif args.op == "subtract":
+        res = ops.subtract(a, b, strand=strand, whole=args.whole)
+    elif args.op == "complement":
+        if args.genome is None:
+            raise BiometalError("intervals complement: needs -g GENOME (chrom sizes or .fai)")
+        res = ops.complement(a, read_genome(args.genome))
+    elif args.op == "closest":
+        res = ops.closest(a, b, strand=strand, ties=args.ties)
+    else:
+        res = ops.coverage(a, b, strand=strand, counts_only=args.counts)
+    if args.output == "-":
+        sys.stdout.write("".join(line + "\n" for line in res.lines()))
+    else:
+        write_bed(res, args.output)
+    logging.getLogger("biometal.cli").info("records=%d a_sorted=%s", len(res), a.is_sorted)
+
+
 def _csv(text: str | None) -> list[str]:
     return [x for x in (text or "").split(",") if x]
 
@@ -885,6 +924,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-s", "--samples", metavar="S,..", help="samples to print, in this order")
     p.add_argument(
         "-o", "--output", default="-", metavar="TSV", help="output ('-': stdout; .gz: gzip)"
+    )
+
+    # intervals ------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "intervals",
+        "bedtools-style interval operations on BED files (output equal to bedtools 2.30)",
+        "Run OP on BED files (sorted or not; sorted inside) and print BED as bedtools does:\n"
+        "  intersect A B  (--mode default|wa|wb|wawb|u|v|c = -wa, -wb, -wa -wb, -u, -v, -c)\n"
+        "  merge A        (-d N, -s, -c COLS --operation count,sum,min,max,mean,collapse,...)\n"
+        "  subtract A B   (-A: drop A records with any overlap)\n"
+        "  complement A -g GENOME\n"
+        "  closest A B    (-d distances always printed; -t all|first|last)\n"
+        "  coverage A B   (--counts: the count only)\n"
+        "-s / -S: same / opposite strand only (a '.' strand then matches nothing).\n\n"
+        "example:\n  biometal intervals merge results/cli/a.bed -c 4 --operation count",
+        [],
+        _run_intervals,
+    )
+    p.add_argument(
+        "op",
+        choices=("intersect", "merge", "subtract", "complement", "closest", "coverage"),
+        help="the operation",
+    )
+    p.add_argument("a", metavar="A.bed", help="BED file A (plain or gzip)")
+    p.add_argument("b", metavar="B.bed", nargs="?", default=None, help="BED file B")
+    grp = p.add_mutually_exclusive_group()
+    grp.add_argument("-s", dest="same_strand", action="store_true", help="same strand only")
+    grp.add_argument("-S", dest="opposite_strand", action="store_true", help="opposite strand")
+    p.add_argument(
+        "--mode",
+        default="default",
+        choices=("default", "wa", "wb", "wawb", "u", "v", "c"),
+        help="intersect output (default: the overlapping part with A's fields)",
+    )
+    p.add_argument("-d", "--distance", type=int, default=0, metavar="N", help="merge: max gap")
+    p.add_argument("-c", "--columns", metavar="C,..", help="merge: columns to summarise")
+    p.add_argument("--operation", metavar="OP,..", help="merge: one op per -c column")
+    p.add_argument("-A", dest="whole", action="store_true", help="subtract: whole A records")
+    p.add_argument("-g", "--genome", metavar="GENOME", help="complement: chrom sizes / .fai")
+    p.add_argument(
+        "-t", "--ties", default="all", choices=("all", "first", "last"), help="closest ties"
+    )
+    p.add_argument("--counts", action="store_true", help="coverage: only the count")
+    p.add_argument(
+        "-o", "--output", default="-", metavar="BED", help="output ('-': stdout, the default)"
     )
 
     # config ---------------------------------------------------------------------------

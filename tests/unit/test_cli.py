@@ -37,6 +37,7 @@ COMMANDS = (
     "recalibrate",
     "config",
     "trim",
+    "intervals",
 )
 
 

@@ -1,0 +1,19 @@
+"""Genomic regions: BED / bedGraph / GFF3 / GTF readers and bedtools-style interval operations.
+
+``read_bed`` gives a columnar :class:`~biometal.regions.bed.Intervals`; the operations in
+:mod:`biometal.regions.intervals` (intersect, merge, subtract, complement, closest, coverage)
+run as numba kernels on its numpy arrays and match bedtools 2.30 output.
+"""
+
+from biometal.regions.bed import Intervals, read_bed, read_bedgraph, read_genome, write_bed
+from biometal.regions.gff import read_gff3, read_gtf
+
+__all__ = [
+    "Intervals",
+    "read_bed",
+    "read_bedgraph",
+    "read_genome",
+    "write_bed",
+    "read_gff3",
+    "read_gtf",
+]

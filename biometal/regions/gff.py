@@ -1,0 +1,164 @@
+"""GFF3 (ID/Parent hierarchy) and GTF (gene -> transcript -> exon) readers into pandas.
+
+Both return one row per feature: ``seqid source type start end score strand phase`` with
+``start`` 0-based half-open (GFF's 1-based closed ``start`` minus 1) so rows line up with BED,
+plus the parsed attributes. Comment lines (``#``), blank lines, CRLF and a BOM are accepted;
+GFF3 parsing stops at ``##FASTA``. A malformed record is a one-line
+:class:`~biometal.errors.InputFormatError` naming ``file:line``.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote
+
+import pandas as pd
+
+from biometal.errors import BiometalError, InputFormatError
+from biometal.io import open_input
+
+COLUMNS = ["seqid", "source", "type", "start", "end", "score", "strand", "phase"]
+
+
+def _records(path: str | os.PathLike, kind: str):
+    name = str(path)
+    with open_input(path) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if lineno == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            if kind == "GFF3" and line.startswith("##FASTA"):
+                return
+            if not line.strip() or line.startswith("#"):
+                continue
+            f = line.split("\t")
+            if len(f) != 9:
+                raise InputFormatError(
+                    name, lineno, f"expected 9 tab-separated {kind} fields, got {len(f)}"
+                )
+            try:
+                s, e = int(f[3]), int(f[4])
+            except ValueError:
+                raise InputFormatError(
+                    name, lineno, f"start/end must be integers, got '{f[3]}' '{f[4]}'"
+                ) from None
+            if s < 1 or e < s - 1:
+                raise InputFormatError(name, lineno, f"need 1 <= start <= end + 1, got {s} {e}")
+            if f[6] not in ("+", "-", ".", "?"):
+                raise InputFormatError(name, lineno, f"strand must be +, -, . or ?, got '{f[6]}'")
+            yield lineno, f, s - 1, e
+
+
+def _gff3_attrs(text: str, path: str, lineno: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if text == ".":
+        return out
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise InputFormatError(path, lineno, f"GFF3 attribute '{part}' has no '='")
+        out[unquote(key)] = value  # values stay escaped until split on ','
+    return out
+
+
+def read_gff3(path: str | os.PathLike) -> pd.DataFrame:
+    """A GFF3 file as a DataFrame: :data:`COLUMNS`, ``id`` (the ``ID`` attribute or ``None``),
+    ``parents`` (tuple of ``Parent`` IDs, URL-unescaped; several for multi-parent features)
+    and ``attributes`` (``dict`` of every attribute, values URL-unescaped, multi-values joined
+    by ``,``). A ``Parent`` naming no ``ID`` in the file is an error naming its line."""
+    name = str(path)
+    rows = []
+    lines = []
+    for lineno, f, s, e in _records(path, "GFF3"):
+        attrs = _gff3_attrs(f[8], name, lineno)
+        parents = tuple(unquote(p) for p in attrs["Parent"].split(",")) if "Parent" in attrs else ()
+        fid = unquote(attrs["ID"]) if "ID" in attrs else None
+        clean = {k: unquote(v) for k, v in attrs.items()}
+        rows.append((f[0], f[1], f[2], s, e, f[5], f[6], f[7], fid, parents, clean))
+        lines.append(lineno)
+    if not rows:
+        raise BiometalError(f"{path}: no GFF3 records")
+    df = pd.DataFrame(rows, columns=[*COLUMNS, "id", "parents", "attributes"])
+    ids = set(df["id"].dropna())
+    for lineno, parents in zip(lines, df["parents"], strict=True):
+        for p in parents:
+            if p not in ids:
+                raise InputFormatError(name, lineno, f"Parent '{p}' is not the ID of any feature")
+    return df
+
+
+def _gtf_attrs(text: str, path: str, lineno: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition(" ")
+        value = value.strip()
+        if not sep or not value:
+            raise InputFormatError(path, lineno, f"GTF attribute '{part}' is not 'key value'")
+        if value.startswith('"'):
+            if not value.endswith('"') or len(value) < 2:
+                raise InputFormatError(path, lineno, f"unterminated quote in attribute '{key}'")
+            value = value[1:-1]
+        # repeated keys (Ensembl 'tag') are joined with ','
+        out[key] = f"{out[key]},{value}" if key in out else value
+    return out
+
+
+def read_gtf(path: str | os.PathLike) -> pd.DataFrame:
+    """A GTF file as a DataFrame: :data:`COLUMNS`, ``gene_id``, ``transcript_id`` (``None``
+    where absent, e.g. gene lines) and ``attributes`` (``dict``; repeated keys joined by
+    ``,``). Checked: every line has a ``gene_id`` (GTF 2.2), every transcript belongs to one
+    gene; ``exon``/``CDS`` lines need a ``transcript_id``."""
+    name = str(path)
+    rows = []
+    tx_gene: dict[str, str] = {}
+    for lineno, f, s, e in _records(path, "GTF"):
+        attrs = _gtf_attrs(f[8], name, lineno)
+        gene = attrs.get("gene_id")
+        tx = attrs.get("transcript_id")
+        if gene is None:
+            raise InputFormatError(name, lineno, "GTF record has no gene_id attribute")
+        if tx is None and f[2] in ("exon", "CDS", "transcript", "start_codon", "stop_codon"):
+            raise InputFormatError(name, lineno, f"{f[2]} record has no transcript_id attribute")
+        if tx is not None:
+            prev = tx_gene.setdefault(tx, gene)
+            if prev != gene:
+                raise InputFormatError(
+                    name, lineno, f"transcript '{tx}' is in genes '{prev}' and '{gene}'"
+                )
+        rows.append((f[0], f[1], f[2], s, e, f[5], f[6], f[7], gene, tx, attrs))
+    if not rows:
+        raise BiometalError(f"{path}: no GTF records")
+    return pd.DataFrame(rows, columns=[*COLUMNS, "gene_id", "transcript_id", "attributes"])
+
+
+def gtf_to_bed(df: pd.DataFrame, feature: str = "exon"):
+    """Rows of ``feature`` type of a :func:`read_gtf` / :func:`read_gff3` frame as
+    :class:`~biometal.regions.bed.Intervals` (BED6: name = transcript_id or id, score ``.``)."""
+    import numpy as np
+
+    from biometal.regions.bed import STRAND_CODE, Intervals
+
+    sub = df[df["type"] == feature]
+    names_col = "transcript_id" if "transcript_id" in sub else "id"
+    codes, uniques = pd.factorize(sub["seqid"], sort=False)
+    strand = sub["strand"].map(lambda x: STRAND_CODE.get(x, 0)).to_numpy(np.int8)
+    tail = [
+        f"{n if n is not None else '.'}\t.\t{st if st in '+-' else '.'}"
+        for n, st in zip(sub[names_col], sub["strand"], strict=True)
+    ]
+    return Intervals(
+        chrom_names=[str(u) for u in uniques],
+        chrom=codes.astype(np.int32),
+        start=sub["start"].to_numpy(np.int64),
+        end=sub["end"].to_numpy(np.int64),
+        tail=np.asarray(tail, dtype=object),
+        strand=strand,
+        path=str(feature),
+        ncols=6,
+    )
