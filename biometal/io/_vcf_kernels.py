@@ -245,6 +245,7 @@ def parse_vcf_lines(
     max_pl = 0
     n = 0
     p = start
+    status = OK  # an error stops at its line: n and p are those before it
     while p < stop and n < max_rec:
         ls = p
         le = p
@@ -257,7 +258,8 @@ def parse_vcf_lines(
             p = nxt
             continue
         if buf[ls] == 35:
-            return n, ls, HEADER_IN_BODY, ls, max_pl, spans, pos, qual, info_sp, gt, phased, fmt_sp
+            status = HEADER_IN_BODY
+            break
         r = n
         col = 0
         fs = ls
@@ -273,20 +275,8 @@ def parse_vcf_lines(
                 elif col == 1:
                     v, ok = _parse_int(buf, fs, fe)
                     if not ok or v < 0:
-                        return (
-                            n,
-                            ls,
-                            BAD_POS,
-                            ls,
-                            max_pl,
-                            spans,
-                            pos,
-                            qual,
-                            info_sp,
-                            gt,
-                            phased,
-                            fmt_sp,
-                        )
+                        status = BAD_POS
+                        break
                     pos[r] = v
                 elif col == 2:
                     spans[r, S_ID, 0] = fs
@@ -303,20 +293,8 @@ def parse_vcf_lines(
                     else:
                         fv, ok = _parse_float(buf, fs, fe)
                         if not ok:
-                            return (
-                                n,
-                                ls,
-                                BAD_QUAL,
-                                ls,
-                                max_pl,
-                                spans,
-                                pos,
-                                qual,
-                                info_sp,
-                                gt,
-                                phased,
-                                fmt_sp,
-                            )
+                            status = BAD_QUAL
+                            break
                         qual[r] = np.array([fv], np.float32).view(np.uint32)[0]
                 elif col == 6:
                     spans[r, S_FILTER, 0] = fs
@@ -350,20 +328,8 @@ def parse_vcf_lines(
                         while b < fe and buf[b] != 58:
                             b += 1
                         if nfmt >= MAX_FORMAT_KEYS:
-                            return (
-                                n,
-                                ls,
-                                TOO_MANY_FORMAT_KEYS,
-                                ls,
-                                max_pl,
-                                spans,
-                                pos,
-                                qual,
-                                info_sp,
-                                gt,
-                                phased,
-                                fmt_sp,
-                            )
+                            status = TOO_MANY_FORMAT_KEYS
+                            break
                         km = -1
                         if b - a == 2 and buf[a] == 71 and buf[a + 1] == 84:
                             km = -2
@@ -375,6 +341,8 @@ def parse_vcf_lines(
                         keymap[nfmt] = km
                         nfmt += 1
                         a = b + 1
+                    if status != OK:
+                        break
                 elif col - 9 < n_samples:
                     s = col - 9
                     a = fs
@@ -388,20 +356,8 @@ def parse_vcf_lines(
                             if want_gt:
                                 na, st = _parse_gt(buf, a, b, gt, phased, r, s, ploidy, amax)
                                 if st != OK:
-                                    return (
-                                        n,
-                                        ls,
-                                        st,
-                                        ls,
-                                        max_pl,
-                                        spans,
-                                        pos,
-                                        qual,
-                                        info_sp,
-                                        gt,
-                                        phased,
-                                        fmt_sp,
-                                    )
+                                    status = st
+                                    break
                                 if na > max_pl:
                                     max_pl = na
                         elif km >= 0 and b > a:  # an empty value is missing
@@ -409,6 +365,8 @@ def parse_vcf_lines(
                             fmt_sp[r, s, km, 1] = b
                         k += 1
                         a = b + 1
+                    if status != OK:
+                        break
                     if want_gt and k == 0 and nfmt > 0 and keymap[0] == -2:
                         gt[r, s, 0] = GT_MISSING
                 col += 1
@@ -416,10 +374,16 @@ def parse_vcf_lines(
                 if q == le:
                     break
             q += 1
-        if col < 8 or (n_samples > 0 and col != 9 + n_samples) or (n_samples == 0 and col > 9):
-            return n, ls, BAD_COLUMNS, ls, max_pl, spans, pos, qual, info_sp, gt, phased, fmt_sp
-        if fmt_s < 0 and n_samples > 0:
-            return n, ls, BAD_COLUMNS, ls, max_pl, spans, pos, qual, info_sp, gt, phased, fmt_sp
+        if status != OK:
+            break
+        if (
+            col < 8
+            or (n_samples > 0 and col != 9 + n_samples)
+            or (n_samples == 0 and col > 9)
+            or (fmt_s < 0 and n_samples > 0)
+        ):
+            status = BAD_COLUMNS
+            break
         if want_gt and n_samples > 0:
             has_gt = False
             for k in range(nfmt):
@@ -430,7 +394,8 @@ def parse_vcf_lines(
                     gt[r, s, 0] = GT_MISSING
         n += 1
         p = nxt
-    return n, p, OK, -1, max_pl, spans, pos, qual, info_sp, gt, phased, fmt_sp
+    err = p if status != OK else -1
+    return n, p, status, err, max_pl, spans, pos, qual, info_sp, gt, phased, fmt_sp
 
 
 @njit(cache=True, nogil=True)
@@ -618,6 +583,18 @@ def _descriptor(buf, p, end):  # pragma: no cover - compiled
     return t, c, p
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _keyed_value(buf, p, end):  # pragma: no cover - compiled
+    """(key, type, count, offset of values) of the INFO/FORMAT entry at buf[p] (a typed int
+    key, then a typed value); type -1 if malformed."""
+    t, c, p = _descriptor(buf, p, end)
+    if t < 1 or t > 3 or c != 1:
+        return np.int64(0), -1, np.int64(0), p
+    key, _m, _e = _typed_int(buf, p, t)
+    t, c, p = _descriptor(buf, p + _tsize(t), end)
+    return key, t, c, p
+
+
 @njit(cache=True, nogil=True)
 def parse_bcf_records(
     buf, start, stop, max_rec, n_samples, info_ids, fmt_ids, gt_id, gt, amax, want_gt
@@ -661,6 +638,7 @@ def parse_bcf_records(
     max_pl = 0
     n = 0
     p = start
+    status = OK  # an error stops at its record: n and p are those before it
     while n < max_rec and p + 8 <= stop:
         l_shared = _u32(buf, p)
         l_indiv = _u32(buf, p + 4)
@@ -671,25 +649,8 @@ def parse_bcf_records(
         q = p + 8
         se = q + l_shared
         if l_shared < 24:
-            return (
-                n,
-                p,
-                BAD_RECORD,
-                p,
-                max_pl,
-                tid,
-                pos,
-                rlen,
-                qual,
-                heap,
-                spans,
-                filt,
-                filt_off,
-                info_meta,
-                gt,
-                phased,
-                fmt_meta,
-            )
+            status = BAD_RECORD
+            break
         tid[r] = _i32(buf, q)
         pos[r] = _i32(buf, q + 4) + 1
         rlen[r] = _i32(buf, q + 8)
@@ -699,48 +660,14 @@ def parse_bcf_records(
         n_smp = buf[q + 20] | (np.int64(buf[q + 21]) << 8) | (np.int64(buf[q + 22]) << 16)
         n_fmt = buf[q + 23]
         if n_smp != n_samples and l_indiv > 0:
-            return (
-                n,
-                p,
-                BAD_RECORD,
-                p,
-                max_pl,
-                tid,
-                pos,
-                rlen,
-                qual,
-                heap,
-                spans,
-                filt,
-                filt_off,
-                info_meta,
-                gt,
-                phased,
-                fmt_meta,
-            )
+            status = BAD_RECORD
+            break
         q += 24
         # ID
         t, c, q = _descriptor(buf, q, se)
         if t != 7 and t != 0:
-            return (
-                n,
-                p,
-                BAD_RECORD,
-                p,
-                max_pl,
-                tid,
-                pos,
-                rlen,
-                qual,
-                heap,
-                spans,
-                filt,
-                filt_off,
-                info_meta,
-                gt,
-                phased,
-                fmt_meta,
-            )
+            status = BAD_RECORD
+            break
         spans[r, 0, 0] = h
         for i in range(c):
             if buf[q + i] != 0:
@@ -755,25 +682,8 @@ def parse_bcf_records(
         for a in range(n_allele):
             t, c, q = _descriptor(buf, q, se)
             if t != 7 and t != 0:
-                return (
-                    n,
-                    p,
-                    BAD_RECORD,
-                    p,
-                    max_pl,
-                    tid,
-                    pos,
-                    rlen,
-                    qual,
-                    heap,
-                    spans,
-                    filt,
-                    filt_off,
-                    info_meta,
-                    gt,
-                    phased,
-                    fmt_meta,
-                )
+                status = BAD_RECORD
+                break
             if a == 0:
                 spans[r, 1, 0] = h
             elif a == 1:
@@ -787,6 +697,8 @@ def parse_bcf_records(
                     heap[h] = buf[q + i]
                     h += 1
             q += c
+        if status != OK:
+            break
         if n_allele == 0:
             spans[r, 1, 0] = h
             spans[r, 1, 1] = h
@@ -800,25 +712,8 @@ def parse_bcf_records(
         # FILTER
         t, c, q = _descriptor(buf, q, se)
         if t < 0 or t == 5 or t == 7:
-            return (
-                n,
-                p,
-                BAD_RECORD,
-                p,
-                max_pl,
-                tid,
-                pos,
-                rlen,
-                qual,
-                heap,
-                spans,
-                filt,
-                filt_off,
-                info_meta,
-                gt,
-                phased,
-                fmt_meta,
-            )
+            status = BAD_RECORD
+            break
         sz = _tsize(t)
         for i in range(c):
             v, miss, end = _typed_int(buf, q + i * sz, t)
@@ -829,147 +724,35 @@ def parse_bcf_records(
         filt_off[r + 1] = nf
         # INFO
         for _i in range(n_info):
-            t, c, q = _descriptor(buf, q, se)
-            if t < 1 or t > 3 or c != 1:
-                return (
-                    n,
-                    p,
-                    BAD_RECORD,
-                    p,
-                    max_pl,
-                    tid,
-                    pos,
-                    rlen,
-                    qual,
-                    heap,
-                    spans,
-                    filt,
-                    filt_off,
-                    info_meta,
-                    gt,
-                    phased,
-                    fmt_meta,
-                )
-            key, _m, _e = _typed_int(buf, q, t)
-            q += _tsize(t)
-            t, c, q = _descriptor(buf, q, se)
+            key, t, c, q = _keyed_value(buf, q, se)
             if t < 0:
-                return (
-                    n,
-                    p,
-                    BAD_RECORD,
-                    p,
-                    max_pl,
-                    tid,
-                    pos,
-                    rlen,
-                    qual,
-                    heap,
-                    spans,
-                    filt,
-                    filt_off,
-                    info_meta,
-                    gt,
-                    phased,
-                    fmt_meta,
-                )
+                status = BAD_RECORD
+                break
             for j in range(nk):
                 if info_ids[j] == key:
                     info_meta[r, j, 0] = t
                     info_meta[r, j, 1] = c
                     info_meta[r, j, 2] = q
             q += c * _tsize(t)
+        if status != OK:
+            break
         if q > se:
-            return (
-                n,
-                p,
-                BAD_RECORD,
-                p,
-                max_pl,
-                tid,
-                pos,
-                rlen,
-                qual,
-                heap,
-                spans,
-                filt,
-                filt_off,
-                info_meta,
-                gt,
-                phased,
-                fmt_meta,
-            )
+            status = BAD_RECORD
+            break
         # FORMAT
         q = se
         if want_gt:  # a record without GT reads as one missing allele per sample
             for s in range(n_samples):
                 gt[r, s, 0] = GT_MISSING
         for _f in range(n_fmt):
-            t, c, q = _descriptor(buf, q, rec_end)
-            if t < 1 or t > 3 or c != 1:
-                return (
-                    n,
-                    p,
-                    BAD_RECORD,
-                    p,
-                    max_pl,
-                    tid,
-                    pos,
-                    rlen,
-                    qual,
-                    heap,
-                    spans,
-                    filt,
-                    filt_off,
-                    info_meta,
-                    gt,
-                    phased,
-                    fmt_meta,
-                )
-            key, _m, _e = _typed_int(buf, q, t)
-            q += _tsize(t)
-            t, c, q = _descriptor(buf, q, rec_end)
+            key, t, c, q = _keyed_value(buf, q, rec_end)
             if t < 0:
-                return (
-                    n,
-                    p,
-                    BAD_RECORD,
-                    p,
-                    max_pl,
-                    tid,
-                    pos,
-                    rlen,
-                    qual,
-                    heap,
-                    spans,
-                    filt,
-                    filt_off,
-                    info_meta,
-                    gt,
-                    phased,
-                    fmt_meta,
-                )
+                status = BAD_RECORD
+                break
             sz = _tsize(t)
             if q + c * sz * n_samples > rec_end:
-                return (
-                    n,
-                    p,
-                    BAD_RECORD,
-                    p,
-                    max_pl,
-                    tid,
-                    pos,
-                    rlen,
-                    qual,
-                    heap,
-                    spans,
-                    filt,
-                    filt_off,
-                    info_meta,
-                    gt,
-                    phased,
-                    fmt_meta,
-                )
+                status = BAD_RECORD
+                break
             if key == gt_id and want_gt and t == 1 and c <= ploidy:  # int8: the usual case
                 if c > max_pl:
                     max_pl = c
@@ -1007,46 +790,41 @@ def parse_bcf_records(
                         else:
                             a = (v >> 1) - 1
                             if a > amax:
-                                return (
-                                    n,
-                                    p,
-                                    BIG_ALLELE,
-                                    p,
-                                    max_pl,
-                                    tid,
-                                    pos,
-                                    rlen,
-                                    qual,
-                                    heap,
-                                    spans,
-                                    filt,
-                                    filt_off,
-                                    info_meta,
-                                    gt,
-                                    phased,
-                                    fmt_meta,
-                                )
+                                status = BIG_ALLELE
+                                break
                             if i > 0 and (v & 1):
                                 ph = True
                         if k < ploidy:
                             gt[r, s, k] = a
                         k += 1
+                    if status != OK:
+                        break
                     if k == 0:
                         gt[r, s, 0] = GT_MISSING
                     phased[r, s] = ph
+                if status != OK:
+                    break
             for j in range(nj):
                 if fmt_ids[j] == key:
                     fmt_meta[r, j, 0] = t
                     fmt_meta[r, j, 1] = c
                     fmt_meta[r, j, 2] = q
             q += c * sz * n_samples
+        if status != OK:
+            break
         n += 1
         p = rec_end
+    if status != OK:  # an error returns the whole scratch heap and filter list
+        err = p
+        h = len(heap)
+        nf = len(filt)
+    else:
+        err = -1
     return (
         n,
         p,
-        OK,
-        -1,
+        status,
+        err,
         max_pl,
         tid,
         pos,

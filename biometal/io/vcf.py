@@ -42,7 +42,7 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -555,6 +555,18 @@ class _Base:
             return True
         return False
 
+    def _emit(self, chunk: VcfChunk, region) -> Generator[VcfChunk, None, bool]:
+        """Yield chunk's records in region (all if None), finished, if any; return whether
+        the scan went past the region."""
+        past = False
+        if region is not None:
+            chunk, past = _region_filter(chunk, region)
+            if chunk is None:
+                return past
+        if len(chunk):
+            yield self._finish(chunk, region)
+        return past
+
     def _finish(self, chunk: VcfChunk, region) -> VcfChunk | None:
         """Apply the sample selection; drop INFO/END when only the region filter wanted it."""
         if self.drop_end:
@@ -622,14 +634,7 @@ class _TextParser(_Base):
                     raise VcfError(self.name, bad, _TEXT_ERRORS[status])
                 chunk = self._build(buf, res, n, line)
                 p = nxt
-                if region is not None:
-                    chunk, past = _region_filter(chunk, region)
-                    if chunk is None:
-                        if past:
-                            break
-                        continue
-                if len(chunk):
-                    yield self._finish(chunk, region)
+                past = yield from self._emit(chunk, region)
                 if past:
                     break
             line += data.count(b"\n")
@@ -761,14 +766,7 @@ class _BcfParser(_Base):
                 chunk = self._build(buf, res, n, contigs)
                 rec += n
                 p = nxt
-                if region is not None:
-                    chunk, past = _region_filter(chunk, region)
-                    if chunk is None:
-                        if past:
-                            break
-                        continue
-                if len(chunk):
-                    yield self._finish(chunk, region)
+                past = yield from self._emit(chunk, region)
                 if past:
                     break
             tail = data[p:]
