@@ -1176,6 +1176,18 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C, also when it arrived inside a compiled call: numba then raises a SystemError
+    ("returned a result with an exception set") whose cause is the KeyboardInterrupt."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _is_user_error(exc: BaseException) -> bool:
     """A mistake in the input (one line, exit 1), not a bug (traceback)."""
     from biometal.errors import is_user_error
@@ -1204,7 +1216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.handler(args)
         sys.stdout.flush()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not _interrupted(exc):
+            raise
         sys.stderr.write(f"{PROG} {args.command}: interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:

@@ -403,6 +403,22 @@ def test_interrupt_exits_130_without_partial_output(work: Path, capsys, monkeypa
     assert not (work / "out.tsv").exists() and not leftovers(work)
 
 
+def test_ctrl_c_inside_a_compiled_call_is_an_interrupt() -> None:
+    """numba turns a KeyboardInterrupt raised while it loads or runs a function into a
+    SystemError caused by it; that is still Ctrl-C (exit 130), any other SystemError a bug."""
+    from biometal.cli import _interrupted
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ki:
+            raise SystemError("returned a result with an exception set") from ki
+    except SystemError as exc:
+        assert _interrupted(exc)
+    assert not _interrupted(SystemError("other"))
+    assert _interrupted(KeyboardInterrupt())
+
+
 def test_ctrl_c_in_a_real_process(work: Path) -> None:
     """SIGINT while the command streams stdin: exit 130, one line, no output file."""
     reads = b"".join(b"@r%d\n%s\n+\n%s\n" % (i, b"ACGT" * 40, b"I" * 160) for i in range(6000))
