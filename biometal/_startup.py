@@ -4,8 +4,10 @@ When numba loads its first compiled function it imports ``numba.np.arraymath``, 
 that a BLAS is there by importing ``scipy.linalg.cython_blas``. Importing that runs
 ``scipy/linalg/__init__.py`` first, and with it scipy's array-API layer, which touches
 ``numpy.f2py`` and ``numpy.testing``: 0.33 s of a 1.7 s ``python -m biometal.pileup`` run on
-a sparse BAM (cProfile), more than the pileup itself, and 0.2 s of CPU of a 1.5 s ``biometal
-quant`` of 200k pairs (five runs each way). The kernels that use a BLAS get its functions
+a sparse BAM (cProfile), more than the pileup itself, and 0.14-0.2 s of CPU of a
+1.5 s ``biometal quant`` of 200k pairs (five runs each way by hand; the 1,000-pair start-up
+rows of ``python bench/rnaseq_startup.py``: 0.90 s as a library call, 0.76 s through the
+command). The kernels that use a BLAS get its functions
 from the same extension module, which is all numba needs.
 
 Both process entry points call it before any numba function loads: the ``biometal``
