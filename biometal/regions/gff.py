@@ -10,6 +10,7 @@ GFF3 parsing stops at ``##FASTA``. A malformed record is a one-line
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from urllib.parse import unquote
 
 import pandas as pd
@@ -90,6 +91,28 @@ def read_gff3(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
+def iter_gtf(path: str | os.PathLike) -> Iterator[tuple[int, list[str], int, int]]:
+    """Stream a GTF's records as ``(line number, the 9 fields, 0-based start, end)``, checked
+    as :func:`read_gtf` checks them (field count, integer coordinates, strand); the attribute
+    column (``fields[8]``) is left as text for :func:`gtf_attribute` or a full parse."""
+    return _records(path, "GTF")
+
+
+def gtf_attribute(text: str, key: str) -> str | None:
+    """The value of attribute ``key`` in a GTF attribute column (quotes removed), or
+    ``None``: a single-key lookup, several times faster than parsing every attribute."""
+    i = text.find(key + " ")
+    while i > 0 and text[i - 1] not in " ;\t":
+        i = text.find(key + " ", i + 1)
+    if i < 0:
+        return None
+    rest = text[i + len(key) + 1 :].lstrip()
+    if rest.startswith('"'):
+        end = rest.find('"', 1)
+        return rest[1:end] if end > 0 else None
+    return rest.split(";", 1)[0].strip() or None
+
+
 def _gtf_attrs(text: str, path: str, lineno: int) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in text.split(";"):
@@ -117,7 +140,7 @@ def read_gtf(path: str | os.PathLike) -> pd.DataFrame:
     name = str(path)
     rows = []
     tx_gene: dict[str, str] = {}
-    for lineno, f, s, e in _records(path, "GTF"):
+    for lineno, f, s, e in iter_gtf(path):
         attrs = _gtf_attrs(f[8], name, lineno)
         gene = attrs.get("gene_id")
         tx = attrs.get("transcript_id")

@@ -31,23 +31,10 @@ import numpy as np
 import pandas as pd
 
 from biometal.errors import BiometalError, InputFormatError
-from biometal.io import open_input
 from biometal.io.atomic import atomic_path
+from biometal.regions.gff import gtf_attribute, iter_gtf
 from biometal.rnaseq.samples import sample_conditions
 from biometal.rnaseq.tables import read_quant
-
-
-def _attr(text: str, key: str) -> str | None:
-    i = text.find(key + " ")
-    while i > 0 and text[i - 1] not in " ;\t":
-        i = text.find(key + " ", i + 1)
-    if i < 0:
-        return None
-    rest = text[i + len(key) + 1 :].lstrip()
-    if rest.startswith('"'):
-        end = rest.find('"', 1)
-        return rest[1:end] if end > 0 else None
-    return rest.split(";", 1)[0].strip() or None
 
 
 @dataclass
@@ -74,41 +61,32 @@ def read_annotation(gtf: str | os.PathLike) -> Annotation:
     out: dict[str, str] = {}
     versions: dict[str, str] = {}
     names: dict[str, str] = {}
-    with open_input(gtf) as fh:
-        for lineno, raw in enumerate(fh, 1):
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if not line or line.startswith("#"):
-                continue
-            fields = line.split("\t")
-            if len(fields) != 9:
+    for lineno, fields, _start, _end in iter_gtf(gtf):
+        attrs = fields[8]
+        tx = gtf_attribute(attrs, "transcript_id")
+        gene = gtf_attribute(attrs, "gene_id")
+        if gene is not None and gene not in names:
+            name = gtf_attribute(attrs, "gene_name")
+            if name:
+                names[gene] = name
+        if tx is None:
+            continue
+        if gene is None:
+            raise InputFormatError(str(gtf), lineno, f"transcript '{tx}' has no gene_id")
+        prev = out.setdefault(tx, gene)
+        if prev != gene:
+            raise InputFormatError(
+                str(gtf), lineno, f"transcript '{tx}' is in genes '{prev}' and '{gene}'"
+            )
+        version = gtf_attribute(attrs, "transcript_version")
+        if version is not None:
+            prev = versions.setdefault(tx, version)
+            if prev != version:
                 raise InputFormatError(
-                    str(gtf), lineno, f"expected 9 tab-separated GTF fields, got {len(fields)}"
+                    str(gtf),
+                    lineno,
+                    f"transcript '{tx}' has transcript_version '{prev}' and '{version}'",
                 )
-            attrs = fields[8]
-            tx = _attr(attrs, "transcript_id")
-            gene = _attr(attrs, "gene_id")
-            if gene is not None and gene not in names:
-                name = _attr(attrs, "gene_name")
-                if name:
-                    names[gene] = name
-            if tx is None:
-                continue
-            if gene is None:
-                raise InputFormatError(str(gtf), lineno, f"transcript '{tx}' has no gene_id")
-            prev = out.setdefault(tx, gene)
-            if prev != gene:
-                raise InputFormatError(
-                    str(gtf), lineno, f"transcript '{tx}' is in genes '{prev}' and '{gene}'"
-                )
-            version = _attr(attrs, "transcript_version")
-            if version is not None:
-                prev = versions.setdefault(tx, version)
-                if prev != version:
-                    raise InputFormatError(
-                        str(gtf),
-                        lineno,
-                        f"transcript '{tx}' has transcript_version '{prev}' and '{version}'",
-                    )
     if not out:
         raise BiometalError(f"{gtf}: no line with a transcript_id and gene_id attribute")
     return Annotation(str(gtf), out, versions, names)
