@@ -115,9 +115,17 @@ def piece_candidates(codes, start, n, seen, top, cands, ncand):
     """Append to ``cands[:ncand]`` every insert ``I`` in ``0..top-1`` at which one of the
     adapter's pieces sits in this read (piece ``k`` at read position ``p``: ``I = p - 6k``),
     without duplicates; return the new count."""
+    return piece_hits(codes, start, n, seen, top, cands, ncand)[0]
+
+
+@njit(cache=True)
+def piece_hits(codes, start, n, seen, top, cands, ncand):
+    """:func:`piece_candidates`, and whether the read holds any of the pieces anywhere
+    (:func:`_has_piece`): ``(count, hit)``."""
     mask = (1 << (2 * PIECE)) - 1
     h = 0
     valid = 0
+    hit = False
     for j in range(n):
         c = codes[start + j]
         if c > 3:
@@ -126,6 +134,7 @@ def piece_candidates(codes, start, n, seen, top, cands, ncand):
         h = ((h << 2) | c) & mask
         valid += 1
         if valid >= PIECE and seen[h]:
+            hit = True
             ins = j - (PIECE - 1) - PIECE * (seen[h] - 1)
             if 0 <= ins < top:
                 dup = False
@@ -136,7 +145,7 @@ def piece_candidates(codes, start, n, seen, top, cands, ncand):
                 if not dup and ncand < cands.size:
                     cands[ncand] = ins
                     ncand += 1
-    return ncand
+    return ncand, hit
 
 
 @njit(cache=True)
@@ -209,7 +218,15 @@ def dp_trim_fast(codes, start, n, ad, err_rate, min_overlap, D, S, Dp, Sp, seen)
     ``min_overlap >= 12``); and the start of the alignment is traced only when
     :func:`dp_exists` says there is one. Same result as :func:`dp_trim` for
     ``err_rate <= 0.1``; a higher rate runs :func:`dp_trim` itself."""
-    if err_rate > 0.1 or seen[seen.size - 1] or _has_piece(codes, start, n, seen):
+    has = err_rate > 0.1 or seen[seen.size - 1] or _has_piece(codes, start, n, seen)
+    return _dp_trim_filtered(codes, start, n, ad, err_rate, min_overlap, D, S, Dp, Sp, has)
+
+
+@njit(cache=True)
+def _dp_trim_filtered(codes, start, n, ad, err_rate, min_overlap, D, S, Dp, Sp, has):
+    """:func:`dp_trim_fast` once its filter has answered: ``has`` (the read holds a piece,
+    the filter is off, or ``err_rate > 0.1``)."""
+    if has:
         if err_rate <= 0.1 and not dp_exists(codes, start, n, ad, err_rate, min_overlap, D, Dp):
             return n
         return dp_trim(codes, start, n, ad, err_rate, min_overlap, D, S, Dp, Sp)
@@ -400,23 +417,30 @@ def _cand_llr(c1, q1, s1, n1a, c2, q2, s2, n2a, ins, ov_lo, ov_hi, ad1, ad2, am,
 def _adapter_part(c, q, s, n, k, ad, am, ax, max_rate):
     """LLR of ``read[k:]`` against the adapter (ungapped, all of it), or -inf when its
     mismatches exceed 2 + ``max_rate`` of the bases compared so far."""
-    llr = 0.0
+    m = min(ad.size, n - k)
     mism = 0
     seen = 0
-    for t in range(min(ad.size, n - k)):
+    for t in range(m):  # codes only first: most calls stop here
         b = c[s + k + t]
         x = ad[t]
         if b > 3 or x > 3:
             continue
         seen += 1
+        if b != x:
+            mism += 1
+            if mism > 2 + max_rate * seen:
+                return -np.inf
+    llr = 0.0
+    for t in range(m):
+        b = c[s + k + t]
+        x = ad[t]
+        if b > 3 or x > 3:
+            continue
         qq = _qi(q[s + k + t])
         if b == x:
             llr += am[qq]
         else:
             llr += ax[qq]
-            mism += 1
-            if mism > 2 + max_rate * seen:
-                return -np.inf
     return llr
 
 
@@ -585,6 +609,8 @@ def pair_trim(
             # inserts and the last 11 are the candidates
             top = max(n1, n2)
             off = seen1[seen1.size - 1] or seen2[seen2.size - 1]
+            hit1 = True
+            hit2 = True
             if off:
                 nc = 0
                 for t in range(top):
@@ -592,8 +618,8 @@ def pair_trim(
                     nc += 1
                 nhits = nc
             else:
-                nc = piece_candidates(c1, s1, n1, seen1, top, cands, 0)
-                nc = piece_candidates(c2, s2, n2, seen2, top, cands, nc)
+                nc, hit1 = piece_hits(c1, s1, n1, seen1, top, cands, 0)
+                nc, hit2 = piece_hits(c2, s2, n2, seen2, top, cands, nc)
                 nhits = nc
                 for t in range(max(0, min(n1, n2) - 11), top):
                     dup = False
@@ -698,8 +724,22 @@ def pair_trim(
             if ok:
                 how[r] = 1
             else:
-                k1 = dp_trim_fast(c1, s1, n1, ad1, err_rate, fallback_overlap, D, S, Dp, Sp, seen1)
-                k2 = dp_trim_fast(c2, s2, n2, ad2, err_rate, fallback_overlap, D, S, Dp, Sp, seen2)
+                if off:  # the reads were not scanned for pieces
+                    k1 = dp_trim_fast(
+                        c1, s1, n1, ad1, err_rate, fallback_overlap, D, S, Dp, Sp, seen1
+                    )
+                    k2 = dp_trim_fast(
+                        c2, s2, n2, ad2, err_rate, fallback_overlap, D, S, Dp, Sp, seen2
+                    )
+                else:
+                    h1 = err_rate > 0.1 or hit1
+                    h2 = err_rate > 0.1 or hit2
+                    k1 = _dp_trim_filtered(
+                        c1, s1, n1, ad1, err_rate, fallback_overlap, D, S, Dp, Sp, h1
+                    )
+                    k2 = _dp_trim_filtered(
+                        c2, s2, n2, ad2, err_rate, fallback_overlap, D, S, Dp, Sp, h2
+                    )
                 how[r] = 2 if (k1 < n1 or k2 < n2) else 0
             out1[r] = k1
             out2[r] = k2
@@ -737,3 +777,114 @@ def gather(codes, qual, offsets, lengths, new_offsets, out_codes, out_qual):
         for k in range(lengths[r]):
             out_codes[b + k] = codes[a + k]
             out_qual[b + k] = qual[a + k]
+
+
+# ------------------------------------------------------------------ raw FASTQ text blocks
+# A validated block of FASTQ text (biometal.io.fastx): line ``j`` is ``arr[starts[j]:ends[j]]``
+# (``ends[j]`` is its '\n'), record ``r`` is lines ``4r .. 4r+3``. The trimmer reads the
+# codes it searches straight from the text and writes the trimmed records by slicing it.
+
+
+@njit(cache=True, nogil=True)
+def unpack(arr, starts, ends, i0, k, codes, qual, offsets, with_qual):
+    """Codes (as :data:`biometal.io.encoding.ENCODE_LUT`: A/a 0, C/c 1, G/g 2, T/t 3, else 4)
+    and, when ``with_qual``, Phred qualities (byte - 33) of records ``i0 .. i0+k-1`` of a
+    block, flat into ``codes``/``qual`` (large enough), read ``r`` at
+    ``offsets[r]:offsets[r + 1]`` (``offsets``: int64[k + 1]). Returns the bases. (Compares
+    and selects, not a table: the loop vectorises, 4x faster than a table lookup.)"""
+    p = 0
+    offsets[0] = 0
+    for r in range(k):
+        line = 4 * (i0 + r)
+        s = starts[line + 1]
+        n = ends[line + 1] - s
+        src = arr[s : s + n]
+        dst = codes[p : p + n]
+        for j in range(n):
+            u = src[j] & 0xDF  # upper case; bytes >= 128 keep their top bit
+            c = np.uint8(4)
+            c = np.uint8(0) if u == 65 else c
+            c = np.uint8(1) if u == 67 else c
+            c = np.uint8(2) if u == 71 else c
+            c = np.uint8(3) if u == 84 else c
+            dst[j] = c
+        if with_qual:
+            q = starts[line + 3]
+            qs = arr[q : q + n]
+            qd = qual[p : p + n]
+            for j in range(n):
+                qd[j] = qs[j] - 33
+        p += n
+        offsets[r + 1] = p
+    return p
+
+
+@njit(cache=True, nogil=True)
+def emit(arr, starts, ends, i0, k, cut, out):
+    """FASTQ text of records ``i0 .. i0+k-1`` of a block, record ``r`` cut to its first
+    ``cut[r]`` bases, into ``out`` (uint8, at least the records' bytes); returns the bytes
+    written. Header line as read, bases upper-case ``ACGT`` (anything else ``N``, as
+    ``DECODE_LUT[ENCODE_LUT]``), separator ``+``, qualities above ``~`` written as ``~``."""
+    p = 0
+    for r in range(k):
+        line = 4 * (i0 + r)
+        h = starts[line]
+        nh = ends[line] - h
+        hs = arr[h : h + nh]
+        hd = out[p : p + nh]
+        for j in range(nh):
+            hd[j] = hs[j]
+        p += nh
+        out[p] = 10
+        p += 1
+        s = starts[line + 1]
+        c = cut[r]
+        src = arr[s : s + c]
+        dst = out[p : p + c]
+        for j in range(c):
+            u = src[j] & 0xDF
+            dst[j] = u if (u == 65 or u == 67 or u == 71 or u == 84) else np.uint8(78)
+        p += c
+        out[p] = 10
+        out[p + 1] = 43
+        out[p + 2] = 10
+        p += 3
+        q = starts[line + 3]
+        qs = arr[q : q + c]
+        qd = out[p : p + c]
+        for j in range(c):
+            v = qs[j]
+            qd[j] = v if v < 126 else np.uint8(126)
+        p += c
+        out[p] = 10
+        p += 1
+    return p
+
+
+@njit(cache=True, nogil=True)
+def _id_end(arr, s, e):
+    """End of a header's mate ID (``arr[s:e]`` after the '@'): up to the first space or
+    tab, without a trailing ``/1`` or ``/2``."""
+    j = s
+    while j < e and arr[j] != 32 and arr[j] != 9:
+        j += 1
+    if j - s >= 2 and arr[j - 2] == 47 and (arr[j - 1] == 49 or arr[j - 1] == 50):
+        j -= 2
+    return j
+
+
+@njit(cache=True, nogil=True)
+def first_mate_mismatch(arr1, st1, en1, i1, arr2, st2, en2, i2, k):
+    """Index (0-based, within the ``k`` records from ``i1``/``i2``) of the first pair whose
+    mate IDs differ (:func:`biometal.io.mates.mate_id`), -1 if none."""
+    for r in range(k):
+        a = st1[4 * (i1 + r)] + 1
+        ae = _id_end(arr1, a, en1[4 * (i1 + r)])
+        b = st2[4 * (i2 + r)] + 1
+        be = _id_end(arr2, b, en2[4 * (i2 + r)])
+        if ae - a != be - b:
+            return r
+        for t in range(ae - a):
+            if arr1[a + t] != arr2[b + t]:
+                return r
+    return -1

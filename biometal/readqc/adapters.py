@@ -28,11 +28,13 @@ detectors, both compiled (numba, parallel over the reads of a chunk,
 A poly-G tail (2-colour instruments) of ``poly_g`` bases or more can be cut after the
 adapter (fastp's rule: one non-G allowed per 8 bases); ``poly_g=0`` (default) leaves it.
 
-Streaming: FASTQ chunks from :func:`biometal.io.fastx.read_fastq_chunks` (mates in
-lock-step, IDs checked, through :func:`biometal.io.mates.mate_chunks`), so memory depends
-on ``chunk_reads`` only; output FASTQ (gzip when the name ends in ``.gz``) is written
-atomically (a failure leaves neither file). Bases come out upper-case ``ACGTN`` (other
-IUPAC letters as ``N``), names unchanged. Reads trimmed to length 0 are kept (empty
+Streaming: the FASTQ text is read in blocks (:mod:`biometal.readqc._trim_io`, through the
+parser of :mod:`biometal.io.fastx`; mates in lock-step, IDs checked with the errors of
+:mod:`biometal.io.mates`), at most ``chunk_reads`` reads at a time, so memory stays flat;
+only bases and qualities are decoded, and each record is written by slicing its text (no
+per-read Python objects). Output FASTQ (gzip when the name ends in ``.gz``) is written
+atomically (a failure leaves neither file). Header lines are copied as read, bases come out
+upper-case ``ACGTN`` (other IUPAC letters as ``N``). Reads trimmed to length 0 are kept (empty
 records), so mates stay paired.
 """
 
@@ -49,8 +51,8 @@ import numpy as np
 from biometal._threads import numba_threads
 from biometal.errors import BiometalError
 from biometal.io.encoding import encode
-from biometal.io.fastx import DEFAULT_CHUNK_READS, FastqWriter, ReadChunk, read_fastq_chunks
-from biometal.io.mates import mate_chunks
+from biometal.io.fastx import DEFAULT_CHUNK_READS, ReadChunk
+from biometal.readqc import _trim_io
 
 #: Illumina TruSeq read-through adapters (R1, R2), as the simulator writes them.
 TRUSEQ_R1 = "AGATCGGAAGAGCACACGTCTGAACTCCAGTCA"
@@ -100,14 +102,16 @@ def _adapter_codes(adapter: str, what: str) -> np.ndarray:
 class TrimStats:
     """Counts of one run. ``reads``: reads read (both mates counted); ``with_adapter``: reads
     cut at an adapter; ``bases_in``/``bases_trimmed``: bases read / removed; ``poly_g``: reads
-    that lost a poly-G tail; ``pairs_overlap``/``pairs_single``: pairs whose adapters were found
-    by the mate overlap / by a mate's own adapter match (paired runs only)."""
+    that lost a poly-G tail; ``quality_trimmed``: reads that lost a low-quality 3' end;
+    ``pairs_overlap``/``pairs_single``: pairs whose adapters were found by the mate overlap /
+    by a mate's own adapter match (paired runs only)."""
 
     reads: int = 0
     with_adapter: int = 0
     bases_in: int = 0
     bases_trimmed: int = 0
     poly_g: int = 0
+    quality_trimmed: int = 0
     pairs_overlap: int = 0
     pairs_single: int = 0
     extra: dict = field(default_factory=dict)
@@ -119,29 +123,36 @@ class TrimStats:
         return out
 
 
-def _cut(chunk: ReadChunk, lengths: np.ndarray) -> ReadChunk:
-    """A new chunk whose read ``i`` is the first ``lengths[i]`` bases of ``chunk``'s."""
-    lengths = lengths.astype(np.int64)
-    new_off = np.zeros(len(chunk) + 1, np.int64)
-    np.cumsum(lengths, out=new_off[1:])
-    total = int(new_off[-1])
-    codes = np.empty(total, np.uint8)
-    qual = np.empty(total, np.uint8)
-    _k().gather(chunk.codes, chunk.qual, chunk.offsets, lengths, new_off, codes, qual)
-    return ReadChunk(codes, qual, new_off, chunk.names, chunk.first_line, None)
-
-
-def _finish(chunk: ReadChunk, cut: np.ndarray, poly_g: int, stats: TrimStats) -> ReadChunk:
-    lengths0 = chunk.lengths
-    stats.reads += len(chunk)
+def _account(
+    u: _trim_io.Unpacked, cut: np.ndarray, poly_g: int, stats: TrimStats, qlen: np.ndarray | None
+) -> None:
+    """Add a batch to ``stats``; with ``poly_g`` also cut poly-G tails (``cut`` updated).
+    ``qlen``: lengths after quality trimming (None: none done)."""
+    lengths0 = u.lengths
+    stats.reads += lengths0.size
     stats.bases_in += int(lengths0.sum())
-    stats.with_adapter += int((cut < lengths0).sum())
+    if qlen is None:
+        qlen = lengths0
+    else:
+        stats.quality_trimmed += int((qlen < lengths0).sum())
+    stats.with_adapter += int((cut < qlen).sum())
     if poly_g > 0:
         before = cut.copy()
-        _k().poly_g_trim(chunk.codes, chunk.offsets, cut, poly_g)
+        _k().poly_g_trim(u.codes, u.offs, cut, poly_g)
         stats.poly_g += int((cut < before).sum())
     stats.bases_trimmed += int((lengths0 - cut).sum())
-    return _cut(chunk, cut)
+
+
+def _quality_trim(u: _trim_io.Unpacked, cutoff: int) -> np.ndarray | None:
+    """Cut the low-quality 3' ends of the reads of ``u`` (cutadapt ``-q cutoff``) and pack
+    them (``u.offs`` updated); their new lengths, int32 (None when ``cutoff`` is 0)."""
+    if cutoff <= 0:
+        return None
+    from biometal.readqc import _qualtrim_kernels
+
+    qlen = np.empty(u.k, np.int32)
+    _qualtrim_kernels.quality_trim_compact(u.codes, u.qual, u.offs, int(cutoff), qlen)
+    return qlen
 
 
 def single_cut(
@@ -149,11 +160,15 @@ def single_cut(
 ) -> np.ndarray:
     """int32[n_reads]: length of each read of ``chunk`` up to its 3' adapter (the read's
     length when none is found); cutadapt's ``-e error_rate -O min_overlap`` semantics."""
+    return _single_cut(chunk.codes, chunk.offsets, adapter, error_rate, min_overlap)
+
+
+def _single_cut(
+    codes: np.ndarray, offsets: np.ndarray, adapter: str, error_rate: float, min_overlap: int
+) -> np.ndarray:
     ad = _adapter_codes(adapter, "adapter")
-    out = np.empty(len(chunk), np.int32)
-    _k().single_trim(
-        chunk.codes, chunk.offsets, ad, float(error_rate), int(min_overlap), _pieces(adapter), out
-    )
+    out = np.empty(offsets.size - 1, np.int32)
+    _k().single_trim(codes, offsets, ad, float(error_rate), int(min_overlap), _pieces(adapter), out)
     return out
 
 
@@ -180,20 +195,37 @@ def pair_cut(
     and int8 ``how`` (0 none, 1 from the mate overlap, 2 from one mate's adapter alone)."""
     if len(c1) != len(c2):
         raise ValueError(f"chunks of {len(c1)} and {len(c2)} reads")
+    return _pair_cut(
+        c1.codes, c1.qual, c1.offsets, c2.codes, c2.qual, c2.offsets, adapter1, adapter2, params
+    )
+
+
+def _pair_cut(
+    codes1: np.ndarray,
+    qual1: np.ndarray,
+    off1: np.ndarray,
+    codes2: np.ndarray,
+    qual2: np.ndarray,
+    off2: np.ndarray,
+    adapter1: str,
+    adapter2: str,
+    params: PairParams,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a1 = _adapter_codes(adapter1, "adapter")
     a2 = _adapter_codes(adapter2, "adapter2")
     am, ax, om, ox = llr_tables()
-    n = len(c1)
+    n = off1.size - 1
+    max_len = int(max(np.diff(off1).max(initial=0), np.diff(off2).max(initial=0)))
     out1 = np.empty(n, np.int32)
     out2 = np.empty(n, np.int32)
     how = np.empty(n, np.int8)
     _k().pair_trim(
-        c1.codes,
-        c1.qual,
-        c1.offsets,
-        c2.codes,
-        c2.qual,
-        c2.offsets,
+        codes1,
+        qual1,
+        off1,
+        codes2,
+        qual2,
+        off2,
         a1,
         a2,
         am,
@@ -206,7 +238,7 @@ def pair_cut(
         float(params.gap_penalty),
         float(params.error_rate),
         int(params.fallback_overlap),
-        int(max(c1.lengths.max(initial=0), c2.lengths.max(initial=0))),
+        max_len,
         _pieces(adapter1),
         _pieces(adapter2),
         out1,
@@ -216,7 +248,11 @@ def pair_cut(
     return out1, out2, how
 
 
-def _check_common(error_rate: float, min_overlap: int, poly_g: int, chunk_reads: int) -> None:
+def _check_common(
+    error_rate: float, min_overlap: int, poly_g: int, chunk_reads: int, quality_cutoff: int = 0
+) -> None:
+    if quality_cutoff < 0:
+        raise BiometalError(f"quality_cutoff: expected >= 0, got {quality_cutoff!r}")
     if not 0.0 <= error_rate < 1.0:
         raise BiometalError(f"error_rate: expected a number in [0, 1), got {error_rate!r}")
     if min_overlap < 1:
@@ -235,6 +271,7 @@ def trim_single(
     error_rate: float = 0.1,
     min_overlap: int = 3,
     poly_g: int = 0,
+    quality_cutoff: int = 0,
     chunk_reads: int = DEFAULT_CHUNK_READS,
     threads: int | None = None,
 ) -> dict:
@@ -242,16 +279,22 @@ def trim_single(
 
     ``error_rate``: edits per adapter base allowed (cutadapt ``-e``); ``min_overlap``: shortest
     partial adapter at the 3' end (``-O``); ``poly_g``: also cut a poly-G tail of at least
-    that many bases (0: off); ``threads``: numba threads (None: unchanged). Returns
+    that many bases (0: off); ``quality_cutoff``: first cut the read's low-quality 3' end as
+    cutadapt ``-q`` does (Phred; 0: off); ``threads``: numba threads (None: unchanged). Returns
     :meth:`TrimStats.as_dict`.
     """
-    _check_common(error_rate, min_overlap, poly_g, chunk_reads)
+    _check_common(error_rate, min_overlap, poly_g, chunk_reads, quality_cutoff)
     _adapter_codes(adapter, "adapter")
     stats = TrimStats()
-    with numba_threads(threads), FastqWriter(fastq_out) as out:
-        for chunk in read_fastq_chunks(fastq_in, chunk_reads, with_names=True):
-            cut = single_cut(chunk, adapter, error_rate=error_rate, min_overlap=min_overlap)
-            out.write_chunk(_finish(chunk, cut, poly_g, stats))
+    k = _k()
+    u = _trim_io.Unpacked()
+    with numba_threads(threads), _trim_io.TrimmedWriter(fastq_out, k) as out:
+        for w in _trim_io.windows(fastq_in, chunk_reads):
+            u.fill(k, w, with_qual=quality_cutoff > 0)
+            qlen = _quality_trim(u, quality_cutoff)
+            cut = _single_cut(u.codes, u.offs, adapter, error_rate, min_overlap)
+            _account(u, cut, poly_g, stats, qlen)
+            out.write(w, cut)
     return stats.as_dict()
 
 
@@ -265,26 +308,40 @@ def trim_pairs(
     *,
     params: PairParams = PairParams(),
     poly_g: int = 0,
+    quality_cutoff: int = 0,
     chunk_reads: int = DEFAULT_CHUNK_READS,
     threads: int | None = None,
 ) -> dict:
     """Trim read pairs to their insert (mate overlap + adapters); write both mates atomically.
 
     Mates must list the same reads in the same order (checked; a mismatch or different read
-    counts is a :class:`~biometal.io.mates.MateError` and neither output is left). Returns
+    counts is a :class:`~biometal.io.mates.MateError` and neither output is left).
+    ``quality_cutoff``: first cut each mate's low-quality 3' end (cutadapt ``-q``, both
+    mates). Returns
     :meth:`TrimStats.as_dict` (reads of both mates counted).
     """
-    _check_common(params.max_mismatch_rate, params.fallback_overlap, poly_g, chunk_reads)
+    _check_common(
+        params.max_mismatch_rate, params.fallback_overlap, poly_g, chunk_reads, quality_cutoff
+    )
     _adapter_codes(adapter1, "adapter")
     _adapter_codes(adapter2, "adapter2")
     stats = TrimStats()
+    k = _k()
+    u1, u2 = _trim_io.Unpacked(), _trim_io.Unpacked()
     with numba_threads(threads), ExitStack() as stack:
-        w1 = stack.enter_context(FastqWriter(out1))
-        w2 = stack.enter_context(FastqWriter(out2))
-        for c1, c2 in mate_chunks(fastq1, fastq2, chunk_reads, with_names=True):
-            k1, k2, how = pair_cut(c1, c2, adapter1, adapter2, params)
+        o1 = stack.enter_context(_trim_io.TrimmedWriter(out1, k))
+        o2 = stack.enter_context(_trim_io.TrimmedWriter(out2, k))
+        for w1, w2 in _trim_io.mate_windows(fastq1, fastq2, chunk_reads, k):
+            u1.fill(k, w1, with_qual=True)
+            u2.fill(k, w2, with_qual=True)
+            q1, q2 = _quality_trim(u1, quality_cutoff), _quality_trim(u2, quality_cutoff)
+            k1, k2, how = _pair_cut(
+                u1.codes, u1.qual, u1.offs, u2.codes, u2.qual, u2.offs, adapter1, adapter2, params
+            )
             stats.pairs_overlap += int((how == 1).sum())
             stats.pairs_single += int((how == 2).sum())
-            w1.write_chunk(_finish(c1, k1, poly_g, stats))
-            w2.write_chunk(_finish(c2, k2, poly_g, stats))
+            _account(u1, k1, poly_g, stats, q1)
+            _account(u2, k2, poly_g, stats, q2)
+            o1.write(w1, k1)
+            o2.write(w2, k2)
     return stats.as_dict()

@@ -493,3 +493,240 @@ def test_memory_flat_in_input_size(tmp_path: Path) -> None:
         args = [str(f1), str(f2), "-o", str(tmp_path / "o1.fq.gz"), "-p", str(tmp_path / "o2.fq")]
         peaks.append(_peak_rss_kb([*args, "--chunk-reads", "2000", "-t", "1"]))
     assert peaks[1] - peaks[0] < 10_000, peaks  # kB; 60000 more pairs: 2 x 20 MB of FASTQ
+
+
+# ------------------------------------------------------------------ text-block trimming path
+# trim_single / trim_pairs read FASTQ text blocks and write records by slicing them
+# (biometal.readqc._trim_io); the reference below is the chunk path: ReadChunk arrays from
+# biometal.io (read_fastq_chunks / mate_chunks), the same cut functions, FastqWriter.
+
+
+def _cut_chunk(c: ReadChunk, keep: np.ndarray) -> ReadChunk:
+    parts = [slice(int(c.offsets[i]), int(c.offsets[i]) + int(k)) for i, k in enumerate(keep)]
+    codes = np.concatenate([c.codes[p] for p in parts] or [np.empty(0, np.uint8)])
+    qual = np.concatenate([c.qual[p] for p in parts] or [np.empty(0, np.uint8)])
+    off = np.zeros(len(keep) + 1, np.int64)
+    np.cumsum(keep, out=off[1:])
+    return ReadChunk(codes, qual, off, c.names)
+
+
+def ref_trim_pairs(f1: Path, f2: Path, o1: Path, o2: Path, poly_g: int = 0) -> None:
+    from biometal.io.fastx import FastqWriter
+    from biometal.io.mates import mate_chunks
+
+    with FastqWriter(o1) as w1, FastqWriter(o2) as w2:
+        for c1, c2 in mate_chunks(f1, f2, 1000, with_names=True):
+            k1, k2, _ = A.pair_cut(c1, c2)
+            for c, k, w in ((c1, k1, w1), (c2, k2, w2)):
+                if poly_g:
+                    K.poly_g_trim(c.codes, c.offsets, k, poly_g)
+                w.write_chunk(_cut_chunk(c, k))
+
+
+def ref_trim_single(f: Path, o: Path, adapter: str = AD1) -> None:
+    from biometal.io.fastx import FastqWriter, read_fastq_chunks
+
+    with FastqWriter(o) as w:
+        for c in read_fastq_chunks(f, 1000, with_names=True):
+            w.write_chunk(_cut_chunk(c, A.single_cut(c, adapter)))
+
+
+def test_unpack_codes_every_byte() -> None:
+    """The compare-and-select decoding equals ENCODE_LUT (and byte - 33) on all 256 bytes;
+    the written base is DECODE_LUT[ENCODE_LUT[byte]], the quality min(byte, '~')."""
+    from biometal.io.encoding import DECODE_LUT, ENCODE_LUT
+
+    body = np.arange(256, dtype=np.uint8)
+    arr = np.concatenate([np.frombuffer(b"@h\n", np.uint8), body, [10, 43, 10], body, [10]])
+    arr = arr.astype(np.uint8)
+    starts = np.array([0, 3, 260, 262], np.int64)
+    ends = np.array([2, 259, 261, 518], np.int64)
+    codes, qual, off = np.empty(256, np.uint8), np.empty(256, np.uint8), np.empty(2, np.int64)
+    assert K.unpack(arr, starts, ends, 0, 1, codes, qual, off, True) == 256
+    assert (codes == ENCODE_LUT).all() and (qual == (body - 33).astype(np.uint8)).all()
+    out = np.empty(arr.size, np.uint8)
+    n = K.emit(arr, starts, ends, 0, 1, np.array([256], np.int32), out)
+    text = out[:n].tobytes()
+    assert (
+        text
+        == b"@h\n"
+        + DECODE_LUT[ENCODE_LUT].tobytes()
+        + b"\n+\n"
+        + bytes(min(b, 126) for b in range(256))
+        + b"\n"
+    )
+
+
+_SEQ_CHARS = "ACGTACGTACGTNacgtnRYKM"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.lists(
+        st.tuples(
+            st.integers(0, 200),  # insert length
+            st.text(alphabet=_SEQ_CHARS, min_size=0, max_size=30),  # noise at the read end
+            st.text(alphabet="abc XYZ\t:=", max_size=12),  # header description
+            st.integers(33, 127),  # top quality byte
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    chunk=st.integers(1, 50),
+    seed=st.integers(0, 2**16),
+)
+def test_text_path_equals_chunk_path(tmp_path_factory, data, chunk, seed) -> None:
+    """trim_pairs / trim_single write the same bytes as the chunk path (lower case, IUPAC,
+    qualities above '~', descriptions, /1 /2 suffixes, any chunk size)."""
+    tmp = tmp_path_factory.mktemp("text")
+    rng = np.random.default_rng(seed)
+    recs1, recs2 = [], []
+    for i, (ins, noise, desc, qtop) in enumerate(data):
+        r1, r2 = make_pair(rng, ins, 100)
+        r1 = (r1[: 100 - len(noise)] + noise)[:100]
+        r2 = r2.lower() if i % 3 == 0 else r2
+        q1 = bytes(rng.integers(33, qtop + 1, len(r1)).astype(np.uint8)).decode()
+        q2 = bytes(rng.integers(33, qtop + 1, len(r2)).astype(np.uint8)).decode()
+        recs1.append(f"@p{i}/1 {desc}\n{r1}\n+\n{q1}\n")
+        recs2.append(f"@p{i}/2\t{desc[:3]}\n{r2}\n+p{i}\n{q2}\n")
+    f1, f2 = tmp / "a_1.fq", tmp / "a_2.fq"
+    f1.write_text("".join(recs1))
+    f2.write_text("".join(recs2))
+    A.trim_pairs(f1, f2, tmp / "o1.fq", tmp / "o2.fq", chunk_reads=chunk, poly_g=8)
+    ref_trim_pairs(f1, f2, tmp / "r1.fq", tmp / "r2.fq", poly_g=8)
+    assert (tmp / "o1.fq").read_bytes() == (tmp / "r1.fq").read_bytes()
+    assert (tmp / "o2.fq").read_bytes() == (tmp / "r2.fq").read_bytes()
+    A.trim_single(f1, tmp / "s.fq.gz", chunk_reads=chunk)
+    ref_trim_single(f1, tmp / "rs.fq.gz")
+    assert gzip.decompress((tmp / "s.fq.gz").read_bytes()) == gzip.decompress(
+        (tmp / "rs.fq.gz").read_bytes()
+    )
+
+
+def _mates(tmp: Path, n: int, r2_drop: int | None = None, r2_rename: int | None = None):
+    """Mates of ``n`` pairs whose headers differ in length (R1's blocks hold fewer records
+    than R2's, so windows cross block ends at different records); > 1 MB each."""
+    rng = np.random.default_rng(21)
+    pairs = [make_pair(rng, int(k), 100) for k in rng.integers(20, 300, n)]
+    with open(tmp / "m_1.fq", "w") as a, open(tmp / "m_2.fq", "w") as b:
+        for i, (r1, r2) in enumerate(pairs):
+            a.write(f"@pair{i}/1 {'x' * 60}\n{r1}\n+\n{'F' * len(r1)}\n")
+            if i == r2_drop:
+                continue
+            name = f"other{i}" if i == r2_rename else f"pair{i}"
+            b.write(f"@{name}/2\n{r2}\n+\n{'F' * len(r2)}\n")
+    return tmp / "m_1.fq", tmp / "m_2.fq"
+
+
+def test_text_path_mates_across_blocks(tmp_path: Path) -> None:
+    """Mates in lock-step over several 1 MB blocks of different record counts: output as
+    the chunk path; an ID mismatch or a missing read deep in the files is a MateError with
+    the record and both IDs / both counts, and leaves no output."""
+    from biometal.io.mates import MateError
+
+    f1, f2 = _mates(tmp_path, 12000)
+    assert f1.stat().st_size > 2 << 20
+    stats = A.trim_pairs(f1, f2, tmp_path / "o1.fq", tmp_path / "o2.fq", threads=1)
+    ref_trim_pairs(f1, f2, tmp_path / "r1.fq", tmp_path / "r2.fq")
+    assert (tmp_path / "o1.fq").read_bytes() == (tmp_path / "r1.fq").read_bytes()
+    assert (tmp_path / "o2.fq").read_bytes() == (tmp_path / "r2.fq").read_bytes()
+    assert stats["reads"] == 24000 and stats["with_adapter"] > 0
+    out = tmp_path / "out"
+    out.mkdir()
+    f1, f2 = _mates(tmp_path, 12000, r2_rename=9876)
+    with pytest.raises(MateError, match=r"read 9877 .*\('pair9876' vs 'other9876'\)"):
+        A.trim_pairs(f1, f2, out / "o1.fq", out / "o2.fq")
+    f1, f2 = _mates(tmp_path, 12000, r2_drop=11999)
+    with pytest.raises(MateError, match="has 12000 reads but its mate file .* has 11999"):
+        A.trim_pairs(f1, f2, out / "o1.fq", out / "o2.fq")
+    assert list(out.iterdir()) == []
+
+
+# ------------------------------------------------------------------ 3' quality trimming
+
+
+def naive_quality_stop(qual: list[int], cutoff: int) -> int:
+    """cutadapt's quality_trim_index (3' end only), written out in Python."""
+    stop, s, best = len(qual), 0, 0
+    for i in reversed(range(len(qual))):
+        s += cutoff - qual[i]
+        if s < 0:
+            break
+        if s > best:
+            best, stop = s, i
+    return stop
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    quals=st.lists(st.lists(st.integers(0, 60), max_size=40), min_size=1, max_size=20),
+    cutoff=st.integers(0, 45),
+)
+def test_quality_trim_kernel_matches_naive(quals, cutoff) -> None:
+    from biometal.readqc import _qualtrim_kernels as QK
+
+    rng = np.random.default_rng(len(quals))
+    seqs = [rand_seq(rng, len(q)) for q in quals]
+    c = chunk_of(seqs, quals)
+    codes, qual, off = c.codes.copy(), c.qual.copy(), c.offsets.copy()
+    kept = np.empty(len(seqs), np.int32)
+    total = QK.quality_trim_compact(codes, qual, off, cutoff, kept)
+    want = [naive_quality_stop(q, cutoff) for q in quals]
+    assert kept.tolist() == want and total == sum(want)
+    for i, (s, q) in enumerate(zip(seqs, quals, strict=True)):
+        a, b = int(off[i]), int(off[i + 1])
+        assert b - a == want[i]
+        assert (codes[a:b] == encode(s[: want[i]])).all() and qual[a:b].tolist() == q[: want[i]]
+
+
+ECOLI = Path("/usr/share/spades/test_dataset")  # Debian spades: real Illumina reads
+
+
+@pytest.mark.skipif(shutil.which("cutadapt") is None, reason="cutadapt not installed")
+@pytest.mark.skipif(not (ECOLI / "ecoli_1K_1.fq.gz").exists(), reason="spades test data missing")
+def test_quality_cutoff_equals_cutadapt_on_real_reads(tmp_path: Path) -> None:
+    """`biometal trim -q C` cuts real reads (2x1027 E. coli reads, Debian spades' test data,
+    their own instrument's qualities) to the same lengths as `cutadapt -q C`; -O 30 keeps
+    adapter matches out of it in both tools."""
+    for mate in (1, 2):
+        fq = ECOLI / f"ecoli_1K_{mate}.fq.gz"
+        for cutoff in ("10", "20", "30"):
+            theirs, ours = tmp_path / "c.fq", tmp_path / "b.fq"
+            cmd = ["cutadapt", "-j", "1", "-q", cutoff, "-O", "30", "-a", AD1]
+            subprocess.run([*cmd, "-o", str(theirs), str(fq)], check=True, capture_output=True)
+            proc = cli("-q", cutoff, "-O", "30", str(fq), "-o", str(ours))
+            assert proc.returncode == 0, proc.stderr
+            a = [(r.name, r.seq, r.qual) for r in read_fastq(theirs)]
+            b = [(r.name, r.seq.upper(), r.qual) for r in read_fastq(ours)]
+            assert len(a) == len(b) > 1000
+            assert sum(len(x[1]) for x in a) < sum(len(x[1]) for x in read_fastq(fq))
+            assert [(x[0], x[1].upper(), x[2]) for x in a] == b
+
+
+def test_quality_cutoff_pairs(tmp_path: Path) -> None:
+    """Pairs: each mate is quality-trimmed before the adapter search; good reads are left as
+    without ``-q``, trimmed ones end at the quality cut or at their adapter before it (an
+    adapter of a base or two left in a trimmed read may go unseen: >= 95% as without -q)."""
+    rng = np.random.default_rng(5)
+    pairs = [make_pair(rng, int(k), 100) for k in rng.integers(20, 300, 300)]
+    quals = [[30] * 100 for _ in pairs]
+    for q in quals[::2]:
+        q[70:] = [2] * 30  # a low-quality tail on every other pair
+    f1, f2 = tmp_path / "q_1.fq", tmp_path / "q_2.fq"
+    for path, mate in ((f1, 0), (f2, 1)):
+        path.write_text(
+            "".join(
+                f"@p{i}\n{p[mate]}\n+\n{''.join(chr(33 + x) for x in q)}\n"
+                for i, (p, q) in enumerate(zip(pairs, quals, strict=True))
+            )
+        )
+    stats = A.trim_pairs(f1, f2, tmp_path / "o1.fq", tmp_path / "o2.fq", quality_cutoff=20)
+    plain = A.trim_pairs(f1, f2, tmp_path / "p1.fq", tmp_path / "p2.fq")
+    assert stats["quality_trimmed"] == 2 * 150 and plain["quality_trimmed"] == 0
+    for out, ref in (("o1.fq", "p1.fq"), ("o2.fq", "p2.fq")):
+        got = [len(r.seq) for r in read_fastq(tmp_path / out)]
+        base = [len(r.seq) for r in read_fastq(tmp_path / ref)]
+        assert got[1::2] == base[1::2]  # good qualities: no change
+        assert max(got[::2]) <= 70  # the adapter search ran on the trimmed reads
+        same = np.mean([g == min(b, 70) for g, b in zip(got[::2], base[::2], strict=True)])
+        assert same >= 0.95, same
