@@ -283,11 +283,15 @@ def iter_bam_batches(
     *,
     read_bytes: int = 4 << 20,
     threads: int = 1,
+    voffset: int = 0,
 ) -> Iterator[RecordBatch]:
     """Stream every record of a BAM, in file order, as :class:`RecordBatch` objects.
 
-    Raises :class:`BamError` for a corrupt or unsorted record (naming the record number
-    and, for sorting, the two positions) and for a truncated file.
+    ``voffset``: a BGZF virtual offset from the BAM index (``block << 16 | within``) to
+    start at instead of the first record (the caller stops reading when it has passed its
+    region; see :mod:`biometal.regions.coverage`). Raises :class:`BamError` for a corrupt
+    or unsorted record (naming the record number and, for sorting, the two positions) and
+    for a truncated file.
     """
     from biometal.io import _bam_kernels as K
 
@@ -296,10 +300,13 @@ def iter_bam_batches(
     n_ref = len(header.names)
     pending = b""
     skip = header.data_start
+    start = 0
+    if voffset:
+        start, skip = voffset >> 16, voffset & 0xFFFF
     last_tid, last_pos = -2, -1
     n_seen = 0
     try:
-        for piece in iter_bgzf(name, read_bytes=read_bytes, threads=threads):
+        for piece in iter_bgzf(name, read_bytes=read_bytes, threads=threads, start=start):
             if skip:
                 if len(piece) <= skip:
                     skip -= len(piece)

@@ -27,13 +27,21 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from biometal.errors import BiometalError
-from biometal.io.bam import FPAIRED, FPROPER_PAIR, FUNMAP, BamHeader, check_bam, flag_mask
+from biometal.io.bam import (
+    FPAIRED,
+    FPROPER_PAIR,
+    FUNMAP,
+    BamHeader,
+    RecordBatch,
+    check_bam,
+    flag_mask,
+)
 from biometal.io.bam import iter_bam_batches as _iter_batches
 from biometal.kernels import BackendError, resolve_backend
 from biometal.kernels.pileup import COLUMNS, NCOL, READ_FIELDS, pileup_accumulate
@@ -311,12 +319,15 @@ def iter_pileup(
     reference: str | os.PathLike | None = None,
     header: BamHeader | None = None,
     read_bytes: int = 4 << 20,
+    batches: Iterable[RecordBatch] | None = None,
 ) -> Iterator[PileupBlock]:
     """Stream the pileup of a BAM as :class:`PileupBlock` objects, in coordinate order.
 
     The BAM is validated first (:func:`biometal.io.bam.check_bam`, against ``reference``
-    when given). Blocks cover every position with at least one counted entry (and may
-    include depth-0 positions); positions outside every block have depth 0.
+    when given). ``batches``: the records to pile up (coordinate-sorted, e.g. only those of
+    some regions, read through the index) instead of the whole BAM. Blocks cover every
+    position with at least one counted entry (and may include depth-0 positions);
+    positions outside every block have depth 0.
     """
     params = params or PileupParams()
     try:
@@ -330,7 +341,9 @@ def iter_pileup(
     n_reads = n_kept = 0
     contig_start = np.concatenate([[0], np.cumsum(header.lengths, dtype=np.int64)]).tolist()
     progress = Progress(log, f"pileup of {bam}", total=contig_start[-1], unit="bp")
-    for batch in _iter_batches(bam, header, read_bytes=read_bytes, threads=params.threads):
+    if batches is None:
+        batches = _iter_batches(bam, header, read_bytes=read_bytes, threads=params.threads)
+    for batch in batches:
         table = batch.table
         n_reads += len(table)
         last_tid = int(table[-1, 1])

@@ -3,9 +3,12 @@
 ``read_bed`` gives a columnar :class:`~biometal.regions.bed.Intervals`; the operations in
 :mod:`biometal.regions.intervals` (intersect, merge, subtract, complement, closest, coverage)
 run as numba kernels on its numpy arrays and match bedtools 2.30 output.
+:func:`~biometal.regions.coverage.region_coverage` gives per-region depth and base counts of a
+BED over an indexed BAM (equal to mosdepth ``--by`` and ``samtools bedcov``).
 """
 
 from biometal.regions.bed import Intervals, read_bed, read_bedgraph, read_genome, write_bed
+from biometal.regions.coverage import depth_arrays, region_coverage
 from biometal.regions.gff import read_gff3, read_gtf
 
 __all__ = [
@@ -16,4 +19,6 @@ __all__ = [
     "write_bed",
     "read_gff3",
     "read_gtf",
+    "region_coverage",
+    "depth_arrays",
 ]
