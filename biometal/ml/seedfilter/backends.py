@@ -48,6 +48,8 @@ class InferenceBackend(ABC):
     name = "base"
     #: side inputs per row the model takes besides the windows (0: windows only)
     n_side = 0
+    #: dtype the input batch is converted to (a token model overrides it with int32)
+    input_dtype = np.float32
 
     def __init__(self, batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES) -> None:
         sizes = sorted({int(b) for b in batch_sizes})
@@ -75,8 +77,9 @@ class InferenceBackend(ABC):
         self, batch: np.ndarray, batch_size: int | None = None, side: np.ndarray | None = None
     ) -> np.ndarray:
         """float32 (B,) scores of ``batch`` (B, 2, W, 4) [and ``side`` (B, n_side)]; run in
-        fixed-size batches (``batch_size`` or the best fit), the last one zero-padded."""
-        x = np.ascontiguousarray(batch, np.float32)
+        fixed-size batches (``batch_size`` or the best fit), the last one zero-padded.
+        A model with several outputs per row (e.g. class logits) gives (B, ...)."""
+        x = np.ascontiguousarray(batch, self.input_dtype)
         self._check_batch(x)
         sd = self._check_side(side, x.shape[0])
         n = x.shape[0]
@@ -87,14 +90,20 @@ class InferenceBackend(ABC):
             sp = None if sd is None else sd[s : s + bs]
             m = part.shape[0]
             if m < bs:
-                pad = np.zeros((bs, *x.shape[1:]), np.float32)
+                pad = np.zeros((bs, *x.shape[1:]), x.dtype)
                 pad[:m] = part
                 part = pad
                 if sp is not None:
                     spad = np.zeros((bs, sd.shape[1]), np.float32)
                     spad[:m] = sp
                     sp = spad
-            out[s : s + m] = np.asarray(self._run(part, sp)).reshape(-1)[:m]
+            res = np.asarray(self._run(part, sp))
+            if res.size != bs and res.shape[0] == bs:  # several values per row
+                if out.ndim == 1:
+                    out = np.empty((n, *res.shape[1:]), np.float32)
+                out[s : s + m] = res[:m]
+            else:
+                out[s : s + m] = res.reshape(-1)[:m]
         return out
 
     def _check_side(self, side: np.ndarray | None, n: int) -> np.ndarray | None:

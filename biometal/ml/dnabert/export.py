@@ -1,0 +1,353 @@
+"""Export of the DNABERT encoder (and of a fine-tuned classifier on top of it) to ONNX and
+Core ML, checked against torch.
+
+The exported graph is :class:`ExportableBert`: the same weights as
+:class:`~biometal.ml.dnabert.model.BertMLM` (or a
+:class:`~biometal.ml.dnabert.finetune.SequenceClassifier`), run with plain matrix products
+instead of ``nn.MultiheadAttention`` (whose fused fast path and symbolic-batch reshapes
+neither ONNX nor coremltools convert reliably). It takes one input, ``input_ids`` int32
+(B, L) at the model's fixed sequence length ``L = max_length`` (pad with the pad id 0; the
+attention mask is derived from it inside the graph), and returns ``hidden`` float32
+(B, L, hidden) for an encoder or ``logits`` float32 (B, n_out) for a classifier.
+
+- ONNX: ``torch.onnx.export`` (TorchScript exporter, opset 17) with a dynamic batch axis.
+  :func:`check_onnx` compares ONNX Runtime (CPU provider) with the torch module on random
+  token batches (padding included) at every batch size; the largest absolute difference
+  must be <= ``atol`` (default 1e-4: float32 with reordered reductions over a 2-layer
+  encoder measures ~1e-6).
+- Core ML: an ML program (macOS 13+, float16 compute) through the seed filter's
+  :func:`~biometal.ml.seedfilter.export.convert_mlprogram`, with enumerated batch shapes at
+  the fixed length, and its INT8 weight-quantised variant. coremltools cannot predict on
+  Linux: both packages are validated by reloading their specs
+  (:func:`~biometal.ml.seedfilter.export.validate_mlpackage`).
+- Inference: :class:`DnaBertOnnxBackend` / :class:`DnaBertCoreMLBackend` are the seed
+  filter's backends (ONNX Runtime providers CoreML -> CUDA -> CPU; Core ML directly on
+  macOS) with the token-batch input checks of this model.
+
+Checkpoints: the project's own ``.pt`` files (:func:`biometal.ml.dnabert.train.load_model`
+for an MLM encoder, :func:`biometal.ml.dnabert.finetune.load_classifier` for a classifier).
+A Hugging Face ``BertModel`` directory is not read: ``transformers`` is not a dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from biometal.errors import BiometalError
+from biometal.io.atomic import atomic_path
+from biometal.ml.dnabert.model import BertMLM
+from biometal.ml.seedfilter.backends import CoreMLBackend, OnnxRuntimeBackend
+from biometal.ml.seedfilter.export import (
+    ExportError,
+    _quiet_coremltools,
+    convert_mlprogram,
+    quantize_int8,
+    save_mlpackage,
+    validate_mlpackage,
+)
+
+log = logging.getLogger(__name__)
+
+INPUT_NAME = "input_ids"
+HIDDEN_NAME = "hidden"
+LOGITS_NAME = "logits"
+DEFAULT_BATCH_SIZES = (1, 32, 128)
+#: additive attention bias of padding keys (float16-safe; exp underflows to 0)
+NEG = -1.0e4
+
+
+class ExportableBert(nn.Module):
+    """Export-friendly forward of a BertMLM (+ optional pooled head), eval mode only.
+
+    ``encoder``: a :class:`BertMLM`; ``head``: None (output hidden states float[B, L, H])
+    or a module mapping pooled float[B, H] to float[B, n_out]; ``pool``: ``mean`` (over
+    non-padding tokens) or ``cls`` (token 0). ``length``: the fixed sequence length.
+    """
+
+    def __init__(
+        self,
+        encoder: BertMLM,
+        head: nn.Module | None = None,
+        pool: str = "mean",
+        length: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.bert = encoder
+        self.head = head
+        self.pool = pool
+        self.length = int(length or encoder.config.max_length)
+        if self.length > encoder.config.max_length:
+            raise BiometalError(
+                f"export length {self.length} exceeds the model's max_length "
+                f"{encoder.config.max_length}"
+            )
+        self.pad_id = int(encoder.config.pad_id)
+
+    def _attention(self, layer: nn.TransformerEncoderLayer, x, bias):
+        mha = layer.self_attn
+        n_heads = int(mha.num_heads)
+        h = int(mha.embed_dim)  # python ints: constants in the traced graph
+        d = h // n_heads
+        q, k, v = F.linear(x, mha.in_proj_weight, mha.in_proj_bias).split(h, dim=-1)
+        shape = (-1, self.length, n_heads, d)
+        q = q.reshape(shape).transpose(1, 2)
+        k = k.reshape(shape).transpose(1, 2)
+        v = v.reshape(shape).transpose(1, 2)
+        scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(d)) + bias
+        out = torch.matmul(torch.softmax(scores, dim=-1), v)
+        out = out.transpose(1, 2).reshape(-1, self.length, h)
+        return mha.out_proj(out)
+
+    @staticmethod
+    def _ff(layer: nn.TransformerEncoderLayer, x):
+        return layer.linear2(F.gelu(layer.linear1(x)))
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        bert = self.bert
+        ids = input_ids.long()
+        keep = (ids != self.pad_id).to(torch.float32)  # [B, L]
+        pos = bert.positions.weight[: self.length]
+        x = bert.norm(bert.tokens(ids) + pos.unsqueeze(0))
+        bias = ((1.0 - keep) * NEG).unsqueeze(1).unsqueeze(1)  # [B, 1, 1, L]
+        for layer in bert.encoder.layers:
+            if layer.norm_first:
+                x = x + self._attention(layer, layer.norm1(x), bias)
+                x = x + self._ff(layer, layer.norm2(x))
+            else:
+                x = layer.norm1(x + self._attention(layer, x, bias))
+                x = layer.norm2(x + self._ff(layer, x))
+        if bert.encoder.norm is not None:
+            x = bert.encoder.norm(x)
+        if self.head is None:
+            return x
+        if self.pool == "cls":
+            pooled = x[:, 0]
+        else:
+            w = keep.unsqueeze(-1)
+            pooled = (x * w).sum(1) / w.sum(1).clamp_min(1.0)
+        return self.head(pooled)
+
+
+def exportable(model: nn.Module, length: int | None = None) -> ExportableBert:
+    """The export graph of a :class:`BertMLM` (hidden states) or of a classifier with
+    ``encoder``, ``pool`` and ``head`` attributes (logits), in eval mode."""
+    if isinstance(model, BertMLM):
+        return ExportableBert(model, None, "mean", length).eval()
+    enc = getattr(model, "encoder", None)
+    if not isinstance(enc, BertMLM):
+        raise BiometalError(f"cannot export {type(model).__name__}: not a DNABERT model")
+    return ExportableBert(enc, model.head, model.pool, length).eval()
+
+
+def output_name(model: nn.Module) -> str:
+    return HIDDEN_NAME if isinstance(model, BertMLM) else LOGITS_NAME
+
+
+def random_tokens(
+    n: int, length: int, vocab_size: int, seed: int = 0, n_special: int = 5
+) -> np.ndarray:
+    """int32 (n, length) batches: [CLS]=2 + random k-mer ids + [SEP]=3, padded (0) after a
+    random read length (half of the rows are full length)."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(n_special, vocab_size, (n, length)).astype(np.int32)
+    ids[:, 0] = 2
+    ends = np.where(rng.random(n) < 0.5, length - 1, rng.integers(2, length, n))
+    for i, e in enumerate(ends.tolist()):
+        ids[i, e] = 3
+        ids[i, e + 1 :] = 0
+    return ids
+
+
+def torch_reference(model: nn.Module, ids: np.ndarray) -> np.ndarray:
+    """The torch model's own output (its ``forward``, not the export graph) on int ids."""
+    t = torch.from_numpy(np.asarray(ids, np.int64))
+    mask = (t != 0).to(torch.int64)
+    with torch.no_grad():
+        return model(t, mask).numpy()
+
+
+@contextmanager
+def _no_fastpath():
+    old = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(old)
+
+
+def export_onnx(model: nn.Module, path: str | os.PathLike, length: int | None = None) -> None:
+    """Write ``model`` (BertMLM or classifier) as ONNX: ``input_ids`` int32 (B, L) ->
+    ``hidden`` / ``logits``, dynamic batch axis, fixed length L."""
+    graph = exportable(model, length)
+    out = output_name(model)
+    example = torch.zeros(2, graph.length, dtype=torch.int32)
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph,
+            (example,),
+            str(tmp),
+            input_names=[INPUT_NAME],
+            output_names=[out],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, out: {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+        import onnx
+
+        onnx.checker.check_model(onnx.load(str(tmp)))
+
+
+def check_onnx(
+    model: nn.Module,
+    onnx_path: str | os.PathLike,
+    batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
+    atol: float = 1e-4,
+    length: int | None = None,
+) -> dict[str, float]:
+    """Largest |ONNX Runtime - torch| per batch size (torch: the model's own forward);
+    raises :class:`ExportError` above ``atol``."""
+    import onnxruntime as ort
+
+    length = int(length or _config(model).max_length)
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    name = sess.get_outputs()[0].name
+    out: dict[str, float] = {}
+    for b in batch_sizes:
+        ids = random_tokens(b, length, _config(model).vocab_size, seed=b)
+        ref = torch_reference(model, ids)
+        got = sess.run([name], {INPUT_NAME: ids})[0]
+        if got.shape != ref.shape:
+            raise ExportError(f"{onnx_path}: output shape {got.shape}, want {ref.shape}")
+        diff = float(np.abs(got - ref).max())
+        out[str(b)] = diff
+        if not diff <= atol:
+            raise ExportError(
+                f"{onnx_path}: ONNX Runtime differs from torch by {diff:.3g} at batch {b} "
+                f"(tolerance {atol:g})"
+            )
+    return out
+
+
+def _config(model: nn.Module):
+    return model.config if isinstance(model, BertMLM) else model.encoder.config
+
+
+def export_coreml(
+    model: nn.Module,
+    path: str | os.PathLike,
+    batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
+    int8: bool = False,
+    length: int | None = None,
+    int8_path: str | os.PathLike | None = None,
+) -> None:
+    """Convert to a Core ML ML program (``.mlpackage``; float16; INT8 weights if ``int8``)
+    with input ``input_ids`` int32 of enumerated shapes (b, L) for ``b`` in batch_sizes.
+    ``int8_path``: also save the INT8 variant of the float16 program there (one
+    conversion for both)."""
+    ct = _quiet_coremltools()
+    graph = exportable(model, length)
+    sizes = sorted(int(b) for b in batch_sizes)
+    L = graph.length
+    out = output_name(model)
+    example = torch.from_numpy(random_tokens(sizes[0], L, _config(model).vocab_size))
+    with warnings.catch_warnings(), _no_fastpath():
+        warnings.simplefilter("ignore")
+        shapes = ct.EnumeratedShapes(shapes=[(b, L) for b in sizes], default=(sizes[0], L))
+        inputs = [ct.TensorType(name=INPUT_NAME, shape=shapes, dtype=np.int32)]
+        traced = torch.jit.trace(graph, (example,))
+        try:
+            ml = convert_mlprogram(traced, inputs, out, int8)
+        except Exception as exc:  # a converter failure is reported with its message
+            raise ExportError(f"{path}: Core ML conversion failed: {exc}") from exc
+    ml.short_description = (
+        "biometal DNABERT encoder: hidden states of k-mer tokens"
+        if out == HIDDEN_NAME
+        else "biometal DNABERT read classifier: class logits"
+    )
+    ml.input_description[INPUT_NAME] = f"(B, {L}) k-mer token ids, [CLS] ... [SEP], 0-padded"
+    ml.output_description[out] = (
+        f"(B, {L}, hidden) hidden states" if out == HIDDEN_NAME else "(B, classes) logits"
+    )
+    save_mlpackage(ml, path)
+    if int8_path is not None:
+        save_mlpackage(quantize_int8(ml), int8_path)
+
+
+def export_all(
+    model: nn.Module,
+    onnx_out: str | os.PathLike,
+    mlpackage_out: str | os.PathLike | None = None,
+    mlpackage_int8_out: str | os.PathLike | None = None,
+    report_out: str | os.PathLike | None = None,
+    batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
+    atol: float = 1e-4,
+) -> dict:
+    """ONNX (checked against torch) and, when paths are given, both Core ML packages
+    (spec-validated); returns (and writes as JSON to ``report_out``) the checks."""
+    export_onnx(model, onnx_out)
+    diffs = check_onnx(model, onnx_out, batch_sizes, atol)
+    out = output_name(model)
+    report: dict = {
+        "output": out,
+        "length": int(_config(model).max_length),
+        "onnx": {
+            "path": str(onnx_out),
+            "bytes": Path(onnx_out).stat().st_size,
+            "max_abs_diff_vs_torch": diffs,
+            "atol": atol,
+        },
+    }
+    if mlpackage_out is not None:
+        export_coreml(model, mlpackage_out, batch_sizes, int8_path=mlpackage_int8_out)
+    elif mlpackage_int8_out is not None:
+        export_coreml(model, mlpackage_int8_out, batch_sizes, int8=True)
+    for key, path, int8 in (
+        ("coreml", mlpackage_out, False),
+        ("coreml_int8", mlpackage_int8_out, True),
+    ):
+        if path is None:
+            continue
+        report[key] = validate_mlpackage(
+            path, batch_sizes, int8=int8, input_name=INPUT_NAME, output_name=out
+        )
+        report[key]["path"] = str(path)
+    if report_out is not None:
+        with atomic_path(report_out) as tmp:
+            Path(tmp).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    log.info("dnabert export: %s", report)
+    return report
+
+
+class _TokenBatches:
+    """Input checks of the DNABERT graphs: int32 (B, L) token ids."""
+
+    input_dtype = np.int32
+
+    def _check_batch(self, x: np.ndarray) -> None:
+        if x.ndim != 2:
+            raise BiometalError(f"{self.name}: expected (B, L) token ids, got {x.shape}")
+
+    def _zeros(self, b: int, width: int) -> np.ndarray:
+        return np.zeros((b, width), np.int32)
+
+
+class DnaBertOnnxBackend(_TokenBatches, OnnxRuntimeBackend):
+    """ONNX Runtime session of an exported DNABERT graph (``input_ids`` -> output)."""
+
+
+class DnaBertCoreMLBackend(_TokenBatches, CoreMLBackend):
+    """Core ML on an exported DNABERT ``.mlpackage`` (macOS only)."""
