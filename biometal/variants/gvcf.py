@@ -1,0 +1,432 @@
+"""Per-sample gVCF: site records where reads show an ALT, GQ-banded reference blocks elsewhere.
+
+:func:`write_gvcf` streams the pileup of one BAM (:func:`biometal.pileup.iter_pileup`) and,
+block by block, computes the site statistics at EVERY position in one kernel dispatch
+(:func:`biometal.kernels.site_stats.site_stats`: PL, GT, GQ, the hom-ref reference-confidence
+GQ, QUAL, binomial / beta-binomial tests). What it writes, as ``bcftools call --gvcf`` and
+GATK ``-ERC GVCF`` do (bgzipped VCF 4.3 + ``.tbi``, atomic):
+
+- **SNP site records** at every position where at least ``evidence_min_alt`` reads show one
+  non-reference base: ``ALT = X,<*>`` (``<*>``: any other allele), ``AD`` = reads of REF, X
+  and the two other bases, ``PL`` of the six genotypes of (REF, X, <*>) in VCF order
+  (0/0, 0/1, 1/1, 0/2, 1/2, 2/2). GT is the single-sample call (what
+  :func:`~biometal.variants.call.call_variants` calls there: the kernel's genotype when the
+  site passes ``min_alt_reads`` / ``min_af`` / ``min_depth``, else 0/0); FILTER as the
+  single-sample caller (``LowQual``, ``ErrorLike``) for non-reference GTs.
+- **Indel records**: the single-sample indel calls (:func:`~biometal.variants.call.call_indels`)
+  with ``ALT = alt,<*>`` and six PLs from the same read model (error ``indel_error``).
+- **Reference blocks** over the other positions with a REF of A/C/G/T: runs of consecutive
+  positions whose reference-confidence GQ falls in the same band (``gq_bands``: lower bounds;
+  a block never spans a site record, an indel's REF, or a position without a block of the
+  pileup), written ``REF <*> . . END=e GT:GQ:DP:MIN_DP:PL 0/0:...`` with GQ = the lowest GQ in
+  the block, DP = mean depth (rounded), MIN_DP = lowest depth, PL = the lowest PL of each
+  genotype over the block, renormalised (GATK's choice; joint genotyping uses it at every
+  position it covers). With ``evidence_min_alt`` 1 (the default) a block holds only
+  positions where no read shows another base, so its PL[0/0] is 0.
+
+Positions without reads (between pileup blocks) and REF bases other than A/C/G/T get no
+record: no data. The reference confidence is the SNP model's (REF vs the best other base);
+indels have none (as bcftools).
+
+The six-genotype PL model: reads are classed REF, X, or O (the two other bases), with the
+error rate of their mean quality (e); ``P(R | REF) = 1 - e``, ``P(R | X) = P(R | <*>) = e/3``,
+likewise for X; ``P(O | REF) = P(O | X) = 2e/3``, ``P(O | <*>) = 1 - 2e/3``; a genotype's
+read probability is the mean over its two alleles. The first three PLs equal the kernel's
+(the O reads add the same term to 0/0, 0/1 and 1/1).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from biometal.errors import BiometalError
+from biometal.io.bam import check_bam
+from biometal.kernels.site_stats import site_stats
+from biometal.pileup.engine import PileupParams, iter_pileup
+from biometal.variants import sitestats as S
+from biometal.variants.call import FILTERS, CallParams, _Reference, bam_sample_name, call_indels
+from biometal.variants.vcf import VcfRecord, VcfWriter, header_lines
+
+log = logging.getLogger(__name__)
+
+_LETTER = "ACGT"
+_REF_LUT = np.full(256, 4, dtype=np.uint8)
+for _i, _b in enumerate(b"ACGT"):
+    _REF_LUT[_b] = _i
+_GT = ("0/0", "0/1", "1/1")
+#: genotypes of three alleles in VCF order (0/0, 0/1, 1/1, 0/2, 1/2, 2/2)
+GENOTYPES3 = ((0, 0), (0, 1), (1, 1), (0, 2), (1, 2), (2, 2))
+
+GVCF_META = [
+    'ALT=<ID=*,Description="Represents allele(s) other than observed.">',
+    'INFO=<ID=END,Number=1,Type=Integer,Description="End position of the reference block '
+    '(1-based, inclusive)">',
+    'FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="Lowest depth in the reference block">',
+]
+
+
+@dataclass(frozen=True)
+class GvcfParams:
+    """gVCF options. ``gq_bands``: lower GQ bounds of the reference-block bands (0 is
+    implicit; GQ is capped at 99). ``evidence_min_alt``: a position gets a site record when
+    at least this many reads show one non-reference base."""
+
+    gq_bands: tuple[int, ...] = (1, 5, 10, 20, 30, 40, 50, 60, 99)
+    evidence_min_alt: int = 1
+
+    def __post_init__(self) -> None:
+        b = list(self.gq_bands)
+        if any(x < 1 for x in b) or b != sorted(set(b)):
+            raise BiometalError(f"gvcf: gq_bands must be increasing integers >= 1, got {b}")
+        if self.evidence_min_alt < 1:
+            raise BiometalError(f"gvcf: evidence_min_alt must be >= 1, got {self.evidence_min_alt}")
+
+
+def pl_three_alleles(n: np.ndarray, e: np.ndarray, *, snp: bool = True) -> np.ndarray:
+    """PL of the six genotypes of (REF, X, <*>): int64[m, 6] (VCF order).
+
+    ``n``: reads of class REF, X, other, int[m, 3]; ``e``: their error rates, float[m, 3].
+    ``snp=False`` (indels): a wrong read shows a given other allele with ``e`` (not e/3)
+    and there is no "other" class.
+    """
+    n = np.asarray(n, dtype=np.float64)
+    e = np.clip(np.asarray(e, dtype=np.float64), S.MIN_ERROR, 0.75)
+    div = 3.0 if snp else 1.0
+    # P(class c | allele a): [m, c, a]
+    p = np.empty(n.shape[:1] + (3, 3), dtype=np.float64)
+    for c in range(2):
+        p[:, c, :] = (e[:, c] / div)[:, None]
+        p[:, c, c] = 1.0 - e[:, c]
+    other = 2.0 * e[:, 2] / div if snp else e[:, 2]
+    p[:, 2, 0] = other
+    p[:, 2, 1] = other
+    p[:, 2, 2] = 1.0 - other
+    gl = np.empty(n.shape[:1] + (6,), dtype=np.float64)
+    for g, (a1, a2) in enumerate(GENOTYPES3):
+        prob = 0.5 * (p[:, :, a1] + p[:, :, a2])
+        gl[:, g] = (n * np.log10(np.maximum(prob, 1e-300))).sum(axis=1)
+    return S.phred_likelihoods(gl)
+
+
+class _Line:
+    """A preformatted VCF line that VcfWriter can write."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def line(self) -> str:
+        return self.text
+
+
+@dataclass
+class _Blocks:
+    """Reference blocks of one pileup block (0-based starts, exclusive ends)."""
+
+    start: np.ndarray
+    end: np.ndarray
+    gq: np.ndarray
+    dp: np.ndarray
+    min_dp: np.ndarray
+    pl: np.ndarray  # int64[k, 3]
+    base: np.ndarray  # uint8[k]: ASCII reference base at each start
+
+
+def ref_blocks(
+    start: int, ref_seq: bytes, mask: np.ndarray, ref_gq: np.ndarray, depth: np.ndarray,
+    pl: np.ndarray, bands: tuple[int, ...],
+) -> _Blocks:  # fmt: skip
+    """Runs of consecutive ``mask`` positions in the same GQ band (see the module docstring).
+
+    ``start``: 0-based position of row 0; ``ref_seq``: the rows' reference bases (ASCII);
+    per-row ``ref_gq``, ``depth`` and ``pl`` [n, 3].
+    """
+    band = np.searchsorted(np.asarray(bands), ref_gq, side="right")
+    key = np.where(mask, band, -1)
+    change = np.flatnonzero(np.diff(key) != 0) + 1
+    bounds = np.concatenate([[0], change, [len(key)]])
+    lo, hi = bounds[:-1], bounds[1:]
+    keep = key[lo] >= 0
+    if not keep.any():
+        e = np.zeros(0, np.int64)
+        return _Blocks(e, e, e, e, e, np.zeros((0, 3), np.int64), np.zeros(0, np.uint8))
+
+    def per_run(ufunc, x: np.ndarray) -> np.ndarray:
+        # reduce over every run (kept or not), then keep: a kept run must not reach into
+        # the excluded run after it
+        return ufunc.reduceat(x.astype(np.int64), lo)[keep]
+
+    gq = per_run(np.minimum, ref_gq)
+    dp = np.rint(per_run(np.add, depth) / (hi - lo)[keep]).astype(np.int64)
+    min_dp = per_run(np.minimum, depth)
+    bpl = np.stack(
+        [
+            per_run(np.minimum, pl[:, 0]),
+            per_run(np.minimum, pl[:, 1]),
+            per_run(np.minimum, pl[:, 2]),
+        ],
+        axis=1,
+    )
+    lo, hi = lo[keep], hi[keep]
+    bpl -= bpl.min(axis=1, keepdims=True)
+    base = np.frombuffer(ref_seq, np.uint8)[lo]
+    return _Blocks(start + lo, start + hi, gq, dp, min_dp, bpl, base)
+
+
+def _site_lines(
+    contig: str,
+    block_start: int,
+    ref_codes: np.ndarray,
+    counts: np.ndarray,
+    st,
+    params: CallParams,
+    gparams: GvcfParams,
+) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+    """SNP site records of one pileup block: (rows, [(pos, order, line)])."""
+    ints, floats = st.ints, st.floats
+    n_alt = ints[:, 2]
+    rows = np.flatnonzero((ref_codes < 4) & (n_alt >= gparams.evidence_min_alt))
+    if not len(rows):
+        return rows, []
+    c = counts[rows].astype(np.int64)
+    acgt = c[:, 0:4] + c[:, 5:9]
+    qs = c[:, 18:22]
+    r = ref_codes[rows].astype(np.int64)
+    a = ints[rows, 0].astype(np.int64)
+    k = np.arange(len(rows))
+    n_ref, n_x = acgt[k, r], acgt[k, a]
+    depth = ints[rows, 3].astype(np.int64)
+    n_o = depth - n_ref - n_x
+    q_o = qs.sum(axis=1) - qs[k, r] - qs[k, a]
+    e = np.stack(
+        [S.mean_error(qs[k, r], n_ref), S.mean_error(qs[k, a], n_x), S.mean_error(q_o, n_o)],
+        axis=1,
+    )
+    pl6 = pl_three_alleles(np.stack([n_ref, n_x, n_o], axis=1), e)
+    called = (
+        (ints[rows, 7] > 0)
+        & (n_x >= params.min_alt_reads)
+        & (n_x >= params.min_af * depth)
+        & (depth >= max(1, params.min_depth))
+    )
+    max_bbq = float(S.pvalue_to_phred(np.array([params.max_error_pvalue]))[0])
+    out = []
+    for j, row in enumerate(rows.tolist()):
+        gt = _GT[int(ints[row, 7])] if called[j] else "0/0"
+        qual = float(floats[row, 0])
+        if called[j]:
+            f = []
+            if qual < params.min_qual:
+                f.append("LowQual")
+            if floats[row, 2] < max_bbq:
+                f.append("ErrorLike")
+            flt = ";".join(f) or "PASS"
+            gq = int(ints[row, 8])
+        else:
+            flt = "."
+            gq = int(ints[row, 9])
+        d = int(depth[j])
+        info = (
+            f"DP={d};AF={round(int(n_x[j]) / d, 4) if d else 0.0:.4g};TYPE=SNP;"
+            f"BINOMQ={float(floats[row, 1]):.4g};BBQ={float(floats[row, 2]):.4g}"
+        )
+        pl = ",".join(str(int(x)) for x in pl6[j])
+        line = (
+            f"{contig}\t{block_start + row + 1}\t.\t{_LETTER[r[j]]}\t{_LETTER[a[j]]},<*>\t"
+            f"{qual:.2f}\t{flt}\t{info}\tGT:GQ:DP:AD:PL\t{gt}:{gq}:{d}:"
+            f"{int(n_ref[j])},{int(n_x[j])},{int(n_o[j])}:{pl}\n"
+        )
+        out.append((block_start + row, 1, line))
+    return rows, out
+
+
+def _indel_line(rec: VcfRecord, params: CallParams) -> str:
+    e = np.full((1, 3), params.indel_error)
+    n_ref, n_alt = rec.ad
+    pl6 = pl_three_alleles(np.array([[n_ref, n_alt, 0]]), e, snp=False)[0]
+    info = ";".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in rec.info.items()
+        if k in ("DP", "AF", "TYPE", "BINOMQ", "BBQ")
+    )
+    flt = ";".join(rec.filters) or "PASS"
+    pl = ",".join(str(int(x)) for x in pl6)
+    return (
+        f"{rec.chrom}\t{rec.pos + 1}\t.\t{rec.ref}\t{rec.alt},<*>\t{rec.qual:.2f}\t{flt}\t"
+        f"{info}\tGT:GQ:DP:AD:PL\t{rec.gt}:{rec.gq}:{rec.dp}:{n_ref},{n_alt},0:{pl}\n"
+    )
+
+
+def _block_lines(contig: str, seq_of, blocks: list[_Blocks], spans: np.ndarray):
+    """Block lines of one contig, cut around record spans (``spans`` int64[k, 2], sorted)."""
+    if not blocks:
+        return []
+    cat = [np.concatenate([getattr(b, f) for b in blocks]) for f in ("start", "end", "gq")]
+    start, end, gq = cat
+    dp = np.concatenate([b.dp for b in blocks])
+    min_dp = np.concatenate([b.min_dp for b in blocks])
+    pl = np.concatenate([b.pl for b in blocks]).reshape(-1, 3)
+    base = np.concatenate([b.base for b in blocks])
+    if len(spans):
+        ends_max = np.maximum.accumulate(spans[:, 1])
+        j = np.searchsorted(spans[:, 0], end)
+        cut = (j > 0) & (ends_max[np.maximum(j - 1, 0)] > start)
+    else:
+        cut = np.zeros(len(start), bool)
+    tails = [
+        f"\tGT:GQ:DP:MIN_DP:PL\t0/0:{g}:{d}:{m}:{a},{b},{c}\n"
+        for g, d, m, (a, b, c) in zip(
+            gq.tolist(), dp.tolist(), min_dp.tolist(), pl.tolist(), strict=True
+        )
+    ]
+    out = []
+    for i, (s, e, ch, k) in enumerate(
+        zip(start.tolist(), end.tolist(), base.tolist(), cut.tolist(), strict=True)
+    ):
+        if not k:
+            out.append((s, 0, f"{contig}\t{s + 1}\t.\t{chr(ch)}\t<*>\t.\t.\tEND={e}{tails[i]}"))
+            continue
+        cur = s
+        pieces = []
+        for ss, se in spans[: int(np.searchsorted(spans[:, 0], e))].tolist():
+            if se <= cur or ss >= e:
+                continue
+            if ss > cur:
+                pieces.append((cur, ss))
+            cur = max(cur, se)
+        if cur < e:
+            pieces.append((cur, e))
+        for ps, pe in pieces:
+            out.append(
+                (ps, 0, f"{contig}\t{ps + 1}\t.\t{seq_of(ps)}\t<*>\t.\t.\tEND={pe}{tails[i]}")
+            )
+    return out
+
+
+def write_gvcf(
+    bam: str | os.PathLike,
+    reference: str | os.PathLike,
+    out_gvcf: str | os.PathLike,
+    *,
+    sample: str | None = None,
+    pileup: PileupParams | None = None,
+    calling: CallParams | None = None,
+    gvcf: GvcfParams | None = None,
+    backend: str | None = None,
+    threads: int | None = None,
+) -> dict[str, float]:
+    """Write the gVCF of ``bam`` (bgzipped VCF 4.3 + ``.tbi``; see the module docstring).
+
+    The BAM is validated against ``reference`` first (one-line
+    :class:`~biometal.errors.BiometalError`). ``backend`` / ``threads``: the site_stats
+    kernel's. Returns counts (positions, site records, indel records, blocks) and times
+    (``kernel_seconds``: the site_stats dispatches alone).
+    """
+    pileup = pileup or PileupParams()
+    calling = calling or CallParams()
+    gvcf = gvcf or GvcfParams()
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    header = check_bam(bam, reference)
+    if not sample:
+        sample = bam_sample_name(bam, header.read_groups)
+    ref = _Reference(str(reference))
+    meta = GVCF_META + [
+        "biometal_calling=" + ";".join(f"{k}:{v}" for k, v in vars(calling).items()),
+        "biometal_gvcf=gq_bands:"
+        + ",".join(map(str, gvcf.gq_bands))
+        + f";evidence_min_alt:{gvcf.evidence_min_alt}",
+    ]
+    lines = header_lines(
+        sample, list(zip(header.names, header.lengths, strict=True)), reference, FILTERS, meta
+    )
+    lines = [
+        '##FORMAT=<ID=PL,Number=G,Type=Integer,Description="Phred-scaled genotype likelihoods">'
+        if x.startswith("##FORMAT=<ID=PL,")
+        else x
+        for x in lines
+    ]
+    n = {"positions": 0, "sites": 0, "indels": 0, "blocks": 0}
+    t_kernel = 0.0
+    with VcfWriter(out_gvcf, lines) as vcf:
+        current = None
+        recs: list[tuple[int, int, str]] = []
+        spans: list[tuple[int, int]] = []
+        blocks: list[_Blocks] = []
+
+        def flush() -> None:
+            if current is None:
+                return
+            sp = np.array(sorted(spans), dtype=np.int64).reshape(-1, 2)
+            seq_cache: dict[int, str] = {}
+
+            def seq_of(p: int) -> str:
+                if p not in seq_cache:
+                    seq_cache[p] = ref.base(current, p)
+                return seq_cache[p]
+
+            bl = _block_lines(current, seq_of, blocks, sp)
+            n["blocks"] += len(bl)
+            items = recs + bl
+            items.sort(key=lambda x: (x[0], x[1]))
+            for i in range(0, len(items), 8192):
+                vcf.write(_Line("".join(text for _, _, text in items[i : i + 8192])))
+            recs.clear()
+            spans.clear()
+            blocks.clear()
+
+        for block in iter_pileup(bam, pileup, reference=reference, header=header):
+            if block.contig != current:
+                flush()
+                current = block.contig
+            ref_seq = ref.load(block.contig, block.start, block.end)
+            codes = _REF_LUT[np.frombuffer(ref_seq.encode("ascii"), np.uint8)]
+            counts = np.ascontiguousarray(block.counts, dtype=np.uint32)
+            t1 = time.perf_counter()
+            st = site_stats(
+                counts, codes, theta=calling.theta, rho=calling.overdispersion,
+                backend=backend, threads=threads,
+            )  # fmt: skip
+            t_kernel += time.perf_counter() - t1
+            n["positions"] += len(codes)
+            rows, site = _site_lines(block.contig, block.start, codes, counts, st, calling, gvcf)
+            recs.extend(site)
+            n["sites"] += len(site)
+            for p in rows.tolist():
+                spans.append((block.start + p, block.start + p + 1))
+            mask = codes < 4
+            mask[rows] = False
+            blocks.append(
+                ref_blocks(
+                    block.start,
+                    ref_seq.encode("ascii"),
+                    mask,
+                    st.column("ref_gq"),
+                    st.column("depth"),
+                    st.pl,
+                    gvcf.gq_bands,
+                )  # fmt: skip
+            )
+            if calling.indels:
+                for rec in call_indels(block, ref, calling):
+                    recs.append((rec.pos, 2, _indel_line(rec, calling)))
+                    spans.append((rec.pos, rec.pos + len(rec.ref)))
+                    n["indels"] += 1
+        flush()
+    n_out = {k: float(v) for k, v in n.items()}
+    n_out["seconds"] = time.perf_counter() - t0
+    n_out["kernel_seconds"] = t_kernel
+    n_out["library_cpu_s"] = time.process_time() - c0
+    log.info(
+        "gVCF %s: %d positions, %d site records, %d indel records, %d reference blocks in "
+        "%.2f s (site_stats kernel %.2f s)",
+        out_gvcf, n["positions"], n["sites"], n["indels"], n["blocks"], n_out["seconds"],
+        t_kernel,
+    )  # fmt: skip
+    return n_out

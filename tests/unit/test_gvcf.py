@@ -1,0 +1,211 @@
+"""gVCF per sample: bcftools accepts it (view, norm, convert --gvcf2vcf), its calls are the
+single-sample caller's, its blocks tile the covered reference without overlaps, and the
+block statistics are the kernel's."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pysam
+import pytest
+from biometal.kernels.site_stats import site_stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from variant_data import dataset, third_party_bams
+
+from biometal.errors import BiometalError
+from biometal.pileup import PileupParams, pileup_arrays
+from biometal.variants import sitestats as S
+from biometal.variants.call import call_variants
+from biometal.variants.gvcf import GvcfParams, pl_three_alleles, ref_blocks, write_gvcf
+
+BCFTOOLS = shutil.which("bcftools")
+needs_bcftools = pytest.mark.skipif(BCFTOOLS is None, reason="bcftools not installed")
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    return dataset(tmp_path_factory.getbasetemp() / "variant_data")
+
+
+@pytest.fixture(scope="module")
+def gvcf(sim, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gvcf") / "S1.g.vcf.gz"
+    stats = write_gvcf(sim.bam, sim.reference, out, backend="cpu")
+    return out, stats
+
+
+def records(path):
+    with pysam.VariantFile(str(path)) as fh:
+        return list(fh)
+
+
+@needs_bcftools
+def test_bcftools_accepts_the_gvcf(gvcf, sim, tmp_path):
+    path, _ = gvcf
+    assert path.exists() and (path.parent / (path.name + ".tbi")).exists()
+    recs = records(path)
+    n = len(recs)
+    expanded = sum(r.stop - r.start if r.alts == ("<*>",) else 1 for r in recs)
+    view = subprocess.run([BCFTOOLS, "view", "-H", str(path)], capture_output=True, text=True)
+    assert view.returncode == 0, view.stderr
+    assert len(view.stdout.splitlines()) == n
+    norm = subprocess.run(
+        [BCFTOOLS, "norm", "-f", str(sim.reference), "-Ov", "-o", str(tmp_path / "n.vcf"),
+         str(path)], capture_output=True, text=True,
+    )  # fmt: skip
+    assert norm.returncode == 0, norm.stderr
+    assert "total/split/realigned/skipped" in norm.stderr
+    # the blocks expand into one record per position (END understood)
+    conv = subprocess.run(
+        [BCFTOOLS, "convert", "--gvcf2vcf", "-f", str(sim.reference), str(path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert conv.returncode == 0, conv.stderr
+    body = [x for x in conv.stdout.splitlines() if not x.startswith("#")]
+    assert len(body) == expanded > 2 * n
+
+
+def test_records_tile_without_overlap_and_blocks_cover_the_pileup(gvcf, sim):
+    path, stats = gvcf
+    recs = records(path)
+    covered: dict[str, np.ndarray] = {}
+    last = {}
+    for r in recs:
+        assert r.pos >= last.get(r.chrom, 0), "sorted"
+        last[r.chrom] = r.pos
+        if r.alts == ("<*>",):
+            arr = covered.setdefault(r.chrom, np.zeros(100_000, np.int8))
+            assert r.stop > r.start  # pysam's stop follows END
+            assert (arr[r.start : r.stop] == 0).all(), f"overlapping block at {r.chrom}:{r.pos}"
+            arr[r.start : r.stop] = 1
+    fa = pysam.FastaFile(str(sim.reference))
+    site_pos = {(r.chrom, r.start) for r in recs if r.alts != ("<*>",)}
+    for contig in fa.references:
+        counts, _ = pileup_arrays(sim.bam, contig, PileupParams(), reference=sim.reference)
+        seq = np.frombuffer(fa.fetch(contig).upper().encode(), np.uint8)
+        has_reads = counts[:, :24].any(axis=1) & np.isin(seq, list(b"ACGT"))
+        cov = covered[contig][: len(seq)].astype(bool)
+        # nearly every position with reads is in a block or a record (positions between
+        # pileup blocks have no data)
+        sites = np.zeros(len(seq), bool)
+        for c, p in site_pos:
+            if c == contig:
+                sites[p] = True
+        missing = has_reads & ~cov & ~sites
+        assert missing.sum() <= 0.01 * has_reads.sum(), (contig, int(missing.sum()))
+    assert stats["blocks"] > 0 and stats["sites"] > 0 and stats["positions"] > 50_000
+
+
+def test_non_reference_calls_are_the_single_sample_callers(gvcf, sim, tmp_path):
+    path, _ = gvcf
+    single = tmp_path / "calls.vcf.gz"
+    call_variants(sim.bam, sim.reference, single)
+
+    def called(p):
+        out = set()
+        for r in records(p):
+            gt = r.samples[0]["GT"]
+            if r.alts == ("<*>",) or not any(a for a in gt if a):
+                continue
+            alt = r.alts[0]
+            out.add((r.chrom, r.pos, r.ref, alt, tuple(sorted(gt)), r.filter.keys()[0]))
+        return out
+
+    ours, theirs = called(path), called(single)
+    assert len(ours) > 50
+    assert ours == theirs
+
+
+def test_block_statistics_are_the_kernels(gvcf, sim):
+    """A block's GQ / MIN_DP are the minima of the kernel's values over its positions (a
+    block cut around an indel's REF keeps the whole block's, lower, values)."""
+    path, _ = gvcf
+    fa = pysam.FastaFile(str(sim.reference))
+    contig = fa.references[0]
+    counts, _ = pileup_arrays(sim.bam, contig, PileupParams(), reference=sim.reference)
+    lut = np.full(256, 4, np.uint8)
+    for i, b in enumerate(b"ACGT"):
+        lut[b] = i
+    codes = lut[np.frombuffer(fa.fetch(contig).upper().encode(), np.uint8)]
+    st_ = site_stats(np.ascontiguousarray(counts), codes, backend="cpu")
+    n = exact = 0
+    for r in records(path):
+        if r.chrom != contig or r.alts != ("<*>",):
+            continue
+        s = r.samples[0]
+        gq = st_.column("ref_gq")[r.start : r.stop].min()
+        min_dp = st_.column("depth")[r.start : r.stop].min()
+        assert s["GQ"] <= gq and s["MIN_DP"] <= min_dp
+        assert min(s["PL"]) == 0 and (s["PL"][0] == 0 or s["GQ"] == 0)
+        n += 1
+        exact += s["GQ"] == gq and s["MIN_DP"] == min_dp
+    assert n > 100 and exact >= 0.98 * n
+
+
+def test_ref_blocks_bands_and_excluded_runs():
+    """Runs break at band changes and at excluded rows; an excluded row never leaks its
+    statistics into the run before it."""
+    gq = np.array([30, 31, 35, 12, 12, 0, 40, 40], np.int32)
+    dp = np.array([10, 11, 12, 4, 5, 9, 13, 14], np.int32)
+    pl = np.zeros((8, 3), np.int32)
+    pl[:, 1] = gq
+    pl[:, 2] = gq * 10
+    pl[5] = [300, 30, 0]  # a hom-alt row, excluded (it has a site record)
+    mask = np.ones(8, bool)
+    mask[5] = False
+    b = ref_blocks(100, b"ACGTACGT", mask, gq, dp, pl, (1, 10, 20, 30, 40))
+    assert b.start.tolist() == [100, 103, 106]
+    assert b.end.tolist() == [103, 105, 108]
+    assert b.gq.tolist() == [30, 12, 40]
+    assert b.min_dp.tolist() == [10, 4, 13]
+    assert b.dp.tolist() == [11, 4, 14]  # rounded mean (4.5 -> 4, banker's rounding)
+    assert b.pl.tolist() == [[0, 30, 300], [0, 12, 120], [0, 40, 400]]
+    assert bytes(b.base).decode() == "ATG"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.lists(st.integers(0, 60), min_size=3, max_size=3),
+    q=st.lists(st.integers(2, 41), min_size=3, max_size=3),
+    snp=st.booleans(),
+)
+def test_six_pls_extend_the_biallelic_pls(n, q, snp):
+    """PL[0/0, 0/1, 1/1] of the (REF, X, <*>) model == sitestats' biallelic PL (up to the
+    rounding of the two normalisations)."""
+    counts = np.array([n])
+    if not snp:
+        counts[0, 2] = 0
+    e = S.phred_to_error(np.array([q], float))
+    six = pl_three_alleles(counts, e, snp=snp)[0]
+    gl = S.genotype_log10_likelihoods(counts[:, 0], counts[:, 1], e[:, 0], e[:, 1], snp=snp)
+    three = S.phred_likelihoods(gl)[0]
+    assert six.min() == 0
+    assert np.abs((six[:3] - six[:3].min()) - three).max() <= 1
+
+
+def test_missing_bam_and_bad_params(tmp_path, sim):
+    with pytest.raises(BiometalError, match="nope.bam"):
+        write_gvcf(tmp_path / "nope.bam", sim.reference, tmp_path / "x.g.vcf.gz")
+    assert not (tmp_path / "x.g.vcf.gz").exists()
+    with pytest.raises(BiometalError, match="gq_bands"):
+        GvcfParams(gq_bands=(10, 5))
+
+
+@needs_bcftools
+def test_third_party_bam(tmp_path):
+    """samtools' example reads (real 35 bp Illumina reads): a valid gVCF."""
+    bams = third_party_bams(tmp_path / "tp")
+    if "ex1" not in bams:
+        pytest.skip("samtools examples not installed")
+    bam, fa = bams["ex1"]
+    out = tmp_path / "ex1.g.vcf.gz"
+    write_gvcf(bam, fa, out, backend="cpu")
+    norm = subprocess.run(
+        [BCFTOOLS, "norm", "-f", str(fa), "-Ou", "-o", "/dev/null", str(out)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert norm.returncode == 0, norm.stderr
+    assert len(records(out)) > 10
