@@ -1,0 +1,394 @@
+"""Private numba loops of biometal.assembly: the k-mer hash table, de Bruijn graph compaction,
+unitig links, minimizers. One call graph per function family, all in this file.
+
+k-mers are 2k-bit integers (2 bits per base, A=0 C=1 G=2 T=3, first base most significant)
+held in two uint64 words ``(hi, lo)`` (``hi`` = 0 for k <= 32), as kernels/kmer_count.metal
+writes them. An oriented k-mer travels as four words ``(fh, fl, rh, rl)``: itself and its
+reverse complement, so that extending by one base and turning around are O(1).
+
+Hash table: open addressing, linear probing, capacity a power of two; an empty slot has
+count 0. ``keys_hi`` has one entry per slot only for k > 32 ("wide" tables); for k <= 32
+every high word is 0 and ``keys_hi`` is a 1-element dummy (8 bytes per slot saved).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
+_U0 = np.uint64(0)
+_U2 = np.uint64(2)
+_U3 = np.uint64(3)
+_U62 = np.uint64(62)
+_M1 = np.uint64(0xFF51AFD7ED558CCD)
+_M2 = np.uint64(0xC4CEB9FE1A85EC53)
+_M3 = np.uint64(0x9E3779B97F4A7C15)
+_S33 = np.uint64(33)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _hash(h, lo):  # pragma: no cover - compiled
+    x = lo ^ (h * _M3)
+    x ^= x >> _S33
+    x *= _M1
+    x ^= x >> _S33
+    x *= _M2
+    x ^= x >> _S33
+    return x
+
+
+@njit(cache=True, nogil=True)
+def table_insert(keys_hi, keys_lo, cnt, hi, lo, start, n_used, max_used):  # pragma: no cover
+    """Count words ``hi/lo[start:]`` (skipping EMPTY) into the table until ``n_used`` reaches
+    ``max_used``. Returns (next index to insert, n_used)."""
+    mask = np.uint64(cnt.shape[0] - 1)
+    wide = keys_hi.shape[0] > 1
+    i = start
+    n = hi.shape[0]
+    while i < n:
+        h = hi[i]
+        lo_ = lo[i]
+        if h != EMPTY:
+            s = _hash(h, lo_) & mask
+            while True:
+                if cnt[s] == 0:
+                    if n_used >= max_used:
+                        return i, n_used
+                    if wide:
+                        keys_hi[s] = h
+                    keys_lo[s] = lo_
+                    cnt[s] = 1
+                    n_used += 1
+                    break
+                kh = keys_hi[s] if wide else _U0
+                if kh == h and keys_lo[s] == lo_:
+                    if cnt[s] < 0xFFFFFFFF:
+                        cnt[s] += 1
+                    break
+                s = (s + np.uint64(1)) & mask
+        i += 1
+    return i, n_used
+
+
+@njit(cache=True, nogil=True)
+def table_put(keys_hi, keys_lo, cnt, hi, lo, counts):  # pragma: no cover - compiled
+    """Insert distinct keys with their counts (rehash / solid subset); table must have room."""
+    mask = np.uint64(cnt.shape[0] - 1)
+    wide = keys_hi.shape[0] > 1
+    for i in range(hi.shape[0]):
+        s = _hash(hi[i], lo[i]) & mask
+        while cnt[s] != 0:
+            s = (s + np.uint64(1)) & mask
+        if wide:
+            keys_hi[s] = hi[i]
+        keys_lo[s] = lo[i]
+        cnt[s] = counts[i]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _find(keys_hi, keys_lo, cnt, h, lo):  # pragma: no cover - compiled
+    mask = np.uint64(cnt.shape[0] - 1)
+    s = _hash(h, lo) & mask
+    wide = keys_hi.shape[0] > 1
+    while True:
+        if cnt[s] == 0:
+            return -1
+        kh = keys_hi[s] if wide else _U0
+        if kh == h and keys_lo[s] == lo:
+            return np.int64(s)
+        s = (s + np.uint64(1)) & mask
+
+
+@njit(cache=True, nogil=True)
+def table_lookup(keys_hi, keys_lo, cnt, hi, lo):  # pragma: no cover - compiled
+    """Counts of words ``hi/lo`` (0 where absent)."""
+    out = np.zeros(hi.shape[0], np.uint32)
+    for i in range(hi.shape[0]):
+        s = _find(keys_hi, keys_lo, cnt, hi[i], lo[i])
+        if s >= 0:
+            out[i] = cnt[s]
+    return out
+
+
+# ---- oriented k-mers --------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _masks(k):  # pragma: no cover - compiled
+    bits = 2 * k
+    mask_lo = EMPTY if bits >= 64 else (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
+    mask_hi = (np.uint64(1) << np.uint64(bits - 64)) - np.uint64(1) if bits > 64 else _U0
+    return mask_hi, mask_lo
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _extend(fh, fl, rh, rl, b, k, mask_hi, mask_lo):  # pragma: no cover - compiled
+    """Append base b (0..3) to the oriented k-mer (drops its first base)."""
+    ub = np.uint64(b)
+    cb = np.uint64(3 - b)
+    fh = ((fh << _U2) | (fl >> _U62)) & mask_hi
+    fl = ((fl << _U2) | ub) & mask_lo
+    rl = (rl >> _U2) | (rh << _U62)
+    rh = rh >> _U2
+    bits = 2 * k
+    if bits - 2 >= 64:
+        rh = rh | (cb << np.uint64(bits - 2 - 64))
+    else:
+        rl = rl | (cb << np.uint64(bits - 2))
+    return fh, fl, rh, rl
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _base_at(h, lo, k, i):  # pragma: no cover - compiled
+    """Base i (0 = first) of a k-mer."""
+    p = 2 * (k - 1 - i)
+    if p >= 64:
+        return np.uint8((h >> np.uint64(p - 64)) & _U3)
+    return np.uint8((lo >> np.uint64(p)) & _U3)
+
+
+@njit(cache=True, nogil=True)
+def _revcomp(h, lo, k):  # pragma: no cover - compiled
+    rh = _U0
+    rl = _U0
+    for i in range(k):
+        c = np.uint64(3 - _base_at(h, lo, k, i))
+        p = 2 * i
+        if p >= 64:
+            rh |= c << np.uint64(p - 64)
+        else:
+            rl |= c << np.uint64(p)
+    return rh, rl
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _canon(fh, fl, rh, rl):  # pragma: no cover - compiled
+    if fh < rh or (fh == rh and fl <= rl):
+        return fh, fl
+    return rh, rl
+
+
+@njit(cache=True, nogil=True)
+def _successors(keys_hi, keys_lo, cnt, fh, fl, rh, rl, k, mask_hi, mask_lo):  # pragma: no cover
+    """(number of solid successors, slot of the last one found, its base)."""
+    n = 0
+    slot = np.int64(-1)
+    base = 0
+    for b in range(4):
+        a, c, d, e = _extend(fh, fl, rh, rl, b, k, mask_hi, mask_lo)
+        ch, cl = _canon(a, c, d, e)
+        s = _find(keys_hi, keys_lo, cnt, ch, cl)
+        if s >= 0:
+            n += 1
+            slot = s
+            base = b
+    return n, slot, base
+
+
+@njit(cache=True, nogil=True)
+def _walk(keys_hi, keys_lo, cnt, visited, fh, fl, rh, rl, k, bases, slots):  # pragma: no cover
+    """Extend an oriented k-mer while the path does not branch; marks visited slots.
+    Returns (steps, count sum, end state words)."""
+    mask_hi, mask_lo = _masks(k)
+    n = 0
+    total = np.int64(0)
+    while True:
+        nsucc, s, b = _successors(keys_hi, keys_lo, cnt, fh, fl, rh, rl, k, mask_hi, mask_lo)
+        if nsucc != 1 or visited[s]:
+            break
+        a, c, d, e = _extend(fh, fl, rh, rl, b, k, mask_hi, mask_lo)
+        npred, _, _ = _successors(keys_hi, keys_lo, cnt, d, e, a, c, k, mask_hi, mask_lo)
+        if npred != 1:
+            break
+        visited[s] = True
+        total += cnt[s]
+        bases[n] = b
+        slots[n] = s
+        n += 1
+        fh, fl, rh, rl = a, c, d, e
+    return n, total, fh, fl, rh, rl
+
+
+@njit(cache=True, nogil=True)
+def compact(keys_hi, keys_lo, cnt, k):  # pragma: no cover - compiled
+    """Unitigs of the de Bruijn graph of the table's k-mers (maximal non-branching paths).
+
+    Returns (codes uint8[total], offsets int64[n+1], count_sum int64[n], n_kmers int64[n],
+    first uint64[n, 4], last uint64[n, 4], uid int64[capacity]): each unitig's sequence,
+    the sum and number of its k-mer counts, its first and last oriented k-mers (fh fl rh rl,
+    in the unitig's forward direction) and the unitig of every slot (-1: empty).
+    """
+    cap = cnt.shape[0]
+    wide = keys_hi.shape[0] > 1
+    visited = np.zeros(cap, np.bool_)
+    uid = np.full(cap, -1, np.int64)
+    n_keys = 0
+    for s in range(cap):
+        if cnt[s] != 0:
+            n_keys += 1
+    rbases = np.empty(n_keys + 1, np.uint8)
+    lbases = np.empty(n_keys + 1, np.uint8)
+    rslots = np.empty(n_keys + 1, np.int64)
+    lslots = np.empty(n_keys + 1, np.int64)
+    codes = np.empty(max(16, 2 * n_keys + 4 * k), np.uint8)
+    offsets = np.zeros(n_keys + 1, np.int64)
+    count_sum = np.zeros(n_keys, np.int64)
+    n_kmers = np.zeros(n_keys, np.int64)
+    first = np.zeros((n_keys, 4), np.uint64)
+    last = np.zeros((n_keys, 4), np.uint64)
+    n = 0
+    pos = 0
+    for s in range(cap):
+        if cnt[s] == 0 or visited[s]:
+            continue
+        h = keys_hi[s] if wide else _U0
+        visited[s] = True
+        lo = keys_lo[s]
+        rh, rl = _revcomp(h, lo, k)
+        nr, tr, eh, el, erh, erl = _walk(
+            keys_hi, keys_lo, cnt, visited, h, lo, rh, rl, k, rbases, rslots
+        )
+        nl, tl, sh, sl, srh, srl = _walk(
+            keys_hi, keys_lo, cnt, visited, rh, rl, h, lo, k, lbases, lslots
+        )
+        length = nl + k + nr
+        while pos + length > codes.shape[0]:
+            bigger = np.empty(codes.shape[0] * 2, np.uint8)
+            bigger[:pos] = codes[:pos]
+            codes = bigger
+        for i in range(nl):
+            codes[pos + i] = 3 - lbases[nl - 1 - i]
+        for i in range(k):
+            codes[pos + nl + i] = _base_at(h, lo, k, i)
+        for i in range(nr):
+            codes[pos + nl + k + i] = rbases[i]
+        pos += length
+        offsets[n + 1] = pos
+        count_sum[n] = tr + tl + cnt[s]
+        n_kmers[n] = nl + nr + 1
+        first[n, 0] = srh
+        first[n, 1] = srl
+        first[n, 2] = sh
+        first[n, 3] = sl
+        last[n, 0] = eh
+        last[n, 1] = el
+        last[n, 2] = erh
+        last[n, 3] = erl
+        uid[s] = n
+        for i in range(nr):
+            uid[rslots[i]] = n
+        for i in range(nl):
+            uid[lslots[i]] = n
+        n += 1
+    return codes[:pos].copy(), offsets[: n + 1].copy(), count_sum[:n].copy(), n_kmers[:n].copy(), \
+        first[:n].copy(), last[:n].copy(), uid  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def unitig_links(keys_hi, keys_lo, cnt, uid, first, last, k):  # pragma: no cover - compiled
+    """Links between unitig ends: int64[m, 4] rows (u, su, v, sv), sign 1 = forward, 0 =
+    reverse: unitig u read in orientation su is followed (k-1 bases overlap) by v in sv."""
+    mask_hi, mask_lo = _masks(k)
+    n = first.shape[0]
+    out = np.empty((8 * n + 1, 4), np.int64)
+    m = 0
+    for u in range(n):
+        for su in range(2):
+            if su == 1:
+                fh, fl, rh, rl = last[u, 0], last[u, 1], last[u, 2], last[u, 3]
+            else:
+                fh, fl, rh, rl = first[u, 2], first[u, 3], first[u, 0], first[u, 1]
+            for b in range(4):
+                a, c, d, e = _extend(fh, fl, rh, rl, b, k, mask_hi, mask_lo)
+                ch, cl = _canon(a, c, d, e)
+                s = _find(keys_hi, keys_lo, cnt, ch, cl)
+                if s < 0:
+                    continue
+                v = uid[s]
+                if a == first[v, 0] and c == first[v, 1]:
+                    out[m, 0] = u
+                    out[m, 1] = su
+                    out[m, 2] = v
+                    out[m, 3] = 1
+                    m += 1
+                if a == last[v, 2] and c == last[v, 3]:
+                    out[m, 0] = u
+                    out[m, 1] = su
+                    out[m, 2] = v
+                    out[m, 3] = 0
+                    m += 1
+    return out[:m].copy()
+
+
+# ---- minimizers (overlaps) --------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def minimizers(codes, offsets, k, w):  # pragma: no cover - compiled
+    """(w, k) canonical minimizers of every read: int64[m, 4] rows (read, pos, strand, hash);
+    pos = start of the k-mer, strand 0 when the forward k-mer is the smaller, k <= 31.
+    Windows of w consecutive k-mers without N; ties keep the leftmost; one row per change."""
+    n_reads = offsets.shape[0] - 1
+    cap = 16
+    for r in range(n_reads):
+        cap += (offsets[r + 1] - offsets[r]) // max(1, w // 2) + 2
+    out = np.empty((cap, 4), np.int64)
+    m = 0
+    mask = (np.uint64(1) << np.uint64(2 * k)) - np.uint64(1)
+    hashes = np.empty(1, np.uint64)
+    strands = np.empty(1, np.int64)
+    for r in range(n_reads):
+        a = offsets[r]
+        length = offsets[r + 1] - a
+        if length < k:
+            continue
+        nk = length - k + 1
+        if hashes.shape[0] < nk:
+            hashes = np.empty(nk, np.uint64)
+            strands = np.empty(nk, np.int64)
+        f = _U0
+        rv = _U0
+        run = 0
+        for p in range(length):
+            c = codes[a + p]
+            if c >= 4:
+                run = 0
+                f = _U0
+                rv = _U0
+            else:
+                f = ((f << _U2) | np.uint64(c)) & mask
+                rv = (rv >> _U2) | (np.uint64(3 - c) << np.uint64(2 * k - 2))
+                run += 1
+            if p >= k - 1:
+                j = p - k + 1
+                if run >= k:
+                    if f <= rv:
+                        hashes[j] = _hash(_U0, f)
+                        strands[j] = 0
+                    else:
+                        hashes[j] = _hash(_U0, rv)
+                        strands[j] = 1
+                else:
+                    hashes[j] = EMPTY
+                    strands[j] = 0
+        last = -1
+        for j0 in range(max(1, nk - w + 1)):
+            best = -1
+            bh = EMPTY
+            for j in range(j0, min(nk, j0 + w)):
+                if hashes[j] < bh:
+                    bh = hashes[j]
+                    best = j
+            if best >= 0 and best != last:
+                if m >= out.shape[0]:
+                    bigger = np.empty((out.shape[0] * 2, 4), np.int64)
+                    bigger[:m] = out[:m]
+                    out = bigger
+                out[m, 0] = r
+                out[m, 1] = best
+                out[m, 2] = strands[best]
+                out[m, 3] = np.int64(bh >> np.uint64(1))
+                m += 1
+                last = best
+    return out[:m].copy()

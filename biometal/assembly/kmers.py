@@ -1,0 +1,169 @@
+"""Canonical k-mer counting (k <= 63) and the solid-k-mer threshold from the histogram.
+
+Words: each k-mer is min(k-mer, reverse complement) as a 2k-bit integer in two uint64 words
+``(hi, lo)`` (see :mod:`biometal.kernels.kmer_count`, which extracts them on the configured
+backend). Counting inserts them into an open-addressing hash table (``_kernels.py``) that
+doubles when half full. Reads are streamed in chunks (memory: the table plus one chunk).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from biometal.kernels.kmer_count import MAX_K, canonical_kmers
+
+from biometal.assembly import _kernels as K
+from biometal.errors import ConfigError
+from biometal.io.encoding import encode
+from biometal.io.fastx import DEFAULT_CHUNK_READS, ReadChunk, read_fastq_chunks
+
+EMPTY = K.EMPTY
+_MIN_CAPACITY = 1 << 16
+
+
+def check_k(k: int) -> int:
+    """``k`` as an int in 1..63, or ConfigError naming the key."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
+        raise ConfigError(f"k: expected an integer in 1..{MAX_K}, got {k!r}")
+    return int(k)
+
+
+@dataclass
+class KmerTable:
+    """A hash table of canonical k-mers and their counts.
+
+    ``keys_lo`` uint64[capacity], ``counts`` uint32[capacity] (0: an empty slot),
+    ``keys_hi`` uint64[capacity] for k > 32, else a 1-element dummy (every high word is 0);
+    ``n`` distinct k-mers; ``k`` the k-mer length. Grows (doubles) at 3/4 full.
+    """
+
+    k: int
+    keys_hi: np.ndarray
+    keys_lo: np.ndarray
+    counts: np.ndarray
+    n: int = 0
+
+    @classmethod
+    def empty(cls, k: int, capacity: int = _MIN_CAPACITY) -> KmerTable:
+        cap = max(_MIN_CAPACITY, 1 << int(np.ceil(np.log2(max(2, capacity)))))
+        k = check_k(k)
+        return cls(
+            k,
+            np.zeros(cap if k > 32 else 1, np.uint64),
+            np.zeros(cap, np.uint64),
+            np.zeros(cap, np.uint32),
+        )
+
+    @property
+    def capacity(self) -> int:
+        return len(self.counts)
+
+    def occupied(self) -> np.ndarray:
+        """bool[capacity]: slots holding a k-mer."""
+        return self.counts != 0
+
+    def items(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(hi, lo, counts) of the distinct k-mers, in slot order."""
+        occ = self.occupied()
+        hi = self.keys_hi[occ] if self.k > 32 else np.zeros(int(occ.sum()), np.uint64)
+        return hi, self.keys_lo[occ], self.counts[occ]
+
+    def _grow(self) -> None:
+        hi, lo, cnt = self.items()
+        bigger = KmerTable.empty(self.k, 2 * self.capacity)
+        K.table_put(bigger.keys_hi, bigger.keys_lo, bigger.counts, hi, lo, cnt)
+        self.keys_hi, self.keys_lo, self.counts = bigger.keys_hi, bigger.keys_lo, bigger.counts
+
+    def add_words(self, hi: np.ndarray, lo: np.ndarray) -> None:
+        """Count k-mer words (EMPTY words, k-mers with N, are skipped)."""
+        start = 0
+        while start < len(hi):
+            start, self.n = K.table_insert(
+                self.keys_hi, self.keys_lo, self.counts, hi, lo, start, self.n,
+                3 * self.capacity // 4,
+            )  # fmt: skip
+            if start < len(hi):
+                self._grow()
+
+    def add_reads(self, codes: np.ndarray, offsets: np.ndarray, backend: str | None = None) -> None:
+        """Count the canonical k-mers of a chunk (codes uint8, offsets int64[n+1])."""
+        words = canonical_kmers(codes, offsets, self.k, backend=backend)
+        self.add_words(words.hi, words.lo)
+
+    def lookup(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        """uint32 counts of the given words (0 where absent)."""
+        return K.table_lookup(self.keys_hi, self.keys_lo, self.counts, hi, lo)
+
+    def histogram(self, max_count: int = 1000) -> np.ndarray:
+        """int64[max_count + 1]: number of distinct k-mers seen c times (the last bin: >=)."""
+        _, _, cnt = self.items()
+        return np.bincount(np.minimum(cnt, max_count), minlength=max_count + 1).astype(np.int64)
+
+    def solid(self, min_count: int) -> KmerTable:
+        """A new table with the k-mers counted at least ``min_count`` times."""
+        hi, lo, cnt = self.items()
+        keep = cnt >= min_count
+        out = KmerTable.empty(self.k, 2 * int(keep.sum()) + 2)
+        K.table_put(out.keys_hi, out.keys_lo, out.counts, hi[keep], lo[keep], cnt[keep])
+        out.n = int(keep.sum())
+        return out
+
+
+def solid_threshold(hist: np.ndarray, floor: int = 2, min_mass: float = 0.5) -> int:
+    """The first valley of a k-mer count histogram (``hist[c]`` = k-mers seen c times): the
+    smallest c >= 1 where the count stops falling, i.e. ``hist[c] <= hist[c + 1]``; k-mers
+    seen at least that often are solid. ``floor`` when there is no real coverage peak: the
+    histogram never rises again, reaches 0 first, or the k-mers at or above the valley are
+    fewer than ``min_mass`` of those seen at least twice (a bump of adapter or multi-copy
+    k-mers at a depth the genome does not reach)."""
+    h = np.asarray(hist, dtype=np.int64)
+    for c in range(1, len(h) - 1):
+        if h[c + 1] == 0:
+            break
+        if h[c] <= h[c + 1]:
+            if h[c:].sum() < min_mass * h[2:].sum():
+                break
+            return max(floor, c)
+    return floor
+
+
+def count_chunks(
+    chunks: Iterable[ReadChunk | tuple[np.ndarray, np.ndarray]],
+    k: int,
+    *,
+    backend: str | None = None,
+) -> KmerTable:
+    """Count the canonical k-mers of read chunks (ReadChunk, or (codes, offsets) pairs)."""
+    table = KmerTable.empty(k)
+    for chunk in chunks:
+        if isinstance(chunk, ReadChunk):
+            table.add_reads(chunk.codes, chunk.offsets, backend)
+        else:
+            table.add_reads(chunk[0], chunk[1], backend)
+    return table
+
+
+def count_fastq(
+    paths: Sequence[str | os.PathLike],
+    k: int,
+    *,
+    chunk_reads: int = DEFAULT_CHUNK_READS,
+    backend: str | None = None,
+) -> KmerTable:
+    """Count the canonical k-mers of FASTQ files (plain or gzip), streamed in chunks."""
+    check_k(k)
+    return count_chunks(
+        (c for p in paths for c in read_fastq_chunks(p, chunk_reads)), k, backend=backend
+    )
+
+
+def count_sequences(seqs: Sequence[str | bytes], k: int, backend: str | None = None) -> KmerTable:
+    """Count the canonical k-mers of in-memory sequences (tests, references)."""
+    codes = [encode(s) for s in seqs]
+    offsets = np.zeros(len(codes) + 1, np.int64)
+    np.cumsum([len(c) for c in codes], out=offsets[1:])
+    flat = np.concatenate(codes) if codes else np.zeros(0, np.uint8)
+    return count_chunks([(flat.astype(np.uint8), offsets)], check_k(k), backend=backend)
