@@ -1,7 +1,7 @@
 # biometal-workflow entry point: config, schema validation, the plan, rule files, targets.
 # Targets (see README): all, simulate, qc, case_study_rnaseq, case_study_variants,
-# case_study_dnabert, seed_filter, read_qc; seedfilter_ship and bench_alignment (not part
-# of all).
+# case_study_dnabert, dnabert_classify, seed_filter, read_qc, case_study_regions,
+# assembly, case_study_cohort; seedfilter_ship and bench_alignment (not part of all).
 # Parsing needs only Snakemake and the light biometal.workflow package (stdlib, PyYAML,
 # jsonschema): jobs import the rest of the library.
 import os
@@ -50,7 +50,11 @@ include: "rules/download.smk"
 include: "rules/seeds.smk"
 include: "rules/seedfilter.smk"
 include: "rules/dnabert.smk"
+include: "rules/dnabert_classify.smk"
 include: "rules/readqc.smk"
+include: "rules/regions.smk"
+include: "rules/assembly.smk"
+include: "rules/cohort.smk"
 
 
 # Run on the submitting host, never as cluster jobs: targets, downloads (compute nodes are
@@ -62,8 +66,10 @@ localrules:
     case_study_rnaseq,
     case_study_variants,
     case_study_dnabert,
+    dnabert_classify,
     seed_filter,
     read_qc,
+    case_study_regions,
     bench_alignment,
     ena_filereport,
     ena_reads,
@@ -86,8 +92,14 @@ localrules:
     seedfilter_ship,
     dnabert_vocab,
     dnabert_figures,
+    dnabert_classify_report,
     readqc_trimming,
     readqc_figures,
+    regions_figures,
+    regions_varfilter_figure,
+    assembly,
+    case_study_cohort,
+    cohort_figures,
 
 
 rule all:
@@ -139,6 +151,15 @@ rule case_study_dnabert:
         PLAN.dnabert.outputs,
 
 
+rule dnabert_classify:
+    """DNABERT read classification: the case study's encoder fine-tuned (and one from
+    scratch) to tell the metagenome's genomes apart, against an exact k-mer classifier on
+    held-out and diverged-strain reads; ONNX / Core ML (+ INT8) exports (config
+    dnabert_classify)."""
+    input:
+        PLAN.dnabert_classify.outputs,
+
+
 rule seed_filter:
     """Seed filter: FM-index + SMEM seeds, labelled windows, CNN and cheap peers, ONNX /
     Core ML (+ INT8) export, cost with and without filtering, figures (config seedfilter;
@@ -154,3 +175,31 @@ rule read_qc:
     """
     input:
         PLAN.readqc.outputs,
+
+
+rule case_study_regions:
+    """Regions: interval operations vs bedtools / bioframe, the multi-modal region loader's
+    throughput and memory vs a pysam + cyvcf2 + pyfaidx loader, and a learned variant filter
+    (CNN on loader windows around candidate sites) scored on held-out contigs at full and
+    reduced depth against the caller's own filters (config regions)."""
+    input:
+        PLAN.regions.outputs,
+
+
+rule assembly:
+    """Assembly: biometal's de Bruijn graph assembler (k-mer counting, compacted graph, tips,
+    bubbles, chaining) and minia / velvet / megahit / spades on a simulated genome with
+    repeats and each metagenome genome; QUAST-style evaluation, time, RSS (config assembly).
+    """
+    input:
+        PLAN.assembly.outputs,
+
+
+rule case_study_cohort:
+    """Population calling: a simulated cohort (neutral allele frequencies) at low depth ->
+    per-sample gVCFs (site_stats kernel at every position) -> joint genotyping with cohort
+    priors; bcftools multi-sample calling on the same BAMs; per-sample F1, het recall,
+    genotype concordance, CPU; recall by allele count and depth; figures (config cohort).
+    """
+    input:
+        PLAN.cohort.outputs,

@@ -384,6 +384,7 @@ def _run_trim(args: argparse.Namespace) -> None:
             error_rate=args.error_rate,
             min_overlap=args.overlap,
             poly_g=args.poly_g,
+            quality_cutoff=args.quality_cutoff,
             chunk_reads=args.chunk_reads,
             threads=_threads(args),
         )
@@ -396,6 +397,7 @@ def _run_trim(args: argparse.Namespace) -> None:
             args.adapter,
             args.adapter2,
             poly_g=args.poly_g,
+            quality_cutoff=args.quality_cutoff,
             chunk_reads=args.chunk_reads,
             threads=_threads(args),
         )
@@ -454,6 +456,43 @@ def _run_intervals(args: argparse.Namespace) -> None:
     else:
         write_bed(res, args.output)
     logging.getLogger("biometal.cli").info("records=%d a_sorted=%s", len(res), a.is_sorted)
+
+
+def _run_assemble(args: argparse.Namespace) -> None:
+    from biometal.assembly.example_assembler import AssemblyParams, assemble_files
+
+    stats = assemble_files(
+        args.reads,
+        f"{args.out}.fa",
+        f"{args.out}.gfa",
+        f"{args.out}.json",
+        AssemblyParams(k=args.k, min_count=args.min_count, min_contig=args.min_contig),
+        backend=args.backend,
+    )
+    logging.getLogger("biometal.cli").info(
+        "k=%d threshold=%d contigs=%d", stats["k"], stats["threshold"], stats["contigs"]
+    )
+
+
+def _run_coverage(args: argparse.Namespace) -> None:
+    from biometal.regions.coverage import region_coverage, write_coverage_tsv
+
+    flags: int | str = int(args.flag) if args.flag.isdigit() else args.flag
+    df = region_coverage(
+        args.bam,
+        args.bed,
+        mode=args.mode,
+        min_mapq=args.min_mapq,
+        flag_filter=flags if isinstance(flags, int) else _csv(flags),
+        thresholds=[int(t) for t in _csv(args.threshold)],
+        fast=args.fast,
+        bedcov_no_del=args.no_del,
+        clip=args.clip,
+        backend=args.backend,
+        threads=_threads(args),
+    )
+    write_coverage_tsv(df, args.out)
+    logging.getLogger("biometal.cli").info("regions=%d", len(df))
 
 
 def _csv(text: str | None) -> list[str]:
@@ -972,6 +1011,46 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", default="-", metavar="BED", help="output ('-': stdout, the default)"
     )
 
+    # coverage -------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "coverage",
+        "per-region depth and base counts of a BED over a BAM (equal to mosdepth / bedcov)",
+        "Per region of BED (any order; output in BED order): length, sum of per-base depth,\n"
+        "mean depth, bases with depth >= each --threshold, and A C G T N del entries. Only\n"
+        "the regions' reads are read, through the BAM index.\n"
+        "  --mode mosdepth: aligned bases, overlapping mates counted once = `mosdepth --by\n"
+        "                   BED` (mean with 2 decimals, -T thresholds); --fast = mosdepth -x\n"
+        "  --mode bedcov:   every base a read spans (D, N too) = `samtools bedcov` sum;\n"
+        "                   --no-del = bedcov -j (and bedcov -d's counts)\n"
+        "A region off its contig's end or on a contig not in the BAM is an error (--clip:\n"
+        "count it as the tools do, depth 0 past the end).\n\n"
+        "example:\n  biometal coverage results/align/sim.bam results/cli/a.bed "
+        "results/cli/a.coverage.tsv -T 1,10",
+        [_threads_opt(), _backend_opt()],
+        _run_coverage,
+    )
+    p.add_argument("bam", metavar="BAM", help="coordinate-sorted BAM with its index (.bai/.csi)")
+    p.add_argument("bed", metavar="BED", help="regions (BED3+, plain or gzip)")
+    p.add_argument("out", metavar="OUT.tsv", help="output TSV ('#' header line)")
+    p.add_argument("--mode", default="mosdepth", choices=("mosdepth", "bedcov"), help="depth rule")
+    p.add_argument(
+        "-Q", "--min-mapq", type=_int_range(0), default=0, metavar="Q", help="drop MAPQ < Q"
+    )
+    p.add_argument(
+        "-F",
+        "--flag",
+        default="1796",
+        metavar="FLAGS",
+        help="drop reads with any of these flag bits (integer or names; default 1796)",
+    )
+    p.add_argument(
+        "-T", "--threshold", metavar="T,..", help="also count bases with depth >= each T"
+    )
+    p.add_argument("-x", "--fast", action="store_true", help="mosdepth -x: read start to end")
+    p.add_argument("-j", "--no-del", action="store_true", help="bedcov -j: D and N not counted")
+    p.add_argument("--clip", action="store_true", help="allow regions off the contig's end")
+
     # config ---------------------------------------------------------------------------
     p = _subparser(
         sub,
@@ -1151,7 +1230,54 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="also cut a 3' poly-G tail of N bases or more (default: 0, off)",
     )
+    p.add_argument(
+        "-q",
+        "--quality-cutoff",
+        type=_int_range(0),
+        default=0,
+        metavar="Q",
+        help="first cut each read's low-quality 3' end as cutadapt -q Q does (both mates; "
+        "default: 0, off)",
+    )
     p.add_argument("--chunk-reads", type=_int_range(1), default=65536, metavar="N", help=mem_chunk)
+
+    # assemble -------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "assemble",
+        "de Bruijn graph assembly of short reads: contigs FASTA + GFA 1 + statistics",
+        "Counts canonical k-mers (kmer_count kernel, Metal or numba; k <= 63), keeps those "
+        "above the\nhistogram's first valley, builds the compacted de Bruijn graph, clips "
+        "tips, pops bubbles,\nremoves weak connections and chains unitigs into contigs "
+        "(biometal.assembly.example_assembler).\nWrites OUT.fa (contigs, longest first), "
+        "OUT.gfa (the graph) and OUT.json (histogram,\nthreshold, graph size per step). "
+        "Mates are assembled as single reads.\n\nexample:\n  biometal assemble "
+        "reads_R1.fastq.gz reads_R2.fastq.gz -o asm",
+        [be],
+        _run_assemble,
+    )
+    p.add_argument("reads", metavar="READS", nargs="+", help="FASTQ files (plain or gzip)")
+    p.add_argument("-o", "--out", required=True, metavar="OUT", help="output prefix")
+    p.add_argument(
+        "-k",
+        type=_int_range(0, 63),
+        default=0,
+        help="k-mer length, 1..63 (default 0: the largest odd k in 31..63 keeping depth >= 12)",
+    )
+    p.add_argument(
+        "--min-count",
+        type=_int_range(0),
+        default=0,
+        metavar="N",
+        help="solid k-mer threshold (default 0: the histogram's first valley)",
+    )
+    p.add_argument(
+        "--min-contig",
+        type=_int_range(0),
+        default=200,
+        metavar="BP",
+        help="shortest contig written to OUT.fa (default: %(default)s)",
+    )
     return parser
 
 

@@ -36,6 +36,7 @@ from .backend import (
     resolve_backend,
 )
 from .read_stats import ReadStats, read_stats, summarize_read_stats
+from .site_stats import SiteStats, site_stats
 from .smith_waterman import PairAlignments, align_pairs
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "BackendError",
     "PairAlignments",
     "ReadStats",
+    "SiteStats",
     "align_pairs",
     "clear_cache",
     "metal_available",
@@ -51,5 +53,6 @@ __all__ = [
     "read_stats",
     "resolve_backend",
     "set_numba_threads",
+    "site_stats",
     "summarize_read_stats",
 ]

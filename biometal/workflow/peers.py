@@ -1,6 +1,6 @@
-"""Peer tools (kallisto, salmon, bcftools, FreeBayes, samtools, cutadapt, fastp): enabled by
-config, found on PATH or provided by their pinned conda env (``envs/<tool>.yaml``) under
-``--sdm conda``."""
+"""Peer tools (kallisto, salmon, bcftools, FreeBayes, samtools, cutadapt, fastp, minia, velvet,
+megahit, spades): enabled by config, found on PATH or provided by their pinned conda env
+(``envs/<tool>.yaml``) under ``--sdm conda``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ PEER_TOOLS: dict[str, tuple[str, ...]] = {
     "samtools": ("samtools",),
     "cutadapt": ("cutadapt",),
     "fastp": ("fastp",),
+    "minia": ("minia",),
+    "velvet": ("velveth", "velvetg"),
+    "megahit": ("megahit",),
+    "spades": ("spades.py",),
 }
 
 

@@ -7,11 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from biometal.io.samplesheet import SAMPLE_NAME
+from biometal.workflow.assembly import AssemblyPlan, assembly_plan
+from biometal.workflow.cohort import CohortPlan, cohort_plan
 from biometal.workflow.data import SimData, sim_data
 from biometal.workflow.dnabert import DnabertPlan, dnabert_plan
+from biometal.workflow.dnabert_classify import DnabertClassifyPlan, dnabert_classify_plan
 from biometal.workflow.peers import PeerFinder
 from biometal.workflow.qc import QcPlan, qc_plan
 from biometal.workflow.readqc import ReadqcPlan, readqc_plan
+from biometal.workflow.regions import RegionsPlan, regions_plan
 from biometal.workflow.rnaseq import RnaseqPlan, rnaseq_plan
 from biometal.workflow.seeds import SeedsPlan, seeds_plan
 from biometal.workflow.variants import VariantsPlan, variants_plan
@@ -33,7 +37,11 @@ class Plan:
     variants: VariantsPlan
     seeds: SeedsPlan
     dnabert: DnabertPlan
+    dnabert_classify: DnabertClassifyPlan
     readqc: ReadqcPlan
+    regions: RegionsPlan
+    assembly: AssemblyPlan
+    cohort: CohortPlan
     gpus: int
     notes: tuple[str, ...]
 
@@ -50,8 +58,12 @@ class Plan:
             *self.rnaseq.outputs,
             *self.variants.outputs,
             *self.dnabert.outputs,
+            *self.dnabert_classify.outputs,
             *self.seeds.outputs,
             *self.readqc.outputs,
+            *self.regions.outputs,
+            *self.assembly.outputs,
+            *self.cohort.outputs,
         ]
 
 
@@ -66,14 +78,20 @@ def plan_workflow(
     """
     sim = sim_data(config)
     peers = PeerFinder(conda=conda, which=which)
+    rnaseq = rnaseq_plan(config, sim, peers)  # before variants: the order of peers' notes
+    variants = variants_plan(config, sim, peers)
     return Plan(
         sim=sim,
         qc=qc_plan(config, sim),
-        rnaseq=rnaseq_plan(config, sim, peers),
-        variants=variants_plan(config, sim, peers),
+        rnaseq=rnaseq,
+        variants=variants,
         seeds=seeds_plan(config, sim),
         dnabert=dnabert_plan(config, sim),
+        dnabert_classify=dnabert_classify_plan(config, sim),
         readqc=readqc_plan(config, sim, peers),
+        regions=regions_plan(config, sim, variants),
+        assembly=assembly_plan(config, sim, peers),
+        cohort=cohort_plan(config, sim, peers),
         gpus=config["compute"]["gpus"],
         notes=tuple(peers.notes),
     )

@@ -38,6 +38,8 @@ COMMANDS = (
     "config",
     "trim",
     "intervals",
+    "coverage",
+    "assemble",
 )
 
 
