@@ -35,6 +35,7 @@ from .backend import (
     metal_available,
     resolve_backend,
 )
+from .overlap_count import overlap_count
 from .read_stats import ReadStats, read_stats, summarize_read_stats
 from .site_stats import SiteStats, site_stats
 from .smith_waterman import PairAlignments, align_pairs
@@ -50,6 +51,7 @@ __all__ = [
     "clear_cache",
     "metal_available",
     "numba_threads",
+    "overlap_count",
     "read_stats",
     "resolve_backend",
     "set_numba_threads",

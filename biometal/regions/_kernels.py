@@ -11,26 +11,10 @@ SHIFT = 36  # positions < 2**36 (68 Gb), groups < 2**27
 
 
 @njit(cache=True, parallel=True)
-def overlap_count(as_, ae, bs, be, bmax):
-    """Per A interval, the number of B intervals with ``bs < a.end`` and ``be > a.start``."""
-    n = len(as_)
-    out = np.zeros(n, dtype=np.int64)
-    for i in prange(n):
-        s = as_[i]
-        j = np.searchsorted(bs, ae[i]) - 1
-        c = 0
-        while j >= 0 and bmax[j] > s:
-            if be[j] > s:
-                c += 1
-            j -= 1
-        out[i] = c
-    return out
-
-
-@njit(cache=True, parallel=True)
 def overlap_fill(as_, ae, bs, be, bmax, offsets, ib):
     """Write the sorted-B index of every overlap of A interval ``i`` to
-    ``ib[offsets[i]:offsets[i + 1]]`` (ascending)."""
+    ``ib[offsets[i]:offsets[i + 1]]`` (ascending); ``offsets`` come from the counts of the
+    ``overlap_count`` kernel (biometal.kernels), which counts the same overlaps."""
     n = len(as_)
     for i in prange(n):
         s = as_[i]

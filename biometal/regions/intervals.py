@@ -6,6 +6,11 @@ says whether a file was sorted) and returns :class:`Intervals` whose BED lines e
 treatments; here an interval ``[s, s)`` overlaps ``[bs, be)`` when ``bs < s < be``, the plain
 half-open rule). ``strand``: ``None`` (ignore), ``"same"`` (bedtools ``-s``) or
 ``"opposite"`` (``-S``); as in bedtools, a ``.`` strand then matches nothing.
+
+Overlap counts (``intersect -c/-u/-v``, ``coverage``, ``subtract -A``, and the offsets of
+:func:`overlap_pairs`) run the ``overlap_count`` kernel (kernels/overlap_count.metal and its
+numba twin) on the resolved compute backend (``backend``: auto | metal | cpu, None:
+``$BIOMETAL_BACKEND``); the other loops are numba (``_kernels.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from biometal.errors import BiometalError
+from biometal.kernels.overlap_count import overlap_count
 from biometal.regions import _kernels as K
 from biometal.regions.bed import Intervals
 
@@ -62,12 +68,19 @@ def _sorted_b(bs: np.ndarray, be: np.ndarray, keep: np.ndarray | None = None):
     return idx, s, e, np.maximum.accumulate(e) if len(e) else e
 
 
-def _prepare(a: Intervals, b: Intervals, strand: str | None):
+def _keyed(a: Intervals, b: Intervals, strand: str | None):
+    """Keyed A starts/ends, keyed B starts/ends, and B's kept records (None: all; with a
+    strand rule, B records without a strand are left out)."""
     _check_strand(strand)
     ca, cb = _union_codes(a, b)
     as_, ae, _ = _keys(a, ca, strand)
     bs, be, _ = _keys(b, cb, strand, flip=strand == "opposite")
     keep = None if strand is None else b.strand != 0
+    return as_, ae, bs, be, keep
+
+
+def _prepare(a: Intervals, b: Intervals, strand: str | None):
+    as_, ae, bs, be, keep = _keyed(a, b, strand)
     return as_, ae, _sorted_b(bs, be, keep)
 
 
@@ -99,11 +112,13 @@ def _join(first, *cols) -> list[str]:
     return out
 
 
-def overlap_pairs(a: Intervals, b: Intervals, strand: str | None = None):
+def overlap_pairs(
+    a: Intervals, b: Intervals, strand: str | None = None, *, backend: str | None = None
+):
     """Every overlapping pair: ``(ia, ib)`` ``int64`` record indices into ``a`` and ``b``, in
     ``a`` order, then by B start."""
     as_, ae, (order, bs, be, bmax) = _prepare(a, b, strand)
-    counts = K.overlap_count(as_, ae, bs, be, bmax)
+    counts = overlap_count(as_, ae, bs, be, backend=backend)
     offsets = np.zeros(len(a) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     ib = np.empty(offsets[-1], dtype=np.int64)
@@ -112,10 +127,15 @@ def overlap_pairs(a: Intervals, b: Intervals, strand: str | None = None):
     return ia, order[ib]
 
 
-def overlap_counts(a: Intervals, b: Intervals, strand: str | None = None) -> np.ndarray:
-    """Number of ``b`` records overlapping each ``a`` record (``int64``, length ``len(a)``)."""
-    as_, ae, (_, bs, be, bmax) = _prepare(a, b, strand)
-    return K.overlap_count(as_, ae, bs, be, bmax)
+def overlap_counts(
+    a: Intervals, b: Intervals, strand: str | None = None, *, backend: str | None = None
+) -> np.ndarray:
+    """Number of ``b`` records overlapping each ``a`` record (``int64``, length ``len(a)``),
+    through the ``overlap_count`` kernel on ``backend``."""
+    as_, ae, bs, be, keep = _keyed(a, b, strand)
+    if keep is not None:
+        bs, be = bs[keep], be[keep]
+    return overlap_count(as_, ae, bs, be, backend=backend)
 
 
 INTERSECT_MODES = ("default", "wa", "wb", "wawb", "u", "v", "c")
@@ -231,12 +251,8 @@ def merge(
 
 
 def _merged_b(a: Intervals, b: Intervals, strand: str | None):
-    _check_strand(strand)
-    ca, cb = _union_codes(a, b)
-    as_, ae, _ = _keys(a, ca, strand)
-    bs, be, _ = _keys(b, cb, strand, flip=strand == "opposite")
-    if strand is not None:
-        keep = b.strand != 0
+    as_, ae, bs, be, keep = _keyed(a, b, strand)
+    if keep is not None:
         bs, be = bs[keep], be[keep]
     _, _, ms, me = _merged(bs, be)
     return as_, ae, ms, me
@@ -354,12 +370,20 @@ def closest(
 
 def coverage_arrays(a: Intervals, b: Intervals, *, strand: str | None = None):
     """Per A record: ``(count, covered_bases, length, fraction)`` arrays (``int64`` x 3,
-    ``float64``) as ``bedtools coverage`` reports them."""
+    ``float64`` holding bedtools' single-precision quotient) as ``bedtools coverage`` reports
+    them."""
     counts = overlap_counts(a, b, strand)
     as_, ae, ms, me = _merged_b(a, b, strand)
     cov = K.covered_bases(as_, ae, ms, me)
     length = a.end - a.start
-    frac = np.divide(cov, length, out=np.zeros(len(a)), where=length > 0)
+    # bedtools divides in single precision: (float)covered / (float)length
+    frac32 = np.divide(
+        cov.astype(np.float32),
+        length.astype(np.float32),
+        out=np.zeros(len(a), np.float32),
+        where=length > 0,
+    )
+    frac = frac32.astype(np.float64)
     return counts, cov, length, frac
 
 
