@@ -24,9 +24,15 @@ attention mask is derived from it inside the graph), and returns ``hidden`` floa
   filter's backends (ONNX Runtime providers CoreML -> CUDA -> CPU; Core ML directly on
   macOS) with the token-batch input checks of this model.
 
-Checkpoints: the project's own ``.pt`` files (:func:`biometal.ml.dnabert.train.load_model`
-for an MLM encoder, :func:`biometal.ml.dnabert.finetune.load_classifier` for a classifier).
-A Hugging Face ``BertModel`` directory is not read: ``transformers`` is not a dependency.
+Models (:func:`load_any`): the project's own ``.pt`` files
+(:func:`biometal.ml.dnabert.train.load_model` for an MLM encoder,
+:func:`biometal.ml.dnabert.finetune.load_classifier` for a classifier) or a Hugging Face BERT
+directory (``config.json`` + ``model.safetensors`` / ``pytorch_model.bin``, read by
+:func:`biometal.ml.dnabert.hf.load_hf_bert` without ``transformers``).
+
+Command line: ``python -m biometal.ml.dnabert.export (--hf-dir DIR | --checkpoint PT)
+--onnx OUT.onnx [--mlpackage OUT.mlpackage] [--mlpackage-int8 OUT.mlpackage] [--report
+OUT.json] [--length L] [--batch-sizes 1,32,128] [--atol 1e-4]`` runs :func:`export_all`.
 """
 
 from __future__ import annotations
@@ -112,7 +118,7 @@ class ExportableBert(nn.Module):
 
     @staticmethod
     def _ff(layer: nn.TransformerEncoderLayer, x):
-        return layer.linear2(F.gelu(layer.linear1(x)))
+        return layer.linear2(layer.activation(layer.linear1(x)))  # F.gelu or its tanh form
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         bert = self.bert
@@ -295,15 +301,18 @@ def export_all(
     report_out: str | os.PathLike | None = None,
     batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
     atol: float = 1e-4,
+    length: int | None = None,
 ) -> dict:
     """ONNX (checked against torch) and, when paths are given, both Core ML packages
-    (spec-validated); returns (and writes as JSON to ``report_out``) the checks."""
-    export_onnx(model, onnx_out)
-    diffs = check_onnx(model, onnx_out, batch_sizes, atol)
+    (spec-validated); returns (and writes as JSON to ``report_out``) the checks.
+    ``length``: the fixed sequence length (default: the model's ``max_length``)."""
+    length = int(length or _config(model).max_length)
+    export_onnx(model, onnx_out, length)
+    diffs = check_onnx(model, onnx_out, batch_sizes, atol, length)
     out = output_name(model)
     report: dict = {
         "output": out,
-        "length": int(_config(model).max_length),
+        "length": length,
         "onnx": {
             "path": str(onnx_out),
             "bytes": Path(onnx_out).stat().st_size,
@@ -312,9 +321,11 @@ def export_all(
         },
     }
     if mlpackage_out is not None:
-        export_coreml(model, mlpackage_out, batch_sizes, int8_path=mlpackage_int8_out)
+        export_coreml(
+            model, mlpackage_out, batch_sizes, length=length, int8_path=mlpackage_int8_out
+        )
     elif mlpackage_int8_out is not None:
-        export_coreml(model, mlpackage_int8_out, batch_sizes, int8=True)
+        export_coreml(model, mlpackage_int8_out, batch_sizes, int8=True, length=length)
     for key, path, int8 in (
         ("coreml", mlpackage_out, False),
         ("coreml_int8", mlpackage_int8_out, True),
@@ -351,3 +362,75 @@ class DnaBertOnnxBackend(_TokenBatches, OnnxRuntimeBackend):
 
 class DnaBertCoreMLBackend(_TokenBatches, CoreMLBackend):
     """Core ML on an exported DNABERT ``.mlpackage`` (macOS only)."""
+
+
+# ----------------------------------------------------------------------------- loading, CLI
+
+
+def load_any(path: str | os.PathLike) -> nn.Module:
+    """The model to export, in eval mode: a Hugging Face BERT directory (its encoder), or a
+    project checkpoint (``.pt``: an MLM encoder, or a classifier with a ``task``)."""
+    from biometal.ml.dnabert import hf
+
+    if os.path.isdir(path):
+        return hf.load_hf_bert(path)[0]
+    if not os.path.isfile(path):
+        raise BiometalError(f"{path}: no such DNABERT checkpoint or Hugging Face directory")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        meta = saved["meta"]
+    except Exception as exc:  # not a torch checkpoint of this project: one line
+        raise BiometalError(f"{path}: not a DNABERT checkpoint ({type(exc).__name__})") from None
+    if "task" in meta:
+        from biometal.ml.dnabert.finetune import load_classifier
+
+        return load_classifier(path)[0]
+    from biometal.ml.dnabert.train import load_model
+
+    return load_model(path)[0]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m biometal.ml.dnabert.export``: :func:`export_all` of a Hugging Face BERT
+    directory or a project checkpoint; prints the report (JSON). Exit 0, or 1 with a
+    one-line error on bad input."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m biometal.ml.dnabert.export",
+        description="Export a DNABERT encoder / classifier to ONNX (checked against torch) "
+        "and Core ML.",
+    )
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--hf-dir", help="Hugging Face BERT directory (config.json + weights)")
+    src.add_argument("--checkpoint", help="the project's .pt (MLM encoder or classifier)")
+    parser.add_argument("--onnx", required=True, help="output .onnx")
+    parser.add_argument("--mlpackage", help="output Core ML package (float16)")
+    parser.add_argument("--mlpackage-int8", help="output Core ML package (INT8 weights)")
+    parser.add_argument("--report", help="output JSON report of the checks")
+    parser.add_argument("--length", type=int, help="fixed sequence length (default max_length)")
+    parser.add_argument("--batch-sizes", default="1,32,128", help="checked / enumerated sizes")
+    parser.add_argument("--atol", type=float, default=1e-4, help="ONNX vs torch tolerance")
+    args = parser.parse_args(argv)
+    try:
+        sizes = [int(b) for b in args.batch_sizes.split(",")]
+        if not sizes or min(sizes) < 1:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--batch-sizes: expected positive integers a,b,..., got {args.batch_sizes!r}")
+    try:
+        model = load_any(args.hf_dir or args.checkpoint)
+        report = export_all(
+            model, args.onnx, args.mlpackage, args.mlpackage_int8, args.report,
+            batch_sizes=sizes, atol=args.atol, length=args.length,
+        )  # fmt: skip
+    except BiometalError as exc:
+        sys.stderr.write(f"{parser.prog}: error: {str(exc).splitlines()[0]}\n")
+        return 1
+    sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

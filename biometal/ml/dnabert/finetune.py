@@ -5,7 +5,8 @@ resumable training and augmentation, streaming from :class:`~biometal.ml.DnaBert
   (over non-padding tokens) or [CLS] pooling, dropout and a linear head with ``n_out``
   outputs: 1 logit for ``binary``, one logit per class for ``multiclass``, ``n_out``
   values for ``regression``. :func:`from_pretrained` loads the encoder of an MLM checkpoint
-  (:func:`biometal.ml.dnabert.train.load_model`); :func:`from_scratch` builds a freshly
+  (:func:`biometal.ml.dnabert.train.load_model`) or of a Hugging Face BERT directory
+  (:func:`biometal.ml.dnabert.hf.load_hf_bert`); :func:`from_scratch` builds a freshly
   initialised one of the same size. :func:`freeze_encoder` freezes / unfreezes the encoder
   (optionally all but its last layers).
 - :func:`task_loss`: BCE-with-logits (binary), cross-entropy (multiclass), MSE (regression).
@@ -99,11 +100,20 @@ class SequenceClassifier(nn.Module):
 
 
 def load_pretrained(path: str | os.PathLike) -> tuple[BertMLM, dict]:
-    """(encoder in train mode, metadata) of an MLM checkpoint written by the case study."""
+    """(encoder in train mode, metadata) of an MLM checkpoint written by the case study, or
+    of a Hugging Face BERT directory (:func:`biometal.ml.dnabert.hf.load_hf_bert`; its
+    ``meta["tokenizer"]`` carries the directory's vocabulary)."""
     from biometal.ml.dnabert.train import load_model
 
+    if os.path.isdir(path):
+        from biometal.ml.dnabert.hf import load_hf_bert
+
+        model, meta = load_hf_bert(path)
+        return model.train(), meta
     if not os.path.isfile(path):
-        raise ConfigError(f"{path}: no such pretrained DNABERT checkpoint")
+        raise ConfigError(
+            f"{path}: no such pretrained DNABERT checkpoint or Hugging Face directory"
+        )
     model, meta = load_model(path)
     return model.train(), meta
 
@@ -111,7 +121,8 @@ def load_pretrained(path: str | os.PathLike) -> tuple[BertMLM, dict]:
 def from_pretrained(
     path: str | os.PathLike, n_out: int, task: str = "multiclass", **kw: Any
 ) -> SequenceClassifier:
-    """A classifier on the encoder of the MLM checkpoint ``path`` (head freshly initialised)."""
+    """A classifier on the encoder of the MLM checkpoint or Hugging Face BERT directory
+    ``path`` (head freshly initialised)."""
     enc, _ = load_pretrained(path)
     return SequenceClassifier(enc, n_out, task, **kw)
 

@@ -6,15 +6,21 @@ Embeddings (token + learned position, LayerNorm, dropout) -> ``torch.nn.Transfor
 token embedding). With ``candidate_ids``/``candidate_probs`` (probabilistic quality-aware
 tokens) the input embedding of a position is the probability-weighted mean of its
 candidates' embeddings.
+
+``layer_norm_eps`` and ``activation`` (exact or tanh GELU) default to torch's choices;
+:mod:`biometal.ml.dnabert.hf` sets them from a Hugging Face BERT checkpoint.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from biometal.errors import ConfigError
 
 IGNORE_INDEX = -100
 
@@ -36,9 +42,29 @@ class BertConfig:
     #: step 550-650 and ended at 0.40-0.48 (two seeds); post-norm with dropout 0.1 at step
     #: 900-950, ending at 2.7-2.8 (``python bench/dnabert_learning.py``).
     norm_first: bool = True
+    #: epsilon of every LayerNorm (torch's default; Hugging Face BERT checkpoints use 1e-12)
+    layer_norm_eps: float = 1e-5
+    #: ``gelu`` (exact, erf) or ``gelu_tanh`` (tanh approximation: Hugging Face's
+    #: ``gelu_new`` / ``gelu_pytorch_tanh``), in the layers and the MLM head
+    activation: str = "gelu"
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+ACTIVATIONS = ("gelu", "gelu_tanh")
+
+
+def _activation(name: str):
+    """The feed-forward activation of ``TransformerEncoderLayer``. Exact GELU stays the
+    string ``"gelu"`` (the layer's own choice, fast path included); the tanh variant is a
+    plain function: an ``nn.GELU(approximate="tanh")`` module would make torch's inference
+    fast path run the exact GELU instead."""
+    if name == "gelu":
+        return "gelu"
+    if name == "gelu_tanh":
+        return functools.partial(F.gelu, approximate="tanh")
+    raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
 
 
 class BertMLM(nn.Module):
@@ -48,26 +74,33 @@ class BertMLM(nn.Module):
         super().__init__()
         self.config = config
         h = config.hidden
+        eps = config.layer_norm_eps
+        act = _activation(config.activation)
         self.tokens = nn.Embedding(config.vocab_size, h, padding_idx=config.pad_id)
         self.positions = nn.Embedding(config.max_length, h)
-        self.norm = nn.LayerNorm(h)
+        self.norm = nn.LayerNorm(h, eps=eps)
         self.dropout = nn.Dropout(config.dropout)
         layer = nn.TransformerEncoderLayer(
             h,
             config.heads,
             config.ff,
             config.dropout,
-            activation="gelu",
+            activation=act,
+            layer_norm_eps=eps,
             batch_first=True,
             norm_first=config.norm_first,
         )
         self.encoder = nn.TransformerEncoder(
             layer,
             config.layers,
-            norm=nn.LayerNorm(h) if config.norm_first else None,
+            norm=nn.LayerNorm(h, eps=eps) if config.norm_first else None,
             enable_nested_tensor=False,
         )
-        self.head = nn.Sequential(nn.Linear(h, h), nn.GELU(), nn.LayerNorm(h))
+        self.head = nn.Sequential(
+            nn.Linear(h, h),
+            nn.GELU(approximate="tanh" if config.activation == "gelu_tanh" else "none"),
+            nn.LayerNorm(h, eps=eps),
+        )
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
         self.apply(self._init)
 
