@@ -167,7 +167,7 @@ def _open_blocks(path: str | os.PathLike, block_size: int) -> tuple[str, Iterato
 
 
 @dataclass(eq=False, slots=True)
-class _Block:
+class TextBlock:
     """Complete FASTQ records of one text block: line ``j`` is ``buf[starts[j]:ends[j]]``."""
 
     buf: bytearray
@@ -252,7 +252,7 @@ def _validate(
         raise InputFormatError(name, line, what)
 
 
-def _scan(buf: bytearray, first_line: int, name: str) -> tuple[_Block | None, int]:
+def _scan(buf: bytearray, first_line: int, name: str) -> tuple[TextBlock | None, int]:
     """Find and validate the complete records at the start of ``buf``.
 
     Returns the block (None when ``buf`` holds less than one record) and the number of
@@ -274,10 +274,10 @@ def _scan(buf: bytearray, first_line: int, name: str) -> tuple[_Block | None, in
     if other.size:
         other = other[: np.searchsorted(other, end)]
     _validate(arr, starts, ends, other, first_line, name)
-    return _Block(buf, arr, starts, ends, n, first_line), end
+    return TextBlock(buf, arr, starts, ends, n, first_line), end
 
 
-def _last_record(tail: bytes, first_line: int, name: str) -> _Block | None:
+def _last_record(tail: bytes, first_line: int, name: str) -> TextBlock | None:
     """The end of the file: at most one (possibly truncated) record with < 4 newlines."""
     if b"\r" in tail:
         tail = tail.replace(b"\r\n", b"\n")
@@ -308,7 +308,7 @@ def _last_record(tail: bytes, first_line: int, name: str) -> _Block | None:
     return block
 
 
-def _fastq_blocks(blocks: Iterable[bytes], name: str) -> Iterator[_Block]:
+def _fastq_blocks(blocks: Iterable[bytes], name: str) -> Iterator[TextBlock]:
     """Validated blocks of complete records, in file order."""
     pending: list[bytes] = []
     waiting = False  # the pending bytes hold less than one record (huge reads)
@@ -338,7 +338,7 @@ def _fastq_blocks(blocks: Iterable[bytes], name: str) -> Iterator[_Block]:
         yield last
 
 
-def _block_records(block: _Block) -> Iterator[FastqRecord]:
+def _block_records(block: TextBlock) -> Iterator[FastqRecord]:
     # Turn each header's '@' into '\n': one split then gives 5 fields per record
     # ('', name, seq, '+', qual) and the names come without '@' at no extra cost.
     block.arr[block.starts[0::4]] = _NL
@@ -348,7 +348,7 @@ def _block_records(block: _Block) -> Iterator[FastqRecord]:
     return map(_make_fastq, zip(lines[1:m:5], lines[2:m:5], lines[4:m:5]))  # noqa: B905
 
 
-def _block_names(block: _Block) -> list[bytes]:
+def _block_names(block: TextBlock) -> list[bytes]:
     block.arr[block.starts[0::4]] = _NL  # headers are not needed for codes/qual
     end = int(block.ends[-1]) + 1
     return bytes(memoryview(block.buf)[:end]).split(b"\n")[1 : 5 * block.n : 5]
@@ -357,7 +357,7 @@ def _block_names(block: _Block) -> list[bytes]:
 # --------------------------------------------------------------------------- public readers
 
 
-def _path_blocks(path: str | os.PathLike, block_size: int) -> Iterator[_Block]:
+def path_blocks(path: str | os.PathLike, block_size: int) -> Iterator[TextBlock]:
     name, blocks = _open_blocks(path, block_size)
     yield from _fastq_blocks(blocks, name)
 
@@ -375,7 +375,7 @@ def read_fastq(
     is opened on the first ``next()``.
     """
     # No Python frame per record: chain -> map -> zip run in C between blocks.
-    return itertools.chain.from_iterable(map(_block_records, _path_blocks(path, block_size)))
+    return itertools.chain.from_iterable(map(_block_records, path_blocks(path, block_size)))
 
 
 def read_fastq_chunks(
@@ -404,7 +404,7 @@ def read_fastq_chunks(
     names: list[bytes] | None = None
     ids: np.ndarray | None = None
     chunk_first = 1
-    for block in _path_blocks(path, block_size):
+    for block in path_blocks(path, block_size):
         starts, ends = block.starts, block.ends
         seq_start = np.ascontiguousarray(starts[1::4])
         seq_len = ends[1::4] - seq_start

@@ -115,7 +115,7 @@ def mate_chunks(
     different lengths (the message gives both read counts); FASTQ errors as
     :func:`~biometal.io.fastx.read_fastq_chunks`.
     """
-    _check_distinct(fq1, fq2)
+    check_distinct(fq1, fq2)
     it1 = read_fastq_chunks(fq1, chunk_reads, with_names, with_ids=True)
     it2 = read_fastq_chunks(fq2, chunk_reads, with_names, with_ids=True)
     n = 0
@@ -142,7 +142,7 @@ def mate_chunks(
         c1 = c2 = None  # drop this chunk before the readers build the next one
 
 
-def _check_distinct(fq1: str | os.PathLike, fq2: str | os.PathLike) -> None:
+def check_distinct(fq1: str | os.PathLike, fq2: str | os.PathLike) -> None:
     """Two local mate files must be two files (R1 given twice pairs each read with itself)."""
     a, b = os.fspath(fq1), os.fspath(fq2)
     if "://" in a or "://" in b or "-" in (a, b):

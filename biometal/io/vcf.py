@@ -223,7 +223,7 @@ def _parse_region(region: str, name: str, contigs: Sequence[str] = ()) -> tuple[
     return chrom, beg, end
 
 
-def _reg2bins(beg: int, end: int, min_shift: int, depth: int) -> list[int]:
+def reg2bins(beg: int, end: int, min_shift: int, depth: int) -> list[int]:
     """Bins overlapping [beg, end) (0-based), as htslib's hts_reg2bins."""
     bins = []
     end -= 1
@@ -311,7 +311,7 @@ def _region_start(path: str, header: VcfHeader, chrom: str, beg: int, end: int) 
         i = min((beg - 1) >> 14, len(loff) - 1)
         lo = loff[i] if i >= 0 else 0
     best = None
-    for b in _reg2bins(beg - 1, end, min_shift, depth):
+    for b in reg2bins(beg - 1, end, min_shift, depth):
         for cb, ce in bins.get(b, ()):
             if ce > lo and (best is None or cb < best):
                 best = cb

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from biometal.io.fastx import DEFAULT_BLOCK_SIZE, _Block, _path_blocks
-from biometal.io.mates import _check_distinct, count_error, mismatch_error
+from biometal.io.fastx import DEFAULT_BLOCK_SIZE, TextBlock, path_blocks
+from biometal.io.mates import check_distinct, count_error, mismatch_error
 from biometal.io.sinks import DEFAULT_COMPRESSLEVEL, OutputFile
 
 #: bytes per write() call: one large write costs several times the CPU of the same bytes in
@@ -31,7 +31,7 @@ _WRITE_PIECE = 1 << 16
 class Window:
     """``k`` consecutive records of one block, from record ``i0``."""
 
-    block: _Block
+    block: TextBlock
     i0: int
     k: int
 
@@ -76,7 +76,7 @@ class Unpacked:
 
 def windows(path: str | os.PathLike, max_reads: int) -> Iterator[Window]:
     """The records of a FASTQ file as windows of at most ``max_reads`` records."""
-    for block in _path_blocks(path, DEFAULT_BLOCK_SIZE):
+    for block in path_blocks(path, DEFAULT_BLOCK_SIZE):
         for i0 in range(0, block.n, max_reads):
             yield Window(block, i0, min(max_reads, block.n - i0))
 
@@ -86,9 +86,9 @@ def mate_windows(
 ) -> Iterator[tuple[Window, Window]]:
     """Both mate files in lock-step: pairs of windows of the same records (at most
     ``max_reads``), mate IDs checked; errors as :func:`biometal.io.mates.mate_chunks`."""
-    _check_distinct(fq1, fq2)
-    it1 = _path_blocks(fq1, DEFAULT_BLOCK_SIZE)
-    it2 = _path_blocks(fq2, DEFAULT_BLOCK_SIZE)
+    check_distinct(fq1, fq2)
+    it1 = path_blocks(fq1, DEFAULT_BLOCK_SIZE)
+    it2 = path_blocks(fq2, DEFAULT_BLOCK_SIZE)
     b1 = b2 = None
     i1 = i2 = 0
     n = 0
@@ -117,7 +117,7 @@ def mate_windows(
         n += k
 
 
-def _mate_id(block: _Block, r: int) -> str:
+def _mate_id(block: TextBlock, r: int) -> str:
     from biometal.io.mates import mate_id
 
     line = block.arr[int(block.starts[4 * r]) + 1 : int(block.ends[4 * r])]

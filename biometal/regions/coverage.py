@@ -83,8 +83,8 @@ class CoverageError(BiometalError):
 # ------------------------------------------------------------------------------ BAM index
 
 
-def _reg2bins(beg: int, end: int, min_shift: int, depth: int) -> list[int]:
-    from biometal.io.vcf import _reg2bins as reg2bins  # the one copy of htslib's binning
+def reg2bins(beg: int, end: int, min_shift: int, depth: int) -> list[int]:
+    from biometal.io.vcf import reg2bins  # the one copy of htslib's binning
 
     return reg2bins(beg, end, min_shift, depth)
 
@@ -166,7 +166,7 @@ class BamIndex:
         if lin:
             lo = lin[min(beg >> 14, len(lin) - 1)]
         best = None
-        for b in _reg2bins(beg, max(end, beg + 1), self.min_shift, self.depth):
+        for b in reg2bins(beg, max(end, beg + 1), self.min_shift, self.depth):
             for cb, ce in bins.get(b, ()):
                 if ce > lo and (best is None or cb < best):
                     best = cb
