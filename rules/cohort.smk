@@ -1,43 +1,115 @@
 # Population calling (target case_study_cohort): a cohort simulated from one population's
-# variant sites (neutral allele frequencies) on a region of the simulated reference ->
-# per-sample mappy BAMs -> per-sample gVCFs (site_stats kernel at every position) -> joint
-# genotyping with cohort priors; bcftools multi-sample calling on the same BAMs as the peer;
-# per-sample scores against the truth, recall by allele count and depth, whole-job CPU, the
-# kernel's throughput, figures. Paths: biometal.workflow.cohort.
+# variant sites (neutral allele frequencies) on a region of the simulated reference, your
+# own cohort (cohort.reference + a cohort.samples sheet, optional truth and region), or
+# 1000 Genomes runs from ENA (cohort.source: ena) -> per-sample mappy BAMs -> per-sample
+# gVCFs (site_stats kernel at every position) -> joint genotyping with cohort priors;
+# bcftools multi-sample calling on the same BAMs as the peer; per-sample scores against
+# the truth (when there is one), recall by allele count and depth, whole-job CPU, the
+# kernel's throughput, figures. Paths and the choice of source: biometal.workflow.cohort.
 
 
-rule cohort_simulate:
-    """The cohort: region of the simulated reference, multi-sample truth VCF, reads per
-    sample (config cohort)."""
-    input:
-        reference=PLAN.cohort.reference,
-    output:
-        **PLAN.cohort.sim_outputs(),
-    log:
-        "logs/cohort/simulate.log",
-    benchmark:
-        "benchmarks/cohort/simulate.tsv"
-    conda:
-        "../envs/biometal.yaml"
-    resources:
-        runtime=20,
-        mem_mb=1000,
-    params:
-        samples=PLAN.cohort.samples,
-        cfg=config["cohort"],
-        seed=config["seed"],
-    script:
-        "../scripts/cohort_simulate.py"
+if PLAN.cohort.simulated:
+
+    rule cohort_simulate:
+        """The cohort: region of the simulated reference, multi-sample truth VCF, reads per
+        sample (config cohort)."""
+        input:
+            reference=PLAN.cohort.reference,
+        output:
+            **PLAN.cohort.sim_outputs(),
+        log:
+            "logs/cohort/simulate.log",
+        benchmark:
+            "benchmarks/cohort/simulate.tsv"
+        conda:
+            "../envs/biometal.yaml"
+        resources:
+            runtime=20,
+            mem_mb=1000,
+        params:
+            samples=PLAN.cohort.samples,
+            cfg=config["cohort"],
+            seed=config["seed"],
+        script:
+            "../scripts/cohort_simulate.py"
+
+else:
+
+    rule cohort_reference:
+        """Your own (or the ENA) cohort's reference as a plain, indexed FASTA; the
+        region's contig and bounds checked."""
+        input:
+            PLAN.cohort.reference,
+        output:
+            region=PLAN.cohort.region,
+            fai=f"{PLAN.cohort.region}.fai",
+        log:
+            "logs/cohort/reference.log",
+        conda:
+            "../envs/biometal.yaml"
+        resources:
+            runtime=30,
+            mem_mb=1000,
+        params:
+            region=PLAN.cohort.region_text,
+        script:
+            "../scripts/cohort_reference.py"
+
+
+if PLAN.cohort.truth_input:
+
+    rule cohort_truth:
+        """Your truth VCF cut to the cohort's samples and region, AC / AN recounted."""
+        input:
+            PLAN.cohort.truth_input,
+        output:
+            truth=f"{PLAN.cohort.truth}",
+            tbi=f"{PLAN.cohort.truth}.tbi",
+        log:
+            "logs/cohort/truth.log",
+        conda:
+            "../envs/biometal.yaml"
+        resources:
+            runtime=20,
+            mem_mb=1000,
+        params:
+            samples=PLAN.cohort.samples,
+            region=PLAN.cohort.region_text,
+        script:
+            "../scripts/cohort_truth.py"
+
+
+if PLAN.cohort.interval:
+
+    rule cohort_subset:
+        """One sample's BAM (yours, or as mapped) cut to cohort.region."""
+        input:
+            unpack(PLAN.cohort.subset_inputs),
+        output:
+            bam="results/cohort/bam/{sample}.bam",
+            bai="results/cohort/bam/{sample}.bam.bai",
+        log:
+            "logs/cohort/subset_{sample}.log",
+        conda:
+            "../envs/biometal.yaml"
+        resources:
+            runtime=30,
+            mem_mb=800,
+        params:
+            region=PLAN.cohort.region_text,
+        script:
+            "../scripts/cohort_subset.py"
 
 
 rule cohort_map:
-    """One cohort sample's reads mapped with mappy (as the variant case study maps)."""
+    """One cohort sample's reads (pairs or single) mapped with mappy (as the variant case
+    study maps); with cohort.region to results/cohort/mapped, cut by cohort_subset."""
     input:
         reference=PLAN.cohort.region,
-        fastq=lambda wc: PLAN.cohort.reads(wc.sample),
+        fastq=lambda wc: PLAN.cohort.fastq(wc.sample, checkpoints),
     output:
-        bam="results/cohort/bam/{sample}.bam",
-        bai="results/cohort/bam/{sample}.bam.bai",
+        bam=PLAN.cohort.mapped_pattern,
+        bai=f"{PLAN.cohort.mapped_pattern}.bai",
     log:
         "logs/cohort/map_{sample}.log",
     benchmark:
@@ -46,7 +118,7 @@ rule cohort_map:
         "../envs/biometal.yaml"
     resources:
         runtime=20,
-        mem_mb=800,
+        mem_mb=PLAN.cohort.map_mem_mb,
     script:
         "../scripts/cohort_map.py"
 
@@ -55,9 +127,7 @@ rule cohort_gvcf:
     """One sample's gVCF: streaming pileup, site_stats kernel at every position, site
     records where reads show an ALT, GQ-banded reference blocks elsewhere."""
     input:
-        bam="results/cohort/bam/{sample}.bam",
-        bai="results/cohort/bam/{sample}.bam.bai",
-        reference=PLAN.cohort.region,
+        unpack(lambda wc: PLAN.cohort.bam_inputs(wc.sample)),
     output:
         gvcf="results/cohort/gvcf/{sample}.g.vcf.gz",
         tbi="results/cohort/gvcf/{sample}.g.vcf.gz.tbi",
@@ -106,12 +176,31 @@ rule cohort_joint:
         "../scripts/cohort_joint.py"
 
 
+# The simulated cohort's BAMs carry their sample as SM; your own BAMs may not: there a
+# --read-groups file gives every read of a BAM the sheet's sample name.
+COHORT_BCFTOOLS = (
+    "printf '%s\\n' {input.bams} > {params.bams_txt}"
+    + (
+        ""
+        if PLAN.cohort.simulated
+        else " && printf '%s\\t%s\\t%s\\n' {params.rg_fields:q} > {params.rg_txt}"
+    )
+    + " && (bcftools mpileup -f {input.reference} -q {params.min_mapq}"
+    " -Q {params.min_baseq} -a AD,DP -b {params.bams_txt}"
+    + ("" if PLAN.cohort.simulated else " -G {params.rg_txt}")
+    + " -Ou | bcftools call -mv -Oz -o {output.vcf}) 2> {log}"
+    " && bcftools index -t -f {output.vcf} && rm -f {params.bams_txt}"
+    + ("" if PLAN.cohort.simulated else " {params.rg_txt}")
+    + " && times > {output.cpu}"
+)
+
+
 rule cohort_bcftools:
     """Peer: bcftools mpileup -b bams.txt | bcftools call -mv on the same BAMs (same MAPQ /
     base-quality filters); the shell's `times` records the pipeline's CPU time."""
     input:
-        bams=[PLAN.cohort.bam(s) for s in PLAN.cohort.samples],
-        bais=[f"{PLAN.cohort.bam(s)}.bai" for s in PLAN.cohort.samples],
+        bams=PLAN.cohort.bams,
+        bais=PLAN.cohort.bais,
         reference=PLAN.cohort.region,
     output:
         vcf=PLAN.cohort.peer_vcf("bcftools"),
@@ -130,13 +219,11 @@ rule cohort_bcftools:
         min_mapq=config["variants"]["pileup"]["min_mapq"],
         min_baseq=config["variants"]["pileup"]["min_baseq"],
         bams_txt=lambda wc, output: f"{output.vcf}.bams.txt",
+        # your own BAMs: every read belongs to the sheet's sample, whatever its SM says
+        rg_txt=lambda wc, output: f"{output.vcf}.rg.txt",
+        rg_fields=PLAN.cohort.read_group_fields,
     shell:
-        "printf '%s\\n' {input.bams} > {params.bams_txt}"
-        " && (bcftools mpileup -f {input.reference} -q {params.min_mapq}"
-        " -Q {params.min_baseq} -a AD,DP -b {params.bams_txt} -Ou"
-        " | bcftools call -mv -Oz -o {output.vcf}) 2> {log}"
-        " && bcftools index -t -f {output.vcf} && rm -f {params.bams_txt}"
-        " && times > {output.cpu}"
+        COHORT_BCFTOOLS
 
 
 rule cohort_evaluate:
@@ -144,7 +231,7 @@ rule cohort_evaluate:
     truth, het recall, genotype concordance, whole-job CPU; recall by allele count and depth.
     """
     input:
-        truth=PLAN.cohort.truth,
+        truth=PLAN.cohort.truth or [],
         reference=PLAN.cohort.region,
         gvcfs=[PLAN.cohort.gvcf(s) for s in PLAN.cohort.samples],
         joint=PLAN.cohort.joint,
@@ -165,6 +252,8 @@ rule cohort_evaluate:
     params:
         samples=PLAN.cohort.samples,
         peers=PLAN.cohort.peers,
+        scored=bool(PLAN.cohort.truth),
+        region=PLAN.cohort.region_text,
     script:
         "../scripts/cohort_evaluate.py"
 
@@ -173,9 +262,7 @@ rule cohort_throughput:
     """The site_stats kernel's positions per CPU-second on the first sample's pileup (numba,
     1 and 2 threads) against the numpy code path; Metal where an Apple GPU answers."""
     input:
-        bam=PLAN.cohort.bam(PLAN.cohort.samples[0]),
-        bai=f"{PLAN.cohort.bam(PLAN.cohort.samples[0])}.bai",
-        reference=PLAN.cohort.region,
+        **PLAN.cohort.bam_inputs(PLAN.cohort.samples[0]),
     output:
         PLAN.cohort.throughput,
     log:
@@ -189,6 +276,8 @@ rule cohort_throughput:
     params:
         repeats=config["cohort"]["throughput_repeats"],
         calling=config["variants"]["calling"],
+        covered=not PLAN.cohort.simulated,  # own reference: maybe a genome; covered positions
+        region=PLAN.cohort.region_text,
     script:
         "../scripts/cohort_throughput.py"
 

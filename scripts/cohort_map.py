@@ -1,12 +1,16 @@
-"""Rule cohort_map: one cohort sample's pairs -> sorted, indexed BAM (mappy sr)."""
+"""Rule cohort_map: one cohort sample's pairs (or single reads) -> sorted, indexed BAM
+(mappy sr)."""
 
 from biometal.runner import run
 from biometal.variants.mapping import map_reads
 
 
 def main(smk):
-    fq1, fq2 = smk.input.fastq
-    map_reads(smk.input.reference, fq1, fq2, smk.output.bam, sample=smk.wildcards.sample, threads=1)
+    fq = list(smk.input.fastq)
+    fq2 = fq[1] if len(fq) > 1 else None
+    map_reads(
+        smk.input.reference, fq[0], fq2, smk.output.bam, sample=smk.wildcards.sample, threads=1
+    )
 
 
 run(snakemake, main)  # noqa: F821 (injected by Snakemake)

@@ -10,6 +10,11 @@ the truth's. Single-sample calls are the non-reference genotypes of each sample'
 (what :func:`biometal.variants.call.call_variants` calls). The peer's records are all
 counted (``bcftools call -mv`` writes no FILTER).
 
+Your own cohort (:mod:`biometal.workflow.cohort`): only alleles inside ``cohort.region``
+are scored; without a truth VCF the calls are counted per caller, sample, type and zygosity,
+not scored (the table's ``note`` says so), and the kernel's throughput is measured on the
+first sample's covered positions.
+
 CPU time (user + sys of the whole job, Python imports and start-up included, from the jobs'
 own ``cpu`` records): single = the gVCF jobs, joint = the gVCF jobs + the joint job, peer =
 the ``bcftools mpileup | bcftools call`` pipeline and its index (bash ``times``). Mapping is
@@ -132,8 +137,58 @@ def _cpu(paths: Sequence[str | os.PathLike], key: str = "cpu_s") -> float:
     return total
 
 
+def _inside(alleles: dict[str, dict[tuple, str]], interval) -> dict[str, dict[tuple, str]]:
+    """The alleles whose (normalised) position lies in ``interval`` (contig, start, end)."""
+    if interval is None:
+        return alleles
+    contig, start, end = interval
+    return {
+        kind: {
+            k: z
+            for k, z in d.items()
+            if k[0] == contig and k[1] >= start and (end is None or k[1] < end)
+        }
+        for kind, d in alleles.items()
+    }
+
+
+def _count_calls(reference, samples, callers, cpu, out_eval, out_recall, interval) -> pd.DataFrame:
+    """Without a truth: every caller's calls per sample and type (het / hom), CPU; an
+    empty recall table. The ``note`` column says they are not scored."""
+    from biometal.variants.joint import sample_alleles
+
+    rows = []
+    for s in samples:
+        for caller, files in callers.items():
+            c = sample_alleles(files[s], reference, s, pass_only=caller in ("single", "joint"))
+            c = _inside(c, interval)
+            for kind in ("SNP", "INDEL"):
+                z = list(c[kind].values())
+                rows.append(
+                    {"caller": caller, "sample": s, "type": kind, "calls": len(z),
+                     "het_calls": z.count("het"), "hom_calls": z.count("hom")}
+                )  # fmt: skip
+    table = pd.DataFrame(rows)
+    total = table.groupby(["caller", "type"], sort=False, as_index=False).sum(numeric_only=True)
+    total.insert(1, "sample", "all")
+    table = pd.concat([table, total], ignore_index=True)
+    table["job_cpu_s"] = table["caller"].map({c: _cpu(p) for c, p in cpu.items()}).round(2)
+    lib_s = {c: _cpu(paths, "library_cpu_s") for c, paths in cpu.items()}
+    table["library_cpu_s"] = table["caller"].map(lib_s).round(2)
+    table["note"] = NO_TRUTH
+    with atomic_path(out_eval) as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+    cols = ["caller", "type", "axis", "bin", "n_truth", "n_found", "recall"]
+    with atomic_path(out_recall) as tmp:
+        pd.DataFrame(columns=cols).to_csv(tmp, sep="\t", index=False)
+    return table
+
+
+NO_TRUTH = "not scored: no truth VCF (cohort.truth)"
+
+
 def evaluate_cohort(
-    truth: str | os.PathLike,
+    truth: str | os.PathLike | None,
     reference: str | os.PathLike,
     samples: Sequence[str],
     gvcfs: Mapping[str, str | os.PathLike],
@@ -142,25 +197,33 @@ def evaluate_cohort(
     cpu: Mapping[str, Sequence[str | os.PathLike]],
     out_eval: str | os.PathLike,
     out_recall: str | os.PathLike,
+    *,
+    interval: tuple[str, int, int | None] | None = None,
 ) -> pd.DataFrame:
     """Score every caller on every sample (see the module docstring); write the evaluation
     table and the recall-by-AC/depth table (TSV). ``cpu``: caller -> the CPU JSONs of its
-    jobs. Returns the evaluation table."""
+    jobs. ``interval`` (contig, 0-based start, end or None): only alleles there count (your
+    own cohort's cohort.region). ``truth`` None: the calls are counted per caller, sample,
+    type and zygosity, not scored (a ``note`` column says so; the recall table is empty).
+    Returns the evaluation table."""
     from biometal.variants.joint import read_evidence, sample_alleles
 
-    ac = _truth_ac(truth)
     callers: dict[str, dict[str, str | os.PathLike]] = {
         "single": dict(gvcfs),
         "joint": {s: joint for s in samples},
         **{p: {s: v for s in samples} for p, v in peers.items()},
     }
+    if truth is None:
+        return _count_calls(reference, samples, callers, cpu, out_eval, out_recall, interval)
+    ac = _truth_ac(truth)
     rows, recall_rows = [], []
     for s in samples:
-        t = sample_alleles(truth, reference, s, pass_only=False)
+        t = _inside(sample_alleles(truth, reference, s, pass_only=False), interval)
         ev = read_evidence(gvcfs[s])
         depth = {k: ev.depth(k[0], k[1]) for kind in t for k in t[kind]}
         for caller, files in callers.items():
             c = sample_alleles(files[s], reference, s, pass_only=caller in ("single", "joint"))
+            c = _inside(c, interval)
             for kind in ("SNP", "INDEL"):
                 truth_k, calls = t[kind], c[kind]
                 tp = calls.keys() & truth_k.keys()
@@ -254,27 +317,55 @@ def site_stats_throughput(
     theta: float = 0.001,
     rho: float = 0.02,
     repeats: int = 3,
+    covered: bool = False,
+    interval: tuple[str, int, int | None] | None = None,
+    max_positions: int = 5_000_000,
 ) -> pd.DataFrame:
     """positions/s of the site_stats kernel (numba, 1 and 2 threads) vs the numpy path on
     every position of ``bam``'s pileup; CPU time (``time.process_time``), paths interleaved,
     median (min-max) over ``repeats``. Metal: not measured unless this runs on an Apple
-    GPU (then a ``metal`` row is added, wall time)."""
+    GPU (then a ``metal`` row is added, wall time).
+
+    ``covered`` (your own cohort, whose reference may be a whole genome): the positions of
+    the pileup's blocks (reads there) inside ``interval``, the first ``max_positions`` of
+    them, instead of every position of every contig."""
     import pysam
 
     from biometal.kernels import metal_available
     from biometal.kernels.site_stats import site_stats
-    from biometal.pileup import PileupParams, pileup_arrays
+    from biometal.pileup import PileupParams, iter_pileup, pileup_arrays
 
     fa = pysam.FastaFile(str(reference))
     lut = np.full(256, 4, np.uint8)
     for i, b in enumerate(b"ACGT"):
         lut[b] = i
     tables, codes = [], []
-    for contig in fa.references:
-        counts, _ = pileup_arrays(bam, contig, PileupParams(), reference=reference)
-        tables.append(counts)
-        codes.append(lut[np.frombuffer(fa.fetch(contig).upper().encode(), np.uint8)])
-    counts = np.ascontiguousarray(np.concatenate(tables))
+    if covered:
+        left = max_positions
+        for block in iter_pileup(bam, PileupParams(), reference=reference):
+            lo, hi = block.start, block.start + len(block.counts)
+            if interval is not None:
+                contig, start, end = interval
+                if block.contig != contig:
+                    continue
+                lo, hi = max(lo, start), min(hi, end if end is not None else hi)
+            hi = min(hi, lo + left)
+            if hi <= lo:
+                continue
+            tables.append(block.counts[lo - block.start : hi - block.start])
+            seq = fa.fetch(block.contig, lo, hi).upper().encode()
+            codes.append(lut[np.frombuffer(seq, np.uint8)])
+            left -= hi - lo
+            if left <= 0:
+                break
+        if not tables:
+            raise BiometalError(f"{bam}: no reads to pile up for the throughput measurement")
+    else:
+        for contig in fa.references:
+            counts, _ = pileup_arrays(bam, contig, PileupParams(), reference=reference)
+            tables.append(counts)
+            codes.append(lut[np.frombuffer(fa.fetch(contig).upper().encode(), np.uint8)])
+    counts = np.ascontiguousarray(np.concatenate(tables), dtype=np.uint32)
     ref = np.concatenate(codes)
     n = len(ref)
     paths = {
@@ -349,6 +440,41 @@ def cohort_figures(
     rt = pd.read_csv(recall, sep="\t", keep_default_na=False)
     callers = list(dict.fromkeys(ev["caller"]))
     colours = dict(zip(callers, ("#4c72b0", "#dd8452", "#55a868", "#c44e52"), strict=False))
+    if "F1" not in ev.columns:  # no truth: the calls counted, not scored
+        _calls_figure(plt, ev, callers, colours, recall_png)
+    else:
+        _recall_figure(plt, ev, rt, callers, colours, recall_png)
+    _throughput_figure(plt, throughput, throughput_png)
+
+
+def _calls_figure(plt, ev, callers, colours, png) -> None:
+    tot = ev[ev["sample"] == "all"]
+    fig, ax = plt.subplots(figsize=(8, 4.4), constrained_layout=True)
+    labels = [f"{c}\n{k}" for c in callers for k in ("SNP", "INDEL")]
+    x = np.arange(len(labels))
+    for j, col in enumerate(("het_calls", "hom_calls")):
+        v = [
+            int(tot[(tot["caller"] == c) & (tot["type"] == k)][col].iloc[0])
+            for c in callers
+            for k in ("SNP", "INDEL")
+        ]
+        ax.bar(x + (j - 0.5) * 0.4, v, 0.4, label=col.replace("_", " "),
+               color=("#4c72b0", "#dd8452")[j])  # fmt: skip
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylabel("calls (all samples)")
+    cpu = tot.drop_duplicates("caller").set_index("caller")["job_cpu_s"]
+    ax.set_title(
+        "Not scored: no truth VCF (cohort.truth). Whole-job CPU s: "
+        + ", ".join(f"{c} {cpu[c]:.1f}" for c in callers),
+        fontsize=8,
+    )
+    ax.legend(fontsize=8)
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def _recall_figure(plt, ev, rt, callers, colours, recall_png) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
     for ax, axis, bins in (
         (axes[0], "cohort_ac", [b[2] for b in AC_BINS]),
@@ -393,6 +519,8 @@ def cohort_figures(
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
 
+
+def _throughput_figure(plt, throughput, throughput_png) -> None:
     tp = pd.read_csv(throughput, sep="\t")
     tp = tp[tp["repeats"] > 0]
     fig, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
