@@ -392,3 +392,88 @@ def minimizers(codes, offsets, k, w):  # pragma: no cover - compiled
                 m += 1
                 last = best
     return out[:m].copy()
+
+
+# ---- read placement (pairs) -------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def oriented_words(codes, offsets, slots, k):  # pragma: no cover - compiled
+    """Canonical words of every k-mer position (as kmer_count, EMPTY with an N) and whether
+    the forward k-mer is the canonical one: (hi, lo, fwd_is_canonical bool)."""
+    mask_hi, mask_lo = _masks(k)
+    n_slots = slots[-1]
+    hi = np.full(n_slots, EMPTY, np.uint64)
+    lo = np.full(n_slots, EMPTY, np.uint64)
+    canon = np.zeros(n_slots, np.bool_)
+    for r in range(offsets.shape[0] - 1):
+        fh = fl = rh = rl = _U0
+        run = 0
+        out = slots[r]
+        for p in range(offsets[r], offsets[r + 1]):
+            c = codes[p]
+            if c >= 4:
+                run = 0
+            else:
+                fh, fl, rh, rl = _extend(fh, fl, rh, rl, c, k, mask_hi, mask_lo)
+                run += 1
+            if p + 1 >= offsets[r] + k:
+                if run >= k:
+                    ch, cl = _canon(fh, fl, rh, rl)
+                    hi[out] = ch
+                    lo[out] = cl
+                    canon[out] = ch == fh and cl == fl
+                out += 1
+    return hi, lo, canon
+
+
+@njit(cache=True, nogil=True)
+def place_reads(  # pragma: no cover - compiled
+    codes, offsets, k, keys_hi, keys_lo, cnt, knode, kpos, kcanon, slack
+):
+    """Place every read on an indexed node by its k-mers: the table maps a canonical k-mer
+    to 1 + its index in ``knode`` (node), ``kpos`` (start on the node's forward strand) and
+    ``kcanon`` (the node's forward k-mer is the canonical one). A read is placed by its first
+    hit when a later hit agrees (same node and strand, implied start within ``slack``).
+    Returns (node int64[n] (-1: not placed), forward bool[n], coord int64[n]): forward,
+    the node coordinate of the read's first base; reverse, of the base its first base pairs
+    with (the read runs leftwards from there)."""
+    mask_hi, mask_lo = _masks(k)
+    n = offsets.shape[0] - 1
+    node = np.full(n, -1, np.int64)
+    fwd = np.zeros(n, np.bool_)
+    coord = np.zeros(n, np.int64)
+    for r in range(n):
+        a = offsets[r]
+        fh = fl = rh = rl = _U0
+        run = 0
+        first = -1
+        f0 = False
+        c0 = np.int64(0)
+        for p in range(a, offsets[r + 1]):
+            c = codes[p]
+            if c >= 4:
+                run = 0
+                continue
+            fh, fl, rh, rl = _extend(fh, fl, rh, rl, c, k, mask_hi, mask_lo)
+            run += 1
+            if run < k:
+                continue
+            ch, cl = _canon(fh, fl, rh, rl)
+            s = _find(keys_hi, keys_lo, cnt, ch, cl)
+            if s < 0:
+                continue
+            i = np.int64(cnt[s]) - 1
+            j = p - a - k + 1
+            f = (ch == fh and cl == fl) == kcanon[i]
+            x = kpos[i] - j if f else kpos[i] + k - 1 + j
+            if first < 0:
+                first = knode[i]
+                f0 = f
+                c0 = x
+            elif knode[i] == first and f == f0 and abs(x - c0) <= slack:
+                node[r] = first
+                fwd[r] = f0
+                coord[r] = c0
+                break
+    return node, fwd, coord
