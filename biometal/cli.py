@@ -81,6 +81,26 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(b) for b in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers a,b,..., got {text!r}")
+    return sizes
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    return value
+
+
 def _file_out(text: str) -> str:
     """An output that must be a file (binary or indexed outputs): '-' is refused."""
     if text == "-":
@@ -493,6 +513,75 @@ def _run_coverage(args: argparse.Namespace) -> None:
     )
     write_coverage_tsv(df, args.out)
     logging.getLogger("biometal.cli").info("regions=%d", len(df))
+
+
+def _run_classify_build(args: argparse.Namespace) -> None:
+    from biometal.ml.kmer_classify import KmerClassifier, read_class_map
+
+    clf = KmerClassifier.build(
+        args.fasta,
+        args.k,
+        group=args.group,
+        per_file=args.per_file,
+        class_map=read_class_map(args.map) if args.map else None,
+    )
+    clf.save(args.output)
+    logging.getLogger("biometal.cli").info(
+        "classes=%d kmers=%d shared=%d", len(clf.classes), len(clf.keys), clf.n_shared
+    )
+
+
+def _run_classify_reads(args: argparse.Namespace) -> None:
+    from biometal.ml.kmer_classify import classify_files
+
+    counts = classify_files(
+        args.index,
+        args.reads1,
+        args.reads2,
+        args.output,
+        min_hits=args.min_hits,
+        chunk_reads=args.chunk_reads,
+        threads=_threads(args),
+    )
+    total = sum(counts.values())
+    unit = "read" if args.reads2 is None else "pair"
+    per_class = ", ".join(f"{name} {n}" for name, n in counts.items())
+    sys.stderr.write(f"{PROG} {args.command}: {total} {unit}s: {per_class}\n")
+
+
+def _run_dnabert_export(args: argparse.Namespace) -> None:
+    import json
+    import shutil
+
+    try:
+        from biometal.ml.dnabert.export import export_all, load_any
+    except ImportError as exc:  # the core install: no torch / onnx
+        from biometal.errors import BiometalError
+
+        raise BiometalError(f"needs the ml extra (pip install 'biometal[ml]'): {exc}") from None
+
+    outputs = [args.onnx, args.mlpackage, args.mlpackage_int8, args.report]
+    new = [p for p in outputs if p is not None and not os.path.lexists(p)]
+    try:
+        report = export_all(
+            load_any(args.hf_dir or args.checkpoint),
+            args.onnx,
+            args.mlpackage,
+            args.mlpackage_int8,
+            args.report,
+            batch_sizes=args.batch_sizes,
+            atol=args.atol,
+            length=args.length,
+        )
+    except BaseException:
+        # a failed check comes after the ONNX file is written: leave none of this run's files
+        for path in new:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.lexists(path):
+                os.remove(path)
+        raise
+    sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
 
 
 def _csv(text: str | None) -> list[str]:
@@ -1251,7 +1340,8 @@ def build_parser() -> argparse.ArgumentParser:
         "tips, pops bubbles,\nremoves weak connections and chains unitigs into contigs "
         "(biometal.assembly.example_assembler).\nWrites OUT.fa (contigs, longest first), "
         "OUT.gfa (the graph) and OUT.json (histogram,\nthreshold, graph size per step). "
-        "Mates are assembled as single reads.\n\nexample:\n  biometal assemble "
+        "Two files are mates (R1 R2): their pairs join\ncontigs through repeats shorter "
+        "than the insert; one file: single reads.\n\nexample:\n  biometal assemble "
         "reads_R1.fastq.gz reads_R2.fastq.gz -o asm",
         [be],
         _run_assemble,
@@ -1277,6 +1367,136 @@ def build_parser() -> argparse.ArgumentParser:
         default=200,
         metavar="BP",
         help="shortest contig written to OUT.fa (default: %(default)s)",
+    )
+
+    # classify -------------------------------------------------------------------------
+    p = sub.add_parser(
+        "classify",
+        help="exact k-mer read classifier (Kraken-style): build an index, classify reads",
+        description="An exact k-mer classifier (biometal.ml.kmer_classify): 'build' indexes "
+        "every canonical\nk-mer (k <= 31) of reference FASTAs with its class, a k-mer of "
+        "several classes going to\nthe root (flat-taxonomy LCA); 'reads' gives each read "
+        "(or pair, the k-mers of both mates\ntogether) the class with the most "
+        "class-specific k-mer hits (unclassified below\n--min-hits or on a tie), streaming "
+        "the FASTQ. Output TSV: read, class, hits (the best\nclass's), shared_hits, kmers; "
+        "reads per class on stderr.\n\nexample:\n  biometal classify build "
+        "results/data/metagenome/genomes.fa -o meta.kmers.npz\n  biometal classify reads "
+        "results/data/metagenome/meta_R1.fastq.gz \\\n    "
+        "results/data/metagenome/meta_R2.fastq.gz --index meta.kmers.npz -o meta.classes.tsv",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    modes = p.add_subparsers(
+        dest="mode", metavar="MODE", title="modes", required=True, help="build or reads"
+    )
+    q = _subparser(
+        modes,
+        "build",
+        "index reference FASTAs (classes: a FASTA each, a contig table, or contig names)",
+        "Index the canonical k-mers of FASTA files; a k-mer of one class keeps it, one of "
+        "several\ngoes to the root. The class of a record: its FASTA's name without "
+        ".fa/.fasta/.fna[.gz]\n(--per-file), its class in a contig<TAB>class table (--map), "
+        "or its ID with --group\nremoved (default '_c\\d+$': genome1_c2 -> genome1; '' one "
+        "class per record).\n\nexample:\n  biometal classify build genomeA.fa genomeB.fa "
+        "--per-file -k 31 -o index.npz",
+        [],
+        _run_classify_build,
+    )
+    q.add_argument("fasta", metavar="FASTA", nargs="+", help="reference FASTA (plain or gzip)")
+    q.add_argument(
+        "-o", "--output", required=True, type=_file_out, metavar="INDEX", help="index (.npz)"
+    )
+    q.add_argument(
+        "-k", type=_int_range(1, 31), default=31, help="k-mer length, 1..31 (default: 31)"
+    )
+    cls = q.add_mutually_exclusive_group()
+    cls.add_argument("--per-file", action="store_true", help="one class per FASTA file")
+    cls.add_argument("--map", metavar="TSV", default=None, help="contig<TAB>class table")
+    cls.add_argument(
+        "--group",
+        default=r"_c\d+$",
+        metavar="REGEX",
+        help="class = record ID with REGEX removed (default: %(default)s)",
+    )
+    q = _subparser(
+        modes,
+        "reads",
+        "classify single or paired FASTQ reads against an index (TSV out)",
+        "Classify every read of READS1 (or pair of READS1 READS2: mates checked, k-mers of "
+        "both\ncounted together) against an index from 'classify build', streaming "
+        "--chunk-reads reads\nat a time. Output TSV (header line): read, class "
+        "('unclassified' below --min-hits or\non a tie), hits (the best class's specific "
+        "k-mer hits), shared_hits (k-mers of several\nclasses), kmers (looked up). One "
+        "summary line on stderr: reads per class.\n\nexample:\n  biometal classify reads "
+        "R1.fastq.gz R2.fastq.gz --index index.npz -o assignments.tsv",
+        [th],
+        _run_classify_reads,
+    )
+    q.add_argument("reads1", metavar="READS1", help="FASTQ (plain/gzip), '-' for stdin")
+    q.add_argument(
+        "reads2", metavar="READS2", nargs="?", default=None, help="mate FASTQ for paired reads"
+    )
+    q.add_argument(
+        "-x", "--index", required=True, metavar="INDEX", help="index from 'classify build'"
+    )
+    q.add_argument(
+        "-o", "--output", default="-", metavar="TSV", help="output ('-': stdout; .gz: gzip)"
+    )
+    q.add_argument(
+        "--min-hits",
+        type=_int_range(1),
+        default=1,
+        metavar="N",
+        help="fewest class-specific k-mer hits to classify a read (default: 1)",
+    )
+    q.add_argument("--chunk-reads", type=_int_range(1), default=65536, metavar="N", help=mem_chunk)
+
+    # dnabert-export -------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "dnabert-export",
+        "export a DNABERT encoder or classifier to ONNX (checked against torch) and Core ML",
+        "Export a project checkpoint (.pt: an MLM encoder -> 'hidden' states, or a "
+        "fine-tuned\nclassifier -> 'logits') or a Hugging Face BERT directory (config.json + "
+        "weights +\nvocab.txt) to ONNX: input 'input_ids' int32 (B, L), dynamic batch, "
+        "fixed length L. ONNX\nRuntime is compared with torch at every --batch-sizes "
+        "(tolerance --atol). --mlpackage /\n--mlpackage-int8 also write Core ML ML programs "
+        "(float16 / INT8 weights; validated by\ntheir specs on Linux). Prints the report "
+        "(JSON). Needs the ml extra (torch, onnx,\nonnxruntime; coremltools for Core ML)."
+        "\n\nexample:\n  biometal dnabert-export --checkpoint "
+        "results/dnabert/models/standard.pt --onnx standard.onnx",
+        [],
+        _run_dnabert_export,
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--hf-dir", metavar="DIR", help="Hugging Face BERT directory")
+    src.add_argument("--checkpoint", metavar="PT", help="the project's .pt (encoder or classifier)")
+    p.add_argument("--onnx", required=True, type=_file_out, metavar="OUT", help="output .onnx")
+    p.add_argument("--mlpackage", type=_file_out, metavar="OUT", help="Core ML package (float16)")
+    p.add_argument(
+        "--mlpackage-int8", type=_file_out, metavar="OUT", help="Core ML package (INT8 weights)"
+    )
+    p.add_argument("--report", type=_file_out, metavar="JSON", help="also write the report here")
+    p.add_argument(
+        "--length",
+        type=_int_range(1),
+        default=None,
+        metavar="L",
+        help="fixed sequence length (default: the model's max_length)",
+    )
+    p.add_argument(
+        "--batch-sizes",
+        type=_sizes,
+        default=[1, 32, 128],
+        metavar="B,..",
+        help="batch sizes checked (ONNX) and enumerated (Core ML) (default: 1,32,128)",
+    )
+    p.add_argument(
+        "--atol",
+        type=_positive,
+        default=1e-4,
+        metavar="X",
+        help="largest |ONNX Runtime - torch| allowed (default: 1e-4)",
     )
     return parser
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
+import json
 import re
 import shutil
 import signal
@@ -40,6 +41,8 @@ COMMANDS = (
     "intervals",
     "coverage",
     "assemble",
+    "classify",
+    "dnabert-export",
 )
 
 
@@ -463,6 +466,7 @@ def test_readme_examples_run(ds, work: Path) -> None:
     lines = _readme_examples()
     used = {line.split()[1] for line in lines if line.startswith("biometal ")}
     assert used == set(COMMANDS) - {"align"} and any("| biometal align" in ln for ln in lines)
+    checkpoint = _tiny_dnabert(work / "stand-in")
     links = {
         "results/data/reference.fa": ds.reference,
         "results/data/reference.fa.fai": Path(f"{ds.reference}.fai"),
@@ -475,6 +479,8 @@ def test_readme_examples_run(ds, work: Path) -> None:
         "results/data/rnaseq/rna01_R2.fastq.gz": ds.r2,
         "results/data/metagenome/meta_R1.fastq.gz": ds.r1,
         "results/data/metagenome/meta_R2.fastq.gz": ds.r2,
+        "results/data/metagenome/genomes.fa": ds.reference,
+        "results/dnabert/models/standard.pt": checkpoint,
         "config": ROOT / "config",
     }
     for name, target in links.items():
@@ -498,6 +504,29 @@ def test_readme_examples_run(ds, work: Path) -> None:
         assert (out / name).stat().st_size > 0, name
     assert np.load(out / "meta_R1.tokens.npy").shape[1] == 64
     assert "project: PRJEB31736" in (out / "1000g.config.yaml").read_text()
+    rows = [ln.split("\t") for ln in (out / "meta.classes.tsv").read_text().splitlines()]
+    assert rows[0][:2] == ["read", "class"] and len(rows) - 1 == _count_reads(ds.r1)
+    right = sum(r[1] == r[0].rsplit("_", 1)[0] for r in rows[1:])  # reads named contig_i
+    assert right > 0.9 * (len(rows) - 1)
+    assert json.loads((out / "dnabert.export.json").read_text())["output"] == "hidden"
+
+
+def _count_reads(fastq: Path) -> int:
+    return gzip.decompress(fastq.read_bytes()).count(b"\n") // 4
+
+
+def _tiny_dnabert(directory: Path) -> Path:
+    """A small random DNABERT encoder checkpoint, as the case study saves one."""
+    import torch
+
+    from biometal.ml.dnabert.model import BertConfig, BertMLM
+
+    torch.manual_seed(0)
+    model = BertMLM(BertConfig(5 + 4**3, 24, 32, 2, 4, 64)).eval()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "standard.pt"
+    torch.save({"state_dict": model.state_dict(), "meta": {"model": model.config.to_dict()}}, path)
+    return path
 
 
 def test_config_checks_layered_files(tmp_path: Path, capsys) -> None:

@@ -30,9 +30,10 @@ Models (:func:`load_any`): the project's own ``.pt`` files
 directory (``config.json`` + ``model.safetensors`` / ``pytorch_model.bin``, read by
 :func:`biometal.ml.dnabert.hf.load_hf_bert` without ``transformers``).
 
-Command line: ``python -m biometal.ml.dnabert.export (--hf-dir DIR | --checkpoint PT)
---onnx OUT.onnx [--mlpackage OUT.mlpackage] [--mlpackage-int8 OUT.mlpackage] [--report
-OUT.json] [--length L] [--batch-sizes 1,32,128] [--atol 1e-4]`` runs :func:`export_all`.
+Command line: ``biometal dnabert-export (--hf-dir DIR | --checkpoint PT) --onnx OUT.onnx
+[--mlpackage OUT.mlpackage] [--mlpackage-int8 OUT.mlpackage] [--report OUT.json] [--length
+L] [--batch-sizes 1,32,128] [--atol 1e-4]`` (:mod:`biometal.cli`; ``python -m
+biometal.ml.dnabert.export`` is the same command) runs :func:`export_all`.
 """
 
 from __future__ import annotations
@@ -391,45 +392,15 @@ def load_any(path: str | os.PathLike) -> nn.Module:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m biometal.ml.dnabert.export``: :func:`export_all` of a Hugging Face BERT
-    directory or a project checkpoint; prints the report (JSON). Exit 0, or 1 with a
-    one-line error on bad input."""
-    import argparse
+    """``python -m biometal.ml.dnabert.export ARGS``: the same command as ``biometal
+    dnabert-export ARGS`` (one implementation, :mod:`biometal.cli`, which calls
+    :func:`load_any` and :func:`export_all`); prints the report (JSON). Returns the exit
+    status: 0, 1 with a one-line error on bad input, 2 on a usage error."""
     import sys
 
-    parser = argparse.ArgumentParser(
-        prog="python -m biometal.ml.dnabert.export",
-        description="Export a DNABERT encoder / classifier to ONNX (checked against torch) "
-        "and Core ML.",
-    )
-    src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--hf-dir", help="Hugging Face BERT directory (config.json + weights)")
-    src.add_argument("--checkpoint", help="the project's .pt (MLM encoder or classifier)")
-    parser.add_argument("--onnx", required=True, help="output .onnx")
-    parser.add_argument("--mlpackage", help="output Core ML package (float16)")
-    parser.add_argument("--mlpackage-int8", help="output Core ML package (INT8 weights)")
-    parser.add_argument("--report", help="output JSON report of the checks")
-    parser.add_argument("--length", type=int, help="fixed sequence length (default max_length)")
-    parser.add_argument("--batch-sizes", default="1,32,128", help="checked / enumerated sizes")
-    parser.add_argument("--atol", type=float, default=1e-4, help="ONNX vs torch tolerance")
-    args = parser.parse_args(argv)
-    try:
-        sizes = [int(b) for b in args.batch_sizes.split(",")]
-        if not sizes or min(sizes) < 1:
-            raise ValueError
-    except ValueError:
-        parser.error(f"--batch-sizes: expected positive integers a,b,..., got {args.batch_sizes!r}")
-    try:
-        model = load_any(args.hf_dir or args.checkpoint)
-        report = export_all(
-            model, args.onnx, args.mlpackage, args.mlpackage_int8, args.report,
-            batch_sizes=sizes, atol=args.atol, length=args.length,
-        )  # fmt: skip
-    except BiometalError as exc:
-        sys.stderr.write(f"{parser.prog}: error: {str(exc).splitlines()[0]}\n")
-        return 1
-    sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    return 0
+    from biometal.cli import main as cli_main
+
+    return cli_main(["dnabert-export", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
