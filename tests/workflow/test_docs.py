@@ -29,7 +29,11 @@ def _commands(path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8")
     found: list[str] = []
     if path.suffix == ".md":
-        for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, flags=re.S):
+        # every fence, whatever its language, so that a ```python block cannot shift the
+        # pairing of the fences after it; only shell blocks hold commands
+        for lang, block in re.findall(r"```(\w*)\n(.*?)```", text, flags=re.S):
+            if lang not in ("", "bash", "sh", "console"):
+                continue
             for line in block.splitlines():
                 if line.strip().startswith("snakemake "):
                     found.append(line.strip())
