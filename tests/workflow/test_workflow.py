@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from biometal.io import FastqWriter
+from biometal.workflow.peers import PEER_TOOLS
 
 from .conftest import REPO, TINY, snakemake
 
@@ -193,8 +194,12 @@ def test_config_change_reruns_only_what_depends_on_it(tiny_run: Path, tmp_path: 
     readqc = {"readqc_trim_biometal", "readqc_trimming", "readqc_figures"} | {
         f"readqc_trim_{p}" for p in ("cutadapt", "fastp") if shutil.which(p)
     }
+    # read classification is trained and tested on it (and on the retrained encoder)
+    classify = {f"dnabert_classify_{s}" for s in ("data", "kmer", "finetune", "export", "report")}
+    # assembly splits it into genomes and assembles each (tiny: no metagenome peers)
+    assembly = {"assembly_split_metagenome", "assembly_biometal", "assembly_evaluate"}
     assert set(jobs) == {"simulate_metagenome", "read_stats", "qc_summary", "qc_figure", "all"} | (
-        dnabert | readqc
+        dnabert | readqc | classify | assembly
     ), jobs
     assert jobs["read_stats"] == 1  # only the metagenome sample
 
@@ -256,10 +261,21 @@ def test_conda_env_pins_match_pyproject() -> None:
     norm = lambda s: s.replace(" ", "").replace('"', "'")  # noqa: E731
     assert {norm(p) for p in pins} <= {norm(p) for p in pip}
     # every rule with an action names a pinned env that exists
+    # (an env named by a wildcard, envs/{asm_peer}.yaml, is every env its name can match:
+    # at least one, and every peer tool has its env)
     for smk in sorted((REPO / "rules").glob("*.smk")):
         for env_file in re.findall(r'conda:\n\s+"\.\./(envs/[^"]+)"', smk.read_text()):
-            env = yaml.safe_load((REPO / env_file).read_text())
-            assert env["dependencies"], env_file
+            if "{" in env_file:
+                pattern = re.sub(r"\{\w+\}", "*", env_file)
+                matched = sorted(REPO.glob(pattern))
+                assert matched, env_file
+            else:
+                matched = [REPO / env_file]
+            for path in matched:
+                env = yaml.safe_load(path.read_text())
+                assert env["dependencies"], path
+    for peer in PEER_TOOLS:
+        assert (REPO / "envs" / f"{peer}.yaml").is_file(), peer
 
 
 @pytest.mark.slow
