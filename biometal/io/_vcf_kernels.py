@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.extending import intrinsic
 
 # Status codes (the Python side turns them into one-line errors naming file and line/record).
 OK = 0
@@ -37,6 +38,30 @@ GT_PAD = -2  # ploidy below the array's width
 #: String columns recorded as spans by parse_vcf_lines.
 S_CHROM, S_ID, S_REF, S_ALT, S_FILTER = range(5)
 MAX_FORMAT_KEYS = 256
+
+
+@intrinsic
+def _unmanaged(typingctx, arr):  # pragma: no cover - compiled
+    """A view of ``arr`` without its reference-counted owner (meminfo NULL), for hot loops.
+
+    numba increfs/decrefs an array's owner with an atomic instruction each time it is passed
+    to an inlined helper; in loops where its reference-count pruning gives up, those atomics
+    dominated the BCF walk. The caller keeps ``arr`` alive for as long as the view is used.
+    """
+
+    def codegen(context, builder, sig, args):
+        from llvmlite import ir
+
+        src = context.make_array(sig.args[0])(context, builder, args[0])
+        dst = context.make_array(sig.return_type)(context, builder)
+        for name in ("nitems", "itemsize", "data", "shape", "strides"):
+            setattr(dst, name, getattr(src, name))
+        dst.meminfo = ir.Constant(dst.meminfo.type, None)
+        dst.parent = ir.Constant(dst.parent.type, None)
+        return dst._getvalue()
+
+    return arr(arr), codegen
+
 
 _TAB = 9
 _NL = 10
@@ -206,7 +231,7 @@ def _parse_gt(buf, s, e, gt, phased, r, j, ploidy, amax):  # pragma: no cover - 
 
 @njit(cache=True, nogil=True)
 def parse_vcf_lines(
-    buf,
+    buf_in,
     start,
     stop,
     max_rec,
@@ -230,6 +255,11 @@ def parse_vcf_lines(
     returned);
     ``amax``: the largest allele index it holds (127 or 32767).
     """
+    buf = _unmanaged(buf_in)
+    info_keys = _unmanaged(info_keys)
+    info_koff = _unmanaged(info_koff)
+    fmt_keys = _unmanaged(fmt_keys)
+    fmt_koff = _unmanaged(fmt_koff)
     ploidy = gt.shape[2]
     nk = len(info_koff) - 1
     nj = len(fmt_koff) - 1
@@ -242,6 +272,10 @@ def parse_vcf_lines(
     phased = np.zeros((max_rec, gt_s), np.bool_)
     fmt_sp = np.full((max_rec, n_samples if nj else 0, nj, 2), -1, np.int64)
     keymap = np.empty(MAX_FORMAT_KEYS, np.int64)
+    qbox = np.empty(1, np.float32)  # QUAL's float32 bits without an array per record
+    qbits = qbox.view(np.uint32)
+    gt_v = _unmanaged(gt)  # views for the loop (see _unmanaged); gt / phased are returned
+    phased_v = _unmanaged(phased)
     max_pl = 0
     n = 0
     p = start
@@ -295,7 +329,8 @@ def parse_vcf_lines(
                         if not ok:
                             status = BAD_QUAL
                             break
-                        qual[r] = np.array([fv], np.float32).view(np.uint32)[0]
+                        qbox[0] = fv
+                        qual[r] = qbits[0]
                 elif col == 6:
                     spans[r, S_FILTER, 0] = fs
                     spans[r, S_FILTER, 1] = fe
@@ -354,7 +389,7 @@ def parse_vcf_lines(
                         km = keymap[k]
                         if km == -2:
                             if want_gt:
-                                na, st = _parse_gt(buf, a, b, gt, phased, r, s, ploidy, amax)
+                                na, st = _parse_gt(buf, a, b, gt_v, phased_v, r, s, ploidy, amax)
                                 if st != OK:
                                     status = st
                                     break
@@ -423,6 +458,68 @@ def gather(buf, spans):  # pragma: no cover - compiled
                     out[o] = c
                     o += 1
     return out[:o]
+
+
+@njit(cache=True, nogil=True)
+def intern_spans(buf, spans):  # pragma: no cover - compiled
+    """Distinct short strings among the spans, as :func:`gather` reads them.
+
+    Returns (codes int32[n], first int64[m, 2]): span i reads as the string of ``first[codes[i]]``
+    (the first span with the same bytes; absent spans read ``b'.'``), or ``codes[i] == m``
+    for a span longer than 7 bytes or holding a NUL, a newline or a non-ASCII byte (those
+    are gathered one by one). Repeated values (CHROM, REF, ALT, FILTER) then cost one
+    Python string each instead of one per record.
+    """
+    n = spans.shape[0]
+    size = 64
+    while size < 2 * n:
+        size <<= 1
+    mask = size - 1
+    keys = np.zeros(size, np.uint64)  # 0: empty slot (a key holds its length + 1 in byte 7)
+    slot_code = np.empty(size, np.int32)
+    codes = np.empty(n, np.int32)
+    first = np.empty((n, 2), np.int64)
+    m = 0
+    long_code = np.int32(-1)
+    for i in range(n):
+        s = spans[i, 0]
+        e = spans[i, 1]
+        if s < 0:  # absent: reads "."
+            key = np.uint64(46) | (np.uint64(2) << np.uint64(56))
+        else:
+            ln = e - s if e > s else 0
+            if ln > 7:
+                codes[i] = long_code
+                continue
+            key = np.uint64(ln + 1) << np.uint64(56)
+            ok = True
+            for k in range(ln):
+                c = buf[s + k]
+                if c == 0 or c > 127 or c == _NL:
+                    ok = False
+                    break
+                key |= np.uint64(c) << np.uint64(8 * k)
+            if not ok:
+                codes[i] = long_code
+                continue
+        h = np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        while True:
+            if keys[h] == key:
+                codes[i] = slot_code[h]
+                break
+            if keys[h] == 0:
+                keys[h] = key
+                slot_code[h] = m
+                first[m, 0] = s
+                first[m, 1] = e
+                codes[i] = m
+                m += 1
+                break
+            h = (h + 1) & mask
+    for i in range(n):
+        if codes[i] < 0:
+            codes[i] = m
+    return codes, first[:m]
 
 
 @njit(cache=True, nogil=True)
@@ -545,7 +642,7 @@ def _tsize(t):  # pragma: no cover - compiled
     return 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _typed_int(buf, p, t):  # pragma: no cover - compiled
     """(value, is_missing, is_end) of the typed integer of type t at buf[p]."""
     if t == 1:
@@ -560,7 +657,7 @@ def _typed_int(buf, p, t):  # pragma: no cover - compiled
     return v, v == -2147483648, v == -2147483647
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _descriptor(buf, p, end):  # pragma: no cover - compiled
     """(type, count, offset of values) of the typed value at buf[p]; type -1 if malformed."""
     if p >= end:
@@ -597,7 +694,7 @@ def _keyed_value(buf, p, end):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def parse_bcf_records(
-    buf, start, stop, max_rec, n_samples, info_ids, fmt_ids, gt_id, gt, amax, want_gt
+    buf_in, start, stop, max_rec, n_samples, info_ids, fmt_ids, gt_id, gt, amax, want_gt
 ):  # pragma: no cover - compiled
     """Parse up to ``max_rec`` complete BCF records of ``buf[start:stop]``.
 
@@ -608,6 +705,7 @@ def parse_bcf_records(
     offset of the values in buf); type -1 when the key is absent. ``gt`` as in
     :func:`parse_vcf_lines`.
     """
+    buf = _unmanaged(buf_in)
     ploidy = gt.shape[2]
     nk = len(info_ids)
     nj = len(fmt_ids)

@@ -580,13 +580,25 @@ class _Base:
 
 
 def _strings(buf: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """Object array of the spans' strings (absent: "."), one str per distinct short value."""
     from biometal.io import _vcf_kernels as K
 
     n = len(spans)
-    out = np.empty(n, object)
-    if n:
-        out[:] = K.gather(buf, spans).tobytes().decode("utf-8", "replace").split("\n")
+    if not n:
+        return np.empty(0, object)
+    codes, first = K.intern_spans(buf, spans)
+    table = np.empty(len(first) + 1, object)
+    if len(first):
+        table[:-1] = _decode_split(K.gather(buf, first))
+    out = table[codes]
+    rest = np.flatnonzero(codes == len(first))  # long or unusual values: one by one
+    if len(rest):
+        out[rest] = _decode_split(K.gather(buf, spans[rest]))
     return out
+
+
+def _decode_split(joined: np.ndarray) -> list[str]:
+    return joined.tobytes().decode("utf-8", "replace").split("\n")
 
 
 def _float_view(bits: np.ndarray) -> np.ndarray:
@@ -800,14 +812,19 @@ class _BcfParser(_Base):
         return chunk
 
     def _filters(self, filt, off) -> np.ndarray:
+        """FILTER strings: "." (none), the name of one id, or "a;b" (several)."""
         n = len(off) - 1
         counts = np.diff(off)
-        out = np.full(n, ".", object)
         names = self.h.strings
         one = counts == 1
-        if one.any():
-            ids = filt[off[:-1][one]]
-            uniq, inv = np.unique(ids, return_inverse=True)
+        ids = filt[np.minimum(off[:-1], len(filt) - 1)] if len(filt) else np.zeros(n, np.int32)
+        lo, hi = (int(ids[one].min()), int(ids[one].max())) if one.any() else (0, -1)
+        if hi - lo < 4096:  # a lookup table over the ids used (0: "."), taken whole
+            lut = np.array(["."] + [names.get(i, "?") for i in range(lo, hi + 1)], object)
+            out = lut[np.where(one, ids.astype(np.int64) - (lo - 1), 0)]
+        else:
+            out = np.full(n, ".", object)
+            uniq, inv = np.unique(ids[one], return_inverse=True)
             out[one] = np.array([names.get(int(u), "?") for u in uniq], object)[inv]
         for i in np.flatnonzero(counts > 1):
             out[i] = ";".join(names.get(int(f), "?") for f in filt[off[i] : off[i + 1]])
