@@ -15,6 +15,13 @@ and reads with the same normalised allele are pooled. ``n_alt`` is that pool; ``
 the reads with a base at the anchor that show no indel there; the error rate is
 ``indel_error`` per read.
 
+For gVCFs (joint genotyping), :func:`genotype_indels` genotypes the same alleles from the
+reads themselves (:func:`indel_read_support`): each read overlapping an indel's repeat
+region is matched without gaps, soft clips included, to REF and to every allele of the
+locus and counts for the one it fits clearly better, so an ALT read whose aligner wrote
+mismatches or a soft clip counts as ALT and a read ending inside the repeat counts for
+neither (the pileup's counts take both for REF).
+
 A candidate needs ``min_alt_reads`` ALT reads, an ALT fraction >= ``min_af`` and
 ``min_depth`` reads. Genotype = the most probable of 0/0, 0/1, 1/1 under the prior
 (``theta`` for SNPs, ``indel_theta`` for indels); a 0/0 call is not written. FILTER:
@@ -35,6 +42,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import logsumexp
 
 from biometal.errors import BiometalError
 from biometal.io.bam import check_bam
@@ -129,7 +137,10 @@ def _finish(
     sb: np.ndarray,
     mq: np.ndarray,
     params: CallParams,
+    called: np.ndarray | None = None,
 ) -> list[VcfRecord]:
+    """Records of the non-reference calls; with ``called`` (bool per row) a record for
+    every row, GT 0/0 (FILTER empty) where ``called`` is False or the genotype is 0/0."""
     snp = kind == "SNP"
     depth = n_ref + n_alt
     div = 3.0 if snp else 1.0
@@ -142,14 +153,23 @@ def _finish(
     binq = S.pvalue_to_phred(binom)
     bbq = S.pvalue_to_phred(bb)
     out = []
-    for i in np.flatnonzero(gt > 0).tolist():
+    if called is None:
+        rows = np.flatnonzero(gt > 0)
+    else:
+        rows = np.arange(len(gt))
+        log_not_ref = logsumexp(post[:, 1:] * S.LN10, axis=1) / S.LN10
+        ref_gq = np.minimum(99, np.rint(-10.0 * log_not_ref)).astype(np.int64)
+        gq = np.where(called & (gt > 0), gq, ref_gq)
+        gt = np.where(called, gt, 0)
+    for i in rows.tolist():
         filters = []
-        if qual[i] < params.min_qual:
-            filters.append("LowQual")
-        if bb[i] > params.max_error_pvalue:
-            filters.append("ErrorLike")
-        if depth[i] < params.min_depth:
-            filters.append("LowDepth")
+        if gt[i] > 0:
+            if qual[i] < params.min_qual:
+                filters.append("LowQual")
+            if bb[i] > params.max_error_pvalue:
+                filters.append("ErrorLike")
+            if depth[i] < params.min_depth:
+                filters.append("LowDepth")
         d = int(depth[i])
         if snp:
             vtype = "SNP"
@@ -234,8 +254,18 @@ def call_snps(block: PileupBlock, ref_seq: str, params: CallParams) -> list[VcfR
     )
 
 
-def call_indels(block: PileupBlock, ref: _Reference, params: CallParams) -> list[VcfRecord]:
-    """Indel calls of one pileup block (events pooled by normalised allele)."""
+def call_indels(
+    block: PileupBlock,
+    ref: _Reference,
+    params: CallParams,
+    *,
+    evidence_min_alt: int | None = None,
+) -> list[VcfRecord]:
+    """Indel calls of one pileup block (events pooled by normalised allele).
+
+    ``evidence_min_alt`` (the gVCF's): a record for every allele at least that many reads
+    show, GT 0/0 where it is not called (what a gVCF needs for joint genotyping).
+    """
     ev = block.events
     if not len(ev):
         return []
@@ -275,7 +305,12 @@ def call_indels(block: PileupBlock, ref: _Reference, params: CallParams) -> list
         & (n_alt >= params.min_af * depth)
         & (depth >= max(1, params.min_depth))
     )
-    idx = np.flatnonzero(cand)
+    if evidence_min_alt is None:
+        idx = np.flatnonzero(cand)
+        called = None
+    else:
+        idx = np.flatnonzero(n_alt >= evidence_min_alt)
+        called = cand[idx]
     if not len(idx):
         return []
     e = np.full(len(idx), params.indel_error)
@@ -300,7 +335,266 @@ def call_indels(block: PileupBlock, ref: _Reference, params: CallParams) -> list
         sb,
         mq,
         params,
+        called,
     )
+
+
+#: bases compared past an indel's repeat region when a read is matched to REF and ALT
+HAP_FLANK = 20
+#: quality-sum difference of mismatches by which a read must favour one haplotype
+HAP_MARGIN = 20
+
+
+def indel_span(pos: int, ref: str, alt: str, fetch) -> int:
+    """First reference position after the region where a normalised indel can sit.
+
+    ``pos``, ``ref``, ``alt``: a left-aligned, trimmed indel (0-based anchor ``pos``,
+    ``ref[0] == alt[0]``); ``fetch(i)``: reference base at ``i`` ("" past the end). The
+    indel can be shifted right over a repeat of its bases without changing the haplotype:
+    a read shows REF only when it covers the anchor and this position without an indel.
+    """
+    if len(ref) > len(alt):  # deletion of ref[1:]
+        n = len(ref) - 1
+        k = 0
+        while True:
+            a, b = fetch(pos + 1 + k), fetch(pos + 1 + n + k)
+            if not a or a != b:
+                break
+            k += 1
+        return pos + 1 + n + k
+    ins = alt[1:]
+    k = 0
+    while True:
+        a = fetch(pos + 1 + k)
+        if not a or a != ins[k % len(ins)]:
+            break
+        k += 1
+    return pos + 1 + k
+
+
+def _mismatch_q(read: np.ndarray, qual: np.ndarray, hap: np.ndarray, min_bq: int) -> int:
+    """Sum of the qualities (capped at 40) of read bases >= ``min_bq`` that differ from
+    ``hap`` (same length)."""
+    bad = (read != hap) & (qual >= min_bq) & (read != ord("N"))
+    return int(np.minimum(qual[bad], 40).sum())
+
+
+def _loci(alleles: list[tuple[int, str, str]], ends: list[int]) -> list[list[int]]:
+    """Indices of ``alleles`` grouped into loci: alleles whose [pos, end] overlap."""
+    order = sorted(range(len(alleles)), key=lambda i: (alleles[i][0], ends[i]))
+    loci: list[list[int]] = []
+    hi = -1
+    for i in order:
+        if loci and alleles[i][0] <= hi:
+            loci[-1].append(i)
+            hi = max(hi, ends[i])
+        else:
+            loci.append([i])
+            hi = ends[i]
+    return loci
+
+
+def _assign_reads(
+    cost: np.ndarray, strand: list[int], mapq: list[int], locus: list[int], out: np.ndarray
+) -> None:
+    """Count a locus's reads (``cost`` int[reads, 1 + alleles]: REF first) into ``out``.
+
+    A read shows the haplotype that costs least when the next best costs ``HAP_MARGIN``
+    more. A read that is clearly not REF but as good for two alleles (an allele one
+    sequencing error away from another) goes to the one more unambiguous reads show.
+    """
+    order = np.sort(cost, axis=1)
+    best = cost.argmin(axis=1)
+    clear = order[:, 1] - order[:, 0] >= HAP_MARGIN
+    alt_min = cost[:, 1:].min(axis=1)
+    support = np.bincount(best[clear & (best > 0)], minlength=cost.shape[1])
+    for j in np.flatnonzero(~clear & (cost[:, 0] - alt_min >= HAP_MARGIN)).tolist():
+        near = np.flatnonzero(cost[j] < alt_min[j] + HAP_MARGIN)
+        near = near[near > 0]
+        best[j] = int(near[np.argmax(support[near])])
+        clear[j] = True
+    for j in np.flatnonzero(clear).tolist():
+        b, rev = int(best[j]), strand[j]
+        for t, i in enumerate(locus, start=1):
+            if b == 0:
+                out[i, rev] += 1
+            elif b == t:
+                out[i, 2 + rev] += 1
+            else:
+                out[i, 4] += 1
+                continue
+            out[i, 5] += mapq[j]
+
+
+def indel_read_support(
+    aln,
+    ref: _Reference,
+    contig: str,
+    alleles: list[tuple[int, str, str]],
+    pileup: PileupParams,
+) -> np.ndarray:
+    """Reads for and against each normalised indel ``(pos, ref, alt)`` of ``contig``:
+    int64[k, 6] = REF forward, REF reverse, ALT forward, ALT reverse, reads of another
+    allele of the locus, MAPQ sum of the REF and ALT reads.
+
+    Alleles whose repeat regions (:func:`indel_span`) overlap form a locus; its haplotypes
+    are REF and one per allele. Every read of ``aln`` (an open indexed
+    ``pysam.AlignmentFile``) that passes the pileup's filters (flags, MAPQ, orphans) and
+    is aligned next to the locus (its first base, else the first base after it) is compared
+    without gaps with every haplotype from there, soft-clipped bases included, up to
+    ``HAP_FLANK`` bases past the locus or the read's next indel outside it: mismatches
+    cost their base quality (bases >= ``min_baseq``, capped at 40). The read shows the
+    haplotype that costs least, when the next best costs at least ``HAP_MARGIN`` more;
+    else nothing. So a read that ends inside a repeat says nothing, and one whose aligner
+    put mismatches or a soft clip where the indel is counts for the allele it carries
+    (the pileup's indel events count only reads whose CIGAR has it).
+    """
+    out = np.zeros((len(alleles), 6), dtype=np.int64)
+    if not alleles:
+        return out
+    exclude = 0x4 | pileup.exclude_mask
+    include = pileup.include_mask
+    length = ref.fa.get_reference_length(contig)
+
+    def base(i: int) -> str:
+        return ref.base(contig, i) if 0 <= i < length else ""
+
+    ends = [indel_span(p, r, a, base) for p, r, a in alleles]
+    for locus in _loci(alleles, ends):
+        start = min(alleles[i][0] for i in locus)  # aligned anchor of every haplotype
+        end = max(ends[i] for i in locus)  # first base after every haplotype's indel
+        longest = max(abs(len(alleles[i][2]) - len(alleles[i][1])) for i in locus)
+        m = end - start + longest + HAP_FLANK
+        lo, hi = max(0, start - m), min(length, end + m)
+        seq = ref.range(contig, lo, hi)
+        haps = [np.frombuffer(seq.encode(), np.uint8)]
+        shifts = [0]
+        for i in locus:
+            p, r, a = alleles[i]
+            if len(a) > len(r):
+                h = seq[: p + 1 - lo] + a[1:] + seq[p + 1 - lo :]
+            else:
+                h = seq[: p + 1 - lo] + seq[p + len(r) - lo :]
+            haps.append(np.frombuffer(h.encode(), np.uint8))
+            shifts.append(len(a) - len(r))
+        hs, he = start - lo, end - lo  # the anchor / end in REF; end + shift in the others
+        k = len(haps)
+        costs: list[np.ndarray] = []
+        strand: list[int] = []
+        mapq: list[int] = []
+        for rd in aln.fetch(contig, start, end + 1):
+            flag = rd.flag
+            if flag & exclude or rd.mapping_quality < pileup.min_mapq:
+                continue
+            if include and not flag & include:
+                continue
+            if not pileup.count_orphans and flag & 0x1 and not flag & 0x2:
+                continue
+            read = rd.query_sequence
+            if read is None:
+                continue
+            q_s = q_e = -1  # query positions aligned to start / to end
+            stop_r = stop_l = -1  # the read's nearest indels right / left of the locus
+            rpos = rd.reference_start
+            qpos = 0
+            for op, ln in rd.cigartuples:
+                if op in (0, 7, 8):
+                    if rpos <= start < rpos + ln:
+                        q_s = qpos + start - rpos
+                    if rpos <= end < rpos + ln:
+                        q_e = qpos + end - rpos
+                    rpos += ln
+                    qpos += ln
+                elif op in (1, 2, 3):
+                    if rpos - 1 >= end and stop_r < 0:
+                        stop_r = qpos
+                    elif rpos + (ln if op != 1 else 0) <= start:
+                        stop_l = qpos + (ln if op == 1 else 0)
+                    if op == 1:
+                        qpos += ln
+                    else:
+                        rpos += ln
+                elif op == 4:
+                    qpos += ln
+            if q_s < 0 and q_e < 0:
+                continue
+            s = np.frombuffer(read.upper().encode(), np.uint8)
+            quals = rd.query_qualities
+            qv = (
+                np.asarray(quals, dtype=np.int64)
+                if quals is not None
+                else np.full(len(s), 40, np.int64)
+            )
+            cost = np.empty(k, np.int64)
+            if q_s >= 0:  # the bases after the anchor
+                n = min(len(s) - q_s - 1, min(len(h) for h in haps) - hs - 1)
+                if stop_r >= 0:
+                    n = min(n, stop_r - q_s - 1)
+                rs, rq = s[q_s + 1 : q_s + 1 + n], qv[q_s + 1 : q_s + 1 + n]
+                for t, h in enumerate(haps):
+                    cost[t] = _mismatch_q(rs, rq, h[hs + 1 : hs + 1 + n], pileup.min_baseq)
+            else:  # the bases before the first base after the locus
+                n = min(q_e, he + min(shifts))
+                if stop_l >= 0:
+                    n = min(n, q_e - stop_l)
+                rs, rq = s[q_e - n : q_e], qv[q_e - n : q_e]
+                for t, h in enumerate(haps):
+                    x = he + shifts[t]
+                    cost[t] = _mismatch_q(rs, rq, h[x - n : x], pileup.min_baseq)
+            costs.append(cost)
+            strand.append(int(rd.is_reverse))
+            mapq.append(rd.mapping_quality)
+        if costs:
+            _assign_reads(np.array(costs), strand, mapq, locus, out)
+    return out
+
+
+def genotype_indels(
+    aln,
+    ref: _Reference,
+    contig: str,
+    alleles: list[tuple[int, str, str]],
+    pileup: PileupParams,
+    params: CallParams,
+    *,
+    evidence_min_alt: int = 1,
+) -> list[tuple[VcfRecord, int]]:
+    """gVCF indel records from the reads themselves (:func:`indel_read_support`): one for
+    every allele at least ``evidence_min_alt`` reads show, with the reads of the locus's
+    other alleles, genotyped as :func:`call_indels` genotypes (same thresholds and prior,
+    REF and ALT reads), GT 0/0 where not called. Returns (record, other reads) pairs."""
+    sup = indel_read_support(aln, ref, contig, alleles, pileup)
+    n_ref = sup[:, 0] + sup[:, 1]
+    n_alt = sup[:, 2] + sup[:, 3]
+    idx = np.flatnonzero(n_alt >= evidence_min_alt)
+    if not len(idx):
+        return []
+    n_ref, n_alt, sup = n_ref[idx], n_alt[idx], sup[idx]
+    depth = n_ref + n_alt
+    called = (
+        (n_alt >= params.min_alt_reads)
+        & (n_alt >= params.min_af * depth)
+        & (depth >= max(1, params.min_depth))
+    )
+    e = np.full(len(idx), params.indel_error)
+    mq = np.divide(sup[:, 5], depth, out=np.zeros(len(idx)), where=depth > 0)
+    recs = _finish(
+        contig,
+        np.array([alleles[i][0] for i in idx.tolist()], dtype=np.int64),
+        [alleles[i][1] for i in idx.tolist()],
+        [alleles[i][2] for i in idx.tolist()],
+        "INDEL",
+        n_ref,
+        n_alt,
+        e,
+        e,
+        e,
+        sup[:, :4],
+        mq,
+        params,
+        called,
+    )
+    return list(zip(recs, sup[:, 4].tolist(), strict=True))
 
 
 def bam_sample_name(bam: str | os.PathLike, read_groups: list[dict[str, str]]) -> str:

@@ -7,8 +7,9 @@ PASS record whose sample GT carries the ALT; TP / FP / FN by normalised allele (
 agnostic, as :mod:`biometal.variants.evaluate`); ``het_found`` = true heterozygous alleles
 called (any genotype); ``gt_concordance`` = TP alleles whose zygosity (het / hom) equals
 the truth's. Single-sample calls are the non-reference genotypes of each sample's gVCF
-(what :func:`biometal.variants.call.call_variants` calls). The peer's records are all
-counted (``bcftools call -mv`` writes no FILTER).
+(SNPs: what :func:`biometal.variants.call.call_variants` calls; indels: the same
+thresholds and prior on the gVCF's read counts, :func:`biometal.variants.gvcf.write_gvcf`).
+The peer's records are all counted (``bcftools call -mv`` writes no FILTER).
 
 Your own cohort (:mod:`biometal.workflow.cohort`): only alleles inside ``cohort.region``
 are scored; without a truth VCF the calls are counted per caller, sample, type and zygosity,

@@ -13,8 +13,16 @@ GATK ``-ERC GVCF`` do (bgzipped VCF 4.3 + ``.tbi``, atomic):
   :func:`~biometal.variants.call.call_variants` calls there: the kernel's genotype when the
   site passes ``min_alt_reads`` / ``min_af`` / ``min_depth``, else 0/0); FILTER as the
   single-sample caller (``LowQual``, ``ErrorLike``) for non-reference GTs.
-- **Indel records**: the single-sample indel calls (:func:`~biometal.variants.call.call_indels`)
-  with ``ALT = alt,<*>`` and six PLs from the same read model (error ``indel_error``).
+- **Indel records** for every indel allele that at least ``evidence_min_alt`` reads show
+  (alleles found by the pileup's indel events, left-aligned and trimmed, as
+  :func:`~biometal.variants.call.call_indels` finds them), ``ALT = alt,<*>``: AD = reads of
+  REF, of the allele and of the locus's other alleles, each read assigned to the haplotype
+  it matches (:func:`~biometal.variants.call.indel_read_support`: soft-clipped and
+  mismatch-aligned ALT reads count for the ALT, reads ending inside a repeat for
+  neither); six PLs from the same read model (error ``indel_error``). GT is the
+  single-sample call on those counts (``min_alt_reads`` / ``min_af`` / ``min_depth``,
+  prior ``indel_theta``), else 0/0 (FILTER ``.``), so joint genotyping has every
+  sample's evidence at an indel it did not call.
 - **Reference blocks** over the other positions with a REF of A/C/G/T: runs of consecutive
   positions whose reference-confidence GQ falls in the same band (``gq_bands``: lower bounds;
   a block never spans a site record, an indel's REF, or a position without a block of the
@@ -49,7 +57,14 @@ from biometal.io.bam import check_bam
 from biometal.kernels.site_stats import site_stats
 from biometal.pileup.engine import PileupParams, iter_pileup
 from biometal.variants import sitestats as S
-from biometal.variants.call import FILTERS, CallParams, _Reference, bam_sample_name, call_indels
+from biometal.variants.call import (
+    FILTERS,
+    CallParams,
+    _Reference,
+    bam_sample_name,
+    call_indels,
+    genotype_indels,
+)
 from biometal.variants.vcf import VcfRecord, VcfWriter, header_lines
 
 log = logging.getLogger(__name__)
@@ -246,20 +261,20 @@ def _site_lines(
     return rows, out
 
 
-def _indel_line(rec: VcfRecord, params: CallParams) -> str:
+def _indel_line(rec: VcfRecord, params: CallParams, n_other: int = 0) -> str:
     e = np.full((1, 3), params.indel_error)
     n_ref, n_alt = rec.ad
-    pl6 = pl_three_alleles(np.array([[n_ref, n_alt, 0]]), e, snp=False)[0]
+    pl6 = pl_three_alleles(np.array([[n_ref, n_alt, n_other]]), e, snp=False)[0]
     info = ";".join(
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
         for k, v in rec.info.items()
         if k in ("DP", "AF", "TYPE", "BINOMQ", "BBQ")
     )
-    flt = ";".join(rec.filters) or "PASS"
+    flt = ";".join(rec.filters) or ("PASS" if rec.gt != "0/0" else ".")
     pl = ",".join(str(int(x)) for x in pl6)
     return (
         f"{rec.chrom}\t{rec.pos + 1}\t.\t{rec.ref}\t{rec.alt},<*>\t{rec.qual:.2f}\t{flt}\t"
-        f"{info}\tGT:GQ:DP:AD:PL\t{rec.gt}:{rec.gq}:{rec.dp}:{n_ref},{n_alt},0:{pl}\n"
+        f"{info}\tGT:GQ:DP:AD:PL\t{rec.gt}:{rec.gq}:{rec.dp}:{n_ref},{n_alt},{n_other}:{pl}\n"
     )
 
 
@@ -294,7 +309,9 @@ def _block_lines(contig: str, seq_of, blocks: list[_Blocks], spans: np.ndarray):
             continue
         cur = s
         pieces = []
-        for ss, se in spans[: int(np.searchsorted(spans[:, 0], e))].tolist():
+        # spans before j0 all end at or before s (ends_max is their running maximum)
+        j0 = int(np.searchsorted(ends_max, s, side="right"))
+        for ss, se in spans[j0 : int(np.searchsorted(spans[:, 0], e))].tolist():
             if se <= cur or ss >= e:
                 continue
             if ss > cur:
@@ -354,15 +371,28 @@ def write_gvcf(
     ]
     n = {"positions": 0, "sites": 0, "indels": 0, "blocks": 0}
     t_kernel = 0.0
-    with VcfWriter(out_gvcf, lines) as vcf:
+    import pysam
+
+    with VcfWriter(out_gvcf, lines) as vcf, pysam.AlignmentFile(str(bam)) as aln:
         current = None
         recs: list[tuple[int, int, str]] = []
         spans: list[tuple[int, int]] = []
         blocks: list[_Blocks] = []
 
+        indel_alleles: set[tuple[int, str, str]] = set()
+
         def flush() -> None:
             if current is None:
                 return
+            # indels of the whole contig: left-alignment can move one out of its block
+            for rec, n_other in genotype_indels(
+                aln, ref, current, sorted(indel_alleles), pileup, calling,
+                evidence_min_alt=gvcf.evidence_min_alt,
+            ):  # fmt: skip
+                recs.append((rec.pos, 2, _indel_line(rec, calling, n_other)))
+                spans.append((rec.pos, rec.pos + len(rec.ref)))
+                n["indels"] += 1
+            indel_alleles.clear()
             sp = np.array(sorted(spans), dtype=np.int64).reshape(-1, 2)
             seq_cache: dict[int, str] = {}
 
@@ -414,10 +444,8 @@ def write_gvcf(
                 )  # fmt: skip
             )
             if calling.indels:
-                for rec in call_indels(block, ref, calling):
-                    recs.append((rec.pos, 2, _indel_line(rec, calling)))
-                    spans.append((rec.pos, rec.pos + len(rec.ref)))
-                    n["indels"] += 1
+                seen = call_indels(block, ref, calling, evidence_min_alt=gvcf.evidence_min_alt)
+                indel_alleles.update((r.pos, r.ref, r.alt) for r in seen)
         flush()
     n_out = {k: float(v) for k, v in n.items()}
     n_out["seconds"] = time.perf_counter() - t0

@@ -10,8 +10,13 @@ record of any sample, or an indel record of any sample; one biallelic record per
 - each sample's genotype likelihoods of 0/0, 0/1, 1/1 come from its own gVCF: its site
   record for that allele (PL[0/0, 0/1, 1/1], AD, DP); its site record for another ALT at the
   same position (the candidate is then part of its ``<*>``: PL[0/0, 0/2, 2/2], AD = REF
-  reads, 0); the reference block covering the position (block PL, DP; AD missing); else no
-  data (``./.``, PL 0,0,0, DP 0);
+  reads, 0); for an indel, its indel record for another allele at the same position
+  first (every read that record counts lacks the candidate, which it would have counted:
+  0/0 evidence of those reads, error ``indel_error``); the reference block covering the
+  position (block PL, DP; AD missing); else no data (``./.``, PL 0,0,0, DP 0). gVCFs of
+  :func:`~biometal.variants.gvcf.write_gvcf` hold an indel record wherever a read shows
+  the indel, called or not, so a sample is genotyped from its own reads at every cohort
+  indel it shows;
 - the cohort ALT frequency ``f`` is the maximum-likelihood estimate under Hardy-Weinberg
   genotype priors ``(1-f)^2, 2f(1-f), f^2``, found by EM (``em_iterations`` steps from the
   frequency of the samples' likeliest genotypes);
@@ -67,6 +72,7 @@ class SampleEvidence:
     path: str
     sites: dict[Key, int] = field(default_factory=dict)  # -> record row
     at_pos: dict[tuple[str, int], int] = field(default_factory=dict)  # -> a record row
+    indel_at: dict[tuple[str, int], int] = field(default_factory=dict)  # -> an indel row
     alleles: list[list[str]] = field(default_factory=list)  # per site row: ALT alleles
     pl: list[np.ndarray] = field(default_factory=list)
     ad: list[np.ndarray] = field(default_factory=list)
@@ -75,9 +81,11 @@ class SampleEvidence:
         default_factory=dict
     )  # contig -> (starts, ends (exclusive), pl int[k, 3], dp int[k])
 
-    def lookup(self, key: Key) -> tuple[np.ndarray, tuple[int, int] | None, int] | None:
+    def lookup(
+        self, key: Key, indel_error: float = 0.001
+    ) -> tuple[np.ndarray, tuple[int, int] | None, int] | None:
         """(PL of 0/0, 0/1, 1/1 for ``key``'s ALT, AD or None, DP), or None: no data."""
-        contig, pos, _, alt = key
+        contig, pos, ref, alt = key
         row = self.sites.get(key)
         if row is not None:
             alts = self.alleles[row]
@@ -89,6 +97,15 @@ class SampleEvidence:
                 (int(ad[0]), int(ad[i])) if len(ad) > i else None,
                 self.dp[row],
             )
+        row = self.indel_at.get((contig, pos)) if len(ref) != len(alt) else None
+        if row is not None and len(self.ad[row]):
+            # another indel here: every read it counts (REF, its ALT, others) lacks this
+            # one, which it would have counted had this sample shown it
+            n = int(self.ad[row].sum())
+            e = indel_error
+            gl = n * np.log10([1.0 - e, 0.5, e])
+            pl = np.rint(-10.0 * (gl - gl.max())).astype(np.int64)
+            return pl, (n, 0), self.dp[row]
         row = self.at_pos.get((contig, pos))
         if row is not None:
             alts = self.alleles[row]
@@ -169,6 +186,8 @@ def read_evidence(path: str | os.PathLike) -> SampleEvidence:
         ev.ad.append(ad if len(ad) == k and (ad >= 0).all() else ad[:0])
         ev.dp.append(int(dp_all[i]))
         ev.at_pos.setdefault((contig, p), row)
+        if any(len(a) != len(ref) and not a.startswith("<") and a not in ("*", ".") for a in alts):
+            ev.indel_at.setdefault((contig, p), row)
         for a in alts:
             if a not in _SYMBOLIC and a not in ("*", "."):
                 ev.sites[(contig, p, ref, a)] = row
@@ -291,7 +310,7 @@ def joint_genotype(
     ad: list[list] = [[None] * n_s for _ in range(m)]
     for i, k in enumerate(cand):
         for j, s in enumerate(samples):
-            got = s.lookup(k)
+            got = s.lookup(k, calling.indel_error)
             if got is None:
                 continue
             pl[i, j], ad[i][j], dp[i, j] = got

@@ -141,3 +141,48 @@ def test_bad_inputs(cohort, tmp_path):
     with pytest.raises(BiometalError, match="joint.vcf.gz"):  # not a gVCF
         read_evidence(d / "joint.vcf.gz")
     assert not (tmp_path / "j.vcf.gz").exists()
+
+
+def test_sample_without_own_call_is_genotyped_at_cohort_indel(tmp_path):
+    """Three samples' reads cut from known haplotypes at one 3 bp deletion: A carries it
+    (6 ALT reads, its own call), B carries it too but shows it in one read's CIGAR and one
+    soft-clipped read only (no call of its own), C has REF reads only. The joint caller
+    genotypes B from B's reads: 0/1 with AD = its 6 REF reads, 2 ALT reads; C 0/0."""
+    from indel_reads import Site, alt_read, clipped_alt_read, ref_read, write_bam
+    from indel_reads import reference as make_ref
+
+    from biometal.variants.call import call_variants
+
+    ref_fa = tmp_path / "ref.fa"
+    seq = make_ref(ref_fa, seed=9)
+    p = next(i for i in range(1500, 1600) if len({seq[i + k] for k in range(5)}) == 4)
+    site = Site(seq, p, seq[p : p + 4], seq[p])
+    reads = {
+        "A": [ref_read(site, p - 20 - 9 * i) for i in range(6)]
+        + [alt_read(site, p - 25 - 9 * i) for i in range(6)],
+        "B": [ref_read(site, p - 22 - 9 * i) for i in range(6)]
+        + [alt_read(site, p - 60), clipped_alt_read(site, 15)],
+        "C": [ref_read(site, p - 15 - 8 * i) for i in range(8)],
+    }
+    gvcfs = []
+    for s, rs in reads.items():
+        bam = write_bam(tmp_path / f"{s}.bam", len(seq), s, rs)
+        gvcfs.append(tmp_path / f"{s}.g.vcf.gz")
+        write_gvcf(bam, ref_fa, gvcfs[-1], backend="cpu")
+    # B alone: no indel call (one indel event)
+    call_variants(tmp_path / "B.bam", ref_fa, tmp_path / "B.vcf.gz")
+    with pysam.VariantFile(str(tmp_path / "B.vcf.gz")) as fh:
+        assert not [r for r in fh if len(r.ref) != len(r.alts[0])]
+    out = tmp_path / "joint.vcf.gz"
+    joint_genotype(gvcfs, ref_fa, out)
+    with pysam.VariantFile(str(out)) as fh:
+        recs = [r for r in fh if (r.pos - 1, r.ref, r.alts[0]) == (p, site.ref, site.alt)]
+    assert len(recs) == 1
+    r = recs[0]
+    assert "PASS" in r.filter.keys()
+    assert r.samples["A"]["GT"] == (0, 1) and r.samples["A"]["AD"] == (6, 6)
+    assert r.samples["B"]["GT"] == (0, 1) and r.samples["B"]["AD"] == (6, 2)
+    assert r.samples["C"]["GT"] == (0, 0)
+    assert r.info["AC"] == (2,) and r.info["AN"] == 6
+    calls = sample_alleles(out, ref_fa, "B")["INDEL"]
+    assert calls == {("chrT", p, site.ref, site.alt): "het"}
