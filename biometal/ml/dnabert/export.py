@@ -32,8 +32,7 @@ directory (``config.json`` + ``model.safetensors`` / ``pytorch_model.bin``, read
 
 Command line: ``biometal dnabert-export (--hf-dir DIR | --checkpoint PT) --onnx OUT.onnx
 [--mlpackage OUT.mlpackage] [--mlpackage-int8 OUT.mlpackage] [--report OUT.json] [--length
-L] [--batch-sizes 1,32,128] [--atol 1e-4]`` (:mod:`biometal.cli`; ``python -m
-biometal.ml.dnabert.export`` is the same command) runs :func:`export_all`.
+L] [--batch-sizes 1,32,128] [--atol 1e-4]`` (:mod:`biometal.cli`) runs :func:`export_all`.
 """
 
 from __future__ import annotations
@@ -389,19 +388,3 @@ def load_any(path: str | os.PathLike) -> nn.Module:
     from biometal.ml.dnabert.train import load_model
 
     return load_model(path)[0]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m biometal.ml.dnabert.export ARGS``: the same command as ``biometal
-    dnabert-export ARGS`` (one implementation, :mod:`biometal.cli`, which calls
-    :func:`load_any` and :func:`export_all`); prints the report (JSON). Returns the exit
-    status: 0, 1 with a one-line error on bad input, 2 on a usage error."""
-    import sys
-
-    from biometal.cli import main as cli_main
-
-    return cli_main(["dnabert-export", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
