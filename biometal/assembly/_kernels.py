@@ -86,6 +86,127 @@ def table_put(keys_hi, keys_lo, cnt, hi, lo, counts):  # pragma: no cover - comp
         cnt[s] = counts[i]
 
 
+@njit(cache=True, nogil=True)
+def table_rehash(keys_hi, keys_lo, cnt, out_hi, out_lo, out_cnt, min_count):  # pragma: no cover
+    """Insert the k-mers of one table counted >= ``min_count`` (and >= 1) into another with
+    room, in slot order: the layout ``table_put`` gives the same k-mers listed in slot
+    order, without listing them. Returns how many were inserted."""
+    mask = np.uint64(out_cnt.shape[0] - 1)
+    wide = keys_hi.shape[0] > 1
+    out_wide = out_hi.shape[0] > 1
+    n = 0
+    for i in range(cnt.shape[0]):
+        c = cnt[i]
+        if c == 0 or c < min_count:
+            continue
+        h = keys_hi[i] if wide else _U0
+        lo = keys_lo[i]
+        s = _hash(h, lo) & mask
+        while out_cnt[s] != 0:
+            s = (s + np.uint64(1)) & mask
+        if out_wide:
+            out_hi[s] = h
+        out_lo[s] = lo
+        out_cnt[s] = c
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def table_grow(keys_hi, keys_lo, cnt, old_cap):  # pragma: no cover - compiled
+    """Rehash in place a table whose arrays were just doubled (slots ``old_cap..`` zero),
+    into the layout ``table_rehash`` gives in a fresh table: old slot i's k-mer goes, in
+    slot order, to the first slot from its home that no moved k-mer holds.
+
+    Old slots not yet visited still hold their k-mers (the fresh table has them free); a
+    k-mer that lands on one first moves that one aside until its slot's turn. A k-mer never
+    lands past its old slot except near the wrap-around, so few move aside."""
+    mask = np.uint64(cnt.shape[0] - 1)
+    wide = keys_hi.shape[0] > 1
+    cap = 16
+    f_slot = np.full(cap, -1, np.int64)  # old slots taken early, with the k-mer they held
+    f_hi = np.zeros(cap, np.uint64)
+    f_lo = np.zeros(cap, np.uint64)
+    f_cnt = np.zeros(cap, np.uint32)
+    n_f = 0
+    pending = 0
+    for i in range(old_cap):
+        j = -1
+        if pending:
+            for t in range(n_f):
+                if f_slot[t] == i:
+                    j = t
+                    break
+        if j >= 0:  # slot i was taken early: its own k-mer waits aside
+            c, h, lo = f_cnt[j], f_hi[j], f_lo[j]
+            f_slot[j] = -1
+            pending -= 1
+            if not pending:
+                n_f = 0
+        else:
+            c = cnt[i]
+            if c == 0:
+                continue
+            h = keys_hi[i] if wide else _U0
+            lo = keys_lo[i]
+            cnt[i] = 0
+            keys_lo[i] = _U0
+            if wide:
+                keys_hi[i] = _U0
+        if c == 0:
+            continue
+        s = _hash(h, lo) & mask
+        while True:
+            si = np.int64(s)
+            if si <= i or si >= old_cap:
+                if cnt[s] == 0:
+                    break
+            else:  # not visited yet: free unless taken early
+                taken = False
+                if pending:
+                    for t in range(n_f):
+                        if f_slot[t] == si:
+                            taken = True
+                            break
+                if not taken:
+                    break
+            s = (s + np.uint64(1)) & mask
+        si = np.int64(s)
+        if si > i and si < old_cap:  # move the slot's own k-mer (or nothing) aside
+            if n_f == cap:
+                cap *= 2
+                f_slot2 = np.full(cap, -1, np.int64)
+                f_hi2 = np.zeros(cap, np.uint64)
+                f_lo2 = np.zeros(cap, np.uint64)
+                f_cnt2 = np.zeros(cap, np.uint32)
+                f_slot2[:n_f] = f_slot[:n_f]
+                f_hi2[:n_f] = f_hi[:n_f]
+                f_lo2[:n_f] = f_lo[:n_f]
+                f_cnt2[:n_f] = f_cnt[:n_f]
+                f_slot, f_hi, f_lo, f_cnt = f_slot2, f_hi2, f_lo2, f_cnt2
+            f_slot[n_f] = si
+            f_hi[n_f] = keys_hi[s] if wide else _U0
+            f_lo[n_f] = keys_lo[s]
+            f_cnt[n_f] = cnt[s]
+            n_f += 1
+            pending += 1
+        if wide:
+            keys_hi[s] = h
+        keys_lo[s] = lo
+        cnt[s] = c
+
+
+@njit(cache=True, nogil=True)
+def table_histogram(cnt, max_count):  # pragma: no cover - compiled
+    """int64[max_count + 1]: occupied slots per count (the last bin: >= max_count)."""
+    out = np.zeros(max_count + 1, np.int64)
+    for i in range(cnt.shape[0]):
+        c = cnt[i]
+        if c != 0:
+            out[min(np.int64(c), max_count)] += 1
+    return out
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _find(keys_hi, keys_lo, cnt, h, lo):  # pragma: no cover - compiled
     mask = np.uint64(cnt.shape[0] - 1)
@@ -395,6 +516,53 @@ def minimizers(codes, offsets, k, w):  # pragma: no cover - compiled
 
 
 # ---- read placement (pairs) -------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def table_count_reads(
+    keys_hi, keys_lo, cnt, codes, offsets, k, read, skip, n_used, max_used
+):  # pragma: no cover - compiled
+    """Count the canonical k-mers of reads ``read..`` straight into the table: the words of
+    kernels/kmer_count (k-mers with a code >= 4 skipped), in read and position order, as
+    ``table_insert`` would count them, without the words in memory. ``skip``: k-mers of
+    read ``read`` already counted. Stops where a new k-mer would take ``n_used`` past
+    ``max_used``; returns (read, its k-mers counted, n_used), read = n_reads when done."""
+    mask_hi, mask_lo = _masks(k)
+    mask = np.uint64(cnt.shape[0] - 1)
+    wide = keys_hi.shape[0] > 1
+    for r in range(read, offsets.shape[0] - 1):
+        start = offsets[r]
+        first = start + k - 1 + (skip if r == read else 0)  # last base of the first k-mer
+        fh = fl = rh = rl = _U0
+        run = 0
+        for p in range(start, offsets[r + 1]):
+            c = codes[p]
+            if c >= 4:
+                run = 0
+                continue
+            fh, fl, rh, rl = _extend(fh, fl, rh, rl, c, k, mask_hi, mask_lo)
+            run += 1
+            if run < k or p < first:
+                continue
+            h, lo = _canon(fh, fl, rh, rl)
+            s = _hash(h, lo) & mask
+            while True:
+                if cnt[s] == 0:
+                    if n_used >= max_used:
+                        return r, p - start - k + 1, n_used
+                    if wide:
+                        keys_hi[s] = h
+                    keys_lo[s] = lo
+                    cnt[s] = 1
+                    n_used += 1
+                    break
+                kh = keys_hi[s] if wide else _U0
+                if kh == h and keys_lo[s] == lo:
+                    if cnt[s] < 0xFFFFFFFF:
+                        cnt[s] += 1
+                    break
+                s = (s + np.uint64(1)) & mask
+    return offsets.shape[0] - 1, 0, n_used
 
 
 @njit(cache=True, nogil=True)

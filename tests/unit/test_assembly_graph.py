@@ -11,12 +11,15 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from biometal.kernels.kmer_count import canonical_kmers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from biometal.assembly import _kernels as K
 from biometal.assembly.graph import Graph, n50, read_gfa, revcomp
-from biometal.assembly.kmers import count_sequences, solid_threshold
+from biometal.assembly.kmers import KmerTable, count_sequences, solid_threshold
 from biometal.errors import ConfigError
+from biometal.io.encoding import encode
 
 
 def canon(kmer: str) -> str:
@@ -107,6 +110,89 @@ def test_table_grows_past_its_first_capacity():
     seqs = [random_genome(rng, 1000) for _ in range(120)]  # ~118k distinct 25-mers
     table = count_sequences(seqs, 25, backend="cpu")
     assert table.capacity > 1 << 16 and table.n == len(naive_counts(seqs, 25))
+
+
+def _reference_grow(table: KmerTable) -> KmerTable:
+    """The table a fresh insertion of the k-mers in slot order gives at twice the capacity
+    (the copying rehash the in-place growth replaces)."""
+    bigger = KmerTable(table.k, np.zeros(2 * table.capacity if table.k > 32 else 1, np.uint64),
+                       np.zeros(2 * table.capacity, np.uint64),
+                       np.zeros(2 * table.capacity, np.uint32), table.n)  # fmt: skip
+    K.table_put(bigger.keys_hi, bigger.keys_lo, bigger.counts, *table.items())
+    return bigger
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_in_place_growth_equals_a_fresh_rehash(seed):
+    # small tables up to nearly full: clusters wrap around the end, the hard case in place
+    rng = np.random.default_rng(seed)
+    for _ in range(400):
+        k = int(rng.choice([21, 32, 33, 63]))
+        cap = 1 << int(rng.integers(3, 11))
+        n = int(rng.integers(0, cap))
+        hi = rng.integers(0, 1 << 62, n, dtype=np.uint64) if k > 32 else np.zeros(n, np.uint64)
+        lo = rng.integers(0, 1 << 63, n, dtype=np.uint64)
+        reps = rng.integers(1, 4, n)
+        order = rng.permutation(int(reps.sum()))
+        t = KmerTable(k, np.zeros(cap if k > 32 else 1, np.uint64), np.zeros(cap, np.uint64),
+                      np.zeros(cap, np.uint32))  # fmt: skip
+        t.add_words(np.repeat(hi, reps)[order], np.repeat(lo, reps)[order])
+        assert t.capacity == cap or n > 3 * cap // 4
+        for _ in range(2):  # from plain arrays, then within the reserved room
+            want = _reference_grow(t)
+            t._grow()
+            for a, b in ((t.keys_hi, want.keys_hi), (t.keys_lo, want.keys_lo),
+                         (t.counts, want.counts)):  # fmt: skip
+                np.testing.assert_array_equal(a, b)
+
+
+def test_growth_within_the_reserved_room_moves_nothing():
+    t = KmerTable.empty(63)
+    t.add_words(np.arange(1, 60_000, dtype=np.uint64), np.arange(1, 60_000, dtype=np.uint64))
+    cap = t.capacity  # grown once already
+    t._grow()
+    where = [a.ctypes.data for a in (t.keys_hi, t.keys_lo, t.counts)]
+    t._grow()
+    assert [a.ctypes.data for a in (t.keys_hi, t.keys_lo, t.counts)] == where
+    assert t.capacity == 4 * cap and t.n == 59_999
+    assert (t.lookup(np.array([5], np.uint64), np.array([5], np.uint64)) == 1).all()
+
+
+@pytest.mark.parametrize("k", [15, 31, 32, 33, 63])
+def test_counting_from_bases_equals_the_kernel_words(k):
+    # the CPU path counts straight from the bases; the words of the kmer_count kernel
+    # inserted in order must give the same table, slot for slot, through every growth
+    rng = random.Random(k)
+    g = random_genome(rng, 120_000)  # ~120k distinct k-mers: the table grows
+    seqs = [g[i : i + rng.randint(k - 2, 300)] for i in range(0, 119_700, 29)]
+    seqs = [s[:50] + "N" + s[51:] if i % 7 == 0 else s for i, s in enumerate(seqs)]
+    codes = [encode(s) for s in seqs]
+    offsets = np.zeros(len(codes) + 1, np.int64)
+    np.cumsum([len(c) for c in codes], out=offsets[1:])
+    flat = np.concatenate(codes).astype(np.uint8)
+    fused = KmerTable.empty(k)
+    fused.add_reads(flat, offsets, backend="cpu")
+    words = canonical_kmers(flat, offsets, k, backend="cpu")
+    plain = KmerTable.empty(k)
+    plain.add_words(words.hi, words.lo)
+    assert fused.capacity == plain.capacity > 1 << 16 and fused.n == plain.n
+    for a, b in ((fused.keys_hi, plain.keys_hi), (fused.keys_lo, plain.keys_lo),
+                 (fused.counts, plain.counts)):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+    hi, lo, cnt = plain.items()
+    hist = np.bincount(np.minimum(cnt, 50), minlength=51)
+    np.testing.assert_array_equal(fused.histogram(50), hist)
+    solid = fused.solid(2)
+    keep = cnt >= 2
+    want = KmerTable.empty(k, 2 * int(keep.sum()) + 2)
+    K.table_put(want.keys_hi, want.keys_lo, want.counts, hi[keep], lo[keep], cnt[keep])
+    assert solid.n == int(keep.sum())
+    np.testing.assert_array_equal(solid.counts, want.counts)
+    np.testing.assert_array_equal(solid.keys_lo, want.keys_lo)
+    with pytest.raises(ValueError, match="codes must be"):
+        fused.add_reads(flat.astype(np.int64), offsets, backend="cpu")
+    with pytest.raises(ValueError, match="offsets must"):
+        fused.add_reads(flat, offsets[::-1].copy(), backend="cpu")
 
 
 def test_solid_threshold_is_the_first_valley():
