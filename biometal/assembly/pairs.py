@@ -44,13 +44,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from biometal.kernels.kmer_count import kmer_slots
 
 from biometal.assembly import _kernels as K
 from biometal.assembly.graph import End, Graph
 from biometal.assembly.kmers import KmerTable
 from biometal.io.encoding import encode
 from biometal.io.mates import mate_chunks
+from biometal.kernels.kmer_count import kmer_slots
 
 
 @dataclass

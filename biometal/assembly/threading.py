@@ -18,13 +18,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
-from biometal.kernels.kmer_count import canonical_kmers, kmer_slots
 
 from biometal.assembly import _kernels as K
 from biometal.assembly.graph import End, Graph, revcomp
 from biometal.assembly.kmers import KmerTable
 from biometal.io.encoding import DECODE_LUT, encode
 from biometal.io.fastx import read_fastq_chunks
+from biometal.kernels.kmer_count import canonical_kmers, kmer_slots
 
 
 def _candidates(g: Graph, read_len: int) -> list[int]:
