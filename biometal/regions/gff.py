@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from itertools import islice
 from urllib.parse import unquote
 
 import pandas as pd
@@ -65,30 +66,78 @@ def _gff3_attrs(text: str, path: str, lineno: int) -> dict[str, str]:
     return out
 
 
+#: rows per chunk of :func:`iter_gff3_chunks` / :func:`iter_gtf_chunks` by default
+DEFAULT_CHUNK_ROWS = 100_000
+GFF3_COLUMNS = [*COLUMNS, "id", "parents", "attributes"]
+GTF_COLUMNS = [*COLUMNS, "gene_id", "transcript_id", "attributes"]
+
+
+def _check_chunk_size(chunk_size: int) -> None:
+    if chunk_size < 1:
+        raise BiometalError(f"chunk_size must be >= 1, got {chunk_size}")
+
+
+def _frames(rows_iter, columns: list[str], chunk_size: int) -> Iterator[pd.DataFrame]:
+    """DataFrames of ``chunk_size`` rows (the last fewer), index counting on across chunks;
+    text columns are pandas' ``str`` dtype (missing = NaN) in every chunk, even one where a
+    column happens to be all missing (pandas would make that one ``object``)."""
+    text = {c: "str" for c in columns if c not in ("start", "end", "parents", "attributes")}
+    n = 0
+    for rows in iter(lambda: list(islice(rows_iter, chunk_size)), []):
+        df = pd.DataFrame(rows, columns=columns).astype(text)
+        df.index = pd.RangeIndex(n, n + len(df))
+        n += len(df)
+        yield df
+
+
+def iter_gff3_chunks(
+    path: str | os.PathLike, chunk_size: int = DEFAULT_CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """Stream a GFF3 file as DataFrames of ``chunk_size`` rows (the last fewer), the
+    columns of :func:`read_gff3`, row index counting on across chunks. Records are checked
+    as they are read; a ``Parent`` naming no ``ID`` (which may come later in the file) is
+    an error naming its line, raised after the last chunk. Memory: one chunk plus the set
+    of IDs."""
+    _check_chunk_size(chunk_size)
+    name = str(path)
+    ids: set[str] = set()
+    unresolved: list[tuple[int, str]] = []  # Parents not yet seen as an ID, in file order
+
+    def rows():
+        for lineno, f, s, e in _records(path, "GFF3"):
+            attrs = _gff3_attrs(f[8], name, lineno)
+            parents = (
+                tuple(unquote(p) for p in attrs["Parent"].split(",")) if "Parent" in attrs else ()
+            )
+            fid = unquote(attrs["ID"]) if "ID" in attrs else None
+            if fid is not None:
+                ids.add(fid)
+            unresolved.extend((lineno, p) for p in parents if p not in ids)
+            clean = {k: unquote(v) for k, v in attrs.items()}
+            yield (f[0], f[1], f[2], s, e, f[5], f[6], f[7], fid, parents, clean)
+
+    empty = True
+    for df in _frames(rows(), GFF3_COLUMNS, chunk_size):
+        empty = False
+        yield df
+    if empty:
+        raise BiometalError(f"{path}: no GFF3 records")
+    for lineno, p in unresolved:
+        if p not in ids:
+            raise InputFormatError(name, lineno, f"Parent '{p}' is not the ID of any feature")
+
+
 def read_gff3(path: str | os.PathLike) -> pd.DataFrame:
-    """A GFF3 file as a DataFrame: :data:`COLUMNS`, ``id`` (the ``ID`` attribute or ``None``),
+    """A GFF3 file as a DataFrame: :data:`COLUMNS`, ``id`` (the ``ID`` attribute; missing: NaN),
     ``parents`` (tuple of ``Parent`` IDs, URL-unescaped; several for multi-parent features)
     and ``attributes`` (``dict`` of every attribute, values URL-unescaped, multi-values joined
-    by ``,``). A ``Parent`` naming no ``ID`` in the file is an error naming its line."""
-    name = str(path)
-    rows = []
-    lines = []
-    for lineno, f, s, e in _records(path, "GFF3"):
-        attrs = _gff3_attrs(f[8], name, lineno)
-        parents = tuple(unquote(p) for p in attrs["Parent"].split(",")) if "Parent" in attrs else ()
-        fid = unquote(attrs["ID"]) if "ID" in attrs else None
-        clean = {k: unquote(v) for k, v in attrs.items()}
-        rows.append((f[0], f[1], f[2], s, e, f[5], f[6], f[7], fid, parents, clean))
-        lines.append(lineno)
-    if not rows:
-        raise BiometalError(f"{path}: no GFF3 records")
-    df = pd.DataFrame(rows, columns=[*COLUMNS, "id", "parents", "attributes"])
-    ids = set(df["id"].dropna())
-    for lineno, parents in zip(lines, df["parents"], strict=True):
-        for p in parents:
-            if p not in ids:
-                raise InputFormatError(name, lineno, f"Parent '{p}' is not the ID of any feature")
-    return df
+    by ``,``). A ``Parent`` naming no ``ID`` in the file is an error naming its line. The
+    concatenation of :func:`iter_gff3_chunks`."""
+    return _concat(list(iter_gff3_chunks(path)))
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def iter_gtf(path: str | os.PathLike) -> Iterator[tuple[int, list[str], int, int]]:
@@ -132,32 +181,51 @@ def _gtf_attrs(text: str, path: str, lineno: int) -> dict[str, str]:
     return out
 
 
-def read_gtf(path: str | os.PathLike) -> pd.DataFrame:
-    """A GTF file as a DataFrame: :data:`COLUMNS`, ``gene_id``, ``transcript_id`` (``None``
-    where absent, e.g. gene lines) and ``attributes`` (``dict``; repeated keys joined by
-    ``,``). Checked: every line has a ``gene_id`` (GTF 2.2), every transcript belongs to one
-    gene; ``exon``/``CDS`` lines need a ``transcript_id``."""
+def iter_gtf_chunks(
+    path: str | os.PathLike, chunk_size: int = DEFAULT_CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """Stream a GTF file as DataFrames of ``chunk_size`` rows (the last fewer), the columns
+    of :func:`read_gtf`, row index counting on across chunks; every check of
+    :func:`read_gtf` (the transcript -> gene map is kept across chunks), errors naming
+    ``file:line``. Memory: one chunk plus the transcript -> gene map."""
+    _check_chunk_size(chunk_size)
     name = str(path)
-    rows = []
     tx_gene: dict[str, str] = {}
-    for lineno, f, s, e in iter_gtf(path):
-        attrs = _gtf_attrs(f[8], name, lineno)
-        gene = attrs.get("gene_id")
-        tx = attrs.get("transcript_id")
-        if gene is None:
-            raise InputFormatError(name, lineno, "GTF record has no gene_id attribute")
-        if tx is None and f[2] in ("exon", "CDS", "transcript", "start_codon", "stop_codon"):
-            raise InputFormatError(name, lineno, f"{f[2]} record has no transcript_id attribute")
-        if tx is not None:
-            prev = tx_gene.setdefault(tx, gene)
-            if prev != gene:
+
+    def rows():
+        for lineno, f, s, e in iter_gtf(path):
+            attrs = _gtf_attrs(f[8], name, lineno)
+            gene = attrs.get("gene_id")
+            tx = attrs.get("transcript_id")
+            if gene is None:
+                raise InputFormatError(name, lineno, "GTF record has no gene_id attribute")
+            if tx is None and f[2] in ("exon", "CDS", "transcript", "start_codon", "stop_codon"):
                 raise InputFormatError(
-                    name, lineno, f"transcript '{tx}' is in genes '{prev}' and '{gene}'"
+                    name, lineno, f"{f[2]} record has no transcript_id attribute"
                 )
-        rows.append((f[0], f[1], f[2], s, e, f[5], f[6], f[7], gene, tx, attrs))
-    if not rows:
+            if tx is not None:
+                prev = tx_gene.setdefault(tx, gene)
+                if prev != gene:
+                    raise InputFormatError(
+                        name, lineno, f"transcript '{tx}' is in genes '{prev}' and '{gene}'"
+                    )
+            yield (f[0], f[1], f[2], s, e, f[5], f[6], f[7], gene, tx, attrs)
+
+    empty = True
+    for df in _frames(rows(), GTF_COLUMNS, chunk_size):
+        empty = False
+        yield df
+    if empty:
         raise BiometalError(f"{path}: no GTF records")
-    return pd.DataFrame(rows, columns=[*COLUMNS, "gene_id", "transcript_id", "attributes"])
+
+
+def read_gtf(path: str | os.PathLike) -> pd.DataFrame:
+    """A GTF file as a DataFrame: :data:`COLUMNS`, ``gene_id``, ``transcript_id`` (missing,
+    NaN, where absent, e.g. gene lines) and ``attributes`` (``dict``; repeated keys joined by
+    ``,``). Checked: every line has a ``gene_id`` (GTF 2.2), every transcript belongs to one
+    gene; ``exon``/``CDS`` lines need a ``transcript_id``. The concatenation of
+    :func:`iter_gtf_chunks`."""
+    return _concat(list(iter_gtf_chunks(path)))
 
 
 def gtf_to_bed(df: pd.DataFrame, feature: str = "exon"):
@@ -172,7 +240,7 @@ def gtf_to_bed(df: pd.DataFrame, feature: str = "exon"):
     codes, uniques = pd.factorize(sub["seqid"], sort=False)
     strand = sub["strand"].map(lambda x: STRAND_CODE.get(x, 0)).to_numpy(np.int8)
     tail = [
-        f"{n if n is not None else '.'}\t.\t{st if st in '+-' else '.'}"
+        f"{n if isinstance(n, str) else '.'}\t.\t{st if st in '+-' else '.'}"
         for n, st in zip(sub[names_col], sub["strand"], strict=True)
     ]
     return Intervals(
