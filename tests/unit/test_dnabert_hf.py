@@ -22,6 +22,7 @@ import torch
 
 transformers = pytest.importorskip("transformers", reason="transformers (test extra) not installed")
 
+from biometal.cli import main as cli_main  # noqa: E402
 from biometal.errors import BiometalError  # noqa: E402
 from biometal.ml.dnabert import export as ex  # noqa: E402
 from biometal.ml.dnabert import finetune as ft  # noqa: E402
@@ -248,8 +249,8 @@ def test_onnx_export_equals_transformers(tmp_path):
     ref = _hf_model("mlm", "gelu_new", 1e-12, seed=2)
     d = _save(ref, tmp_path / "hf")
     # the command line: hf dir -> ONNX checked against our torch forward, report
-    rc = ex.main(
-        ["--hf-dir", str(d), "--onnx", str(tmp_path / "enc.onnx"), "--report",
+    rc = cli_main(
+        ["dnabert-export", "--hf-dir", str(d), "--onnx", str(tmp_path / "enc.onnx"), "--report",
          str(tmp_path / "rep.json"), "--batch-sizes", "1,5"]
     )  # fmt: skip
     assert rc == 0
@@ -267,7 +268,7 @@ def test_export_cli_errors_are_one_line(tmp_path, capsys):
     d = _save(_hf_model(), tmp_path / "hf")
     _edit_config(d, hidden_act="silu")
     capsys.readouterr()  # transformers' progress bar
-    assert ex.main(["--hf-dir", str(d), "--onnx", str(tmp_path / "x.onnx")]) == 1
+    assert cli_main(["dnabert-export", "--hf-dir", str(d), "--onnx", str(tmp_path / "x.onnx")]) == 1
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "hidden_act: 'silu'" in err and str(d) in err
     assert not (tmp_path / "x.onnx").exists()
