@@ -15,11 +15,10 @@ attention mask is derived from it inside the graph), and returns ``hidden`` floa
   token batches (padding included) at every batch size; the largest absolute difference
   must be <= ``atol`` (default 1e-4: float32 with reordered reductions over a 2-layer
   encoder measures ~1e-6).
-- Core ML: an ML program (macOS 13+, float16 compute) through the seed filter's
-  :func:`~biometal.ml.seedfilter.export.convert_mlprogram`, with enumerated batch shapes at
-  the fixed length, and its INT8 weight-quantised variant. coremltools cannot predict on
-  Linux: both packages are validated by reloading their specs
-  (:func:`~biometal.ml.seedfilter.export.validate_mlpackage`).
+- Core ML: an ML program (macOS 13+, float16 compute) through
+  :func:`biometal.ml.export.export_coreml`, with enumerated batch shapes at the fixed length,
+  and its INT8 weight-quantised variant. coremltools cannot predict on Linux: both packages
+  are validated by reloading their specs (:func:`biometal.ml.export.validate_mlpackage`).
 - Inference: :class:`DnaBertOnnxBackend` / :class:`DnaBertCoreMLBackend` are the seed
   filter's backends (ONNX Runtime providers CoreML -> CUDA -> CPU; Core ML directly on
   macOS) with the token-batch input checks of this model.
@@ -37,14 +36,11 @@ L] [--batch-sizes 1,32,128] [--atol 1e-4]`` (:mod:`biometal.cli`) runs :func:`ex
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -52,17 +48,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from biometal.errors import BiometalError
-from biometal.io.atomic import atomic_path
+from biometal.ml import export as ex
 from biometal.ml.dnabert.model import BertMLM
-from biometal.ml.seedfilter.backends import CoreMLBackend, OnnxRuntimeBackend
-from biometal.ml.seedfilter.export import (
-    ExportError,
-    _quiet_coremltools,
-    convert_mlprogram,
-    quantize_int8,
-    save_mlpackage,
+from biometal.ml.export import (  # noqa: F401  (re-exported: callers use ExportError and
+    ExportError,  # validate_mlpackage through this module)
     validate_mlpackage,
 )
+from biometal.ml.seedfilter.backends import CoreMLBackend, OnnxRuntimeBackend
 
 log = logging.getLogger(__name__)
 
@@ -198,23 +190,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, length: int | None = 
     """Write ``model`` (BertMLM or classifier) as ONNX: ``input_ids`` int32 (B, L) ->
     ``hidden`` / ``logits``, dynamic batch axis, fixed length L."""
     graph = exportable(model, length)
-    out = output_name(model)
     example = torch.zeros(2, graph.length, dtype=torch.int32)
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            graph,
-            (example,),
-            str(tmp),
-            input_names=[INPUT_NAME],
-            output_names=[out],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, out: {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        import onnx
-
-        onnx.checker.check_model(onnx.load(str(tmp)))
+    ex.export_onnx(graph, (example,), path, [INPUT_NAME], [output_name(model)])
 
 
 def check_onnx(
@@ -226,26 +203,15 @@ def check_onnx(
 ) -> dict[str, float]:
     """Largest |ONNX Runtime - torch| per batch size (torch: the model's own forward);
     raises :class:`ExportError` above ``atol``."""
-    import onnxruntime as ort
-
-    length = int(length or _config(model).max_length)
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    name = sess.get_outputs()[0].name
-    out: dict[str, float] = {}
-    for b in batch_sizes:
-        ids = random_tokens(b, length, _config(model).vocab_size, seed=b)
-        ref = torch_reference(model, ids)
-        got = sess.run([name], {INPUT_NAME: ids})[0]
-        if got.shape != ref.shape:
-            raise ExportError(f"{onnx_path}: output shape {got.shape}, want {ref.shape}")
-        diff = float(np.abs(got - ref).max())
-        out[str(b)] = diff
-        if not diff <= atol:
-            raise ExportError(
-                f"{onnx_path}: ONNX Runtime differs from torch by {diff:.3g} at batch {b} "
-                f"(tolerance {atol:g})"
-            )
-    return out
+    cfg = _config(model)
+    length = int(length or cfg.max_length)
+    return ex.check_onnx(
+        onnx_path,
+        batch_sizes,
+        lambda b: {INPUT_NAME: random_tokens(b, length, cfg.vocab_size, seed=b)},
+        lambda feed: torch_reference(model, feed[INPUT_NAME]),
+        atol,
+    )
 
 
 def _config(model: nn.Module):
@@ -264,33 +230,30 @@ def export_coreml(
     with input ``input_ids`` int32 of enumerated shapes (b, L) for ``b`` in batch_sizes.
     ``int8_path``: also save the INT8 variant of the float16 program there (one
     conversion for both)."""
-    ct = _quiet_coremltools()
     graph = exportable(model, length)
     sizes = sorted(int(b) for b in batch_sizes)
     L = graph.length
     out = output_name(model)
     example = torch.from_numpy(random_tokens(sizes[0], L, _config(model).vocab_size))
-    with warnings.catch_warnings(), _no_fastpath():
-        warnings.simplefilter("ignore")
-        shapes = ct.EnumeratedShapes(shapes=[(b, L) for b in sizes], default=(sizes[0], L))
-        inputs = [ct.TensorType(name=INPUT_NAME, shape=shapes, dtype=np.int32)]
-        traced = torch.jit.trace(graph, (example,))
-        try:
-            ml = convert_mlprogram(traced, inputs, out, int8)
-        except Exception as exc:  # a converter failure is reported with its message
-            raise ExportError(f"{path}: Core ML conversion failed: {exc}") from exc
-    ml.short_description = (
-        "biometal DNABERT encoder: hidden states of k-mer tokens"
-        if out == HIDDEN_NAME
-        else "biometal DNABERT read classifier: class logits"
-    )
-    ml.input_description[INPUT_NAME] = f"(B, {L}) k-mer token ids, [CLS] ... [SEP], 0-padded"
-    ml.output_description[out] = (
-        f"(B, {L}, hidden) hidden states" if out == HIDDEN_NAME else "(B, classes) logits"
-    )
-    save_mlpackage(ml, path)
-    if int8_path is not None:
-        save_mlpackage(quantize_int8(ml), int8_path)
+    with _no_fastpath():
+        ex.export_coreml(
+            graph,
+            (example,),
+            path,
+            [ex.enumerated_input(INPUT_NAME, [(b, L) for b in sizes], np.int32)],
+            out,
+            int8=int8,
+            int8_path=int8_path,
+            description=(
+                "biometal DNABERT encoder: hidden states of k-mer tokens"
+                if out == HIDDEN_NAME
+                else "biometal DNABERT read classifier: class logits"
+            ),
+            input_descriptions={INPUT_NAME: f"(B, {L}) k-mer token ids, [CLS] ... [SEP], 0-padded"},
+            output_description=(
+                f"(B, {L}, hidden) hidden states" if out == HIDDEN_NAME else "(B, classes) logits"
+            ),
+        )
 
 
 def export_all(
@@ -313,12 +276,7 @@ def export_all(
     report: dict = {
         "output": out,
         "length": length,
-        "onnx": {
-            "path": str(onnx_out),
-            "bytes": Path(onnx_out).stat().st_size,
-            "max_abs_diff_vs_torch": diffs,
-            "atol": atol,
-        },
+        "onnx": ex.onnx_report(onnx_out, diffs, atol),
     }
     if mlpackage_out is not None:
         export_coreml(
@@ -337,8 +295,7 @@ def export_all(
         )
         report[key]["path"] = str(path)
     if report_out is not None:
-        with atomic_path(report_out) as tmp:
-            Path(tmp).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        ex.write_report(report, report_out)
     log.info("dnabert export: %s", report)
     return report
 

@@ -1,5 +1,5 @@
 """Export of the base-quality model: ONNX (checked against torch) and Core ML ``.mlpackage``
-(float16 and INT8 weights), with the seed filter's export helpers.
+(float16 and INT8 weights), through the shared export functions of :mod:`biometal.ml.export`.
 
 - What is exported is :class:`~biometal.ml.readqc.model.FusedQualityNet`, the trained
   network with its embeddings folded into the first layer (the same function, 1.4-1.7x
@@ -11,11 +11,11 @@
   Runtime (CPU) is compared with torch on random realistic features at every export batch
   size: the largest absolute difference of the logits must be <= ``atol`` (1e-4, so P
   differs by < 0.01% relative, 4e-4 Q) or the export fails
-  (:class:`~biometal.ml.seedfilter.export.ExportError`).
+  (:class:`~biometal.ml.export.ExportError`).
 - Core ML: ``coremltools.convert`` of the traced model to an ML program (macOS 13+) with
   enumerated batch sizes, float16 compute; the INT8 variant quantises every weight tensor
-  (:func:`biometal.ml.seedfilter.export.quantize_int8`). Both are saved atomically and
-  validated by reloading their specs (:func:`biometal.ml.seedfilter.export.validate_mlpackage`);
+  (:func:`biometal.ml.export.quantize_int8`). Both are saved atomically and
+  validated by reloading their specs (:func:`biometal.ml.export.validate_mlpackage`);
   Core ML cannot run predictions on Linux.
 """
 
@@ -23,19 +23,12 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
-from pathlib import Path
 
 import numpy as np
 
+from biometal.ml import export as ex
+from biometal.ml.export import ExportError  # noqa: F401  (re-exported)
 from biometal.ml.readqc.model import CONTEXT, N_FEATURES, FusedQualityNet
-from biometal.ml.seedfilter.export import (
-    ExportError,
-    _quiet_coremltools,
-    convert_mlprogram,
-    save_mlpackage,
-    validate_mlpackage,
-)
 
 log = logging.getLogger(__name__)
 
@@ -61,74 +54,51 @@ def random_features(n: int, read_length: int = 150, seed: int = 0) -> np.ndarray
 
 def export_onnx(model, path: str | os.PathLike) -> None:
     """Write the probability model (sigmoid included) as ONNX with a dynamic batch axis."""
-    import onnx
     import torch
 
-    from biometal.io.atomic import atomic_path
-
-    prob = FusedQualityNet(model).eval()
     dummy = torch.from_numpy(random_features(4))
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            prob,
-            (dummy,),
-            str(tmp),
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        onnx.checker.check_model(onnx.load(str(tmp)))
+    ex.export_onnx(FusedQualityNet(model).eval(), (dummy,), path, [INPUT_NAME], [OUTPUT_NAME])
 
 
 def check_onnx(model, onnx_path, batch_sizes, atol: float = 1e-4) -> dict:
     """Largest |ORT - torch| of the logits per batch size; raises :class:`ExportError`
     above ``atol``."""
-    import onnxruntime as ort
     import torch
 
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    out = {}
-    for b in batch_sizes:
-        x = random_features(int(b), seed=int(b))
+    def torch_fn(feed: dict) -> np.ndarray:
         with torch.no_grad():
-            ref = model(torch.from_numpy(x)).numpy()
-        got = sess.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
-        if got.shape != (b,):
-            raise ExportError(f"{onnx_path}: output shape {got.shape} for batch {b}, want ({b},)")
-        diff = float(np.max(np.abs(got - ref)))
-        out[str(b)] = diff
-        if not diff <= atol:
-            raise ExportError(
-                f"{onnx_path}: ONNX Runtime logits differ from torch by {diff:.3g} at batch "
-                f"{b} (tolerance {atol:g})"
-            )
-    return out
+            return model(torch.from_numpy(feed[INPUT_NAME])).numpy()
+
+    return ex.check_onnx(
+        onnx_path,
+        batch_sizes,
+        lambda b: {INPUT_NAME: random_features(b, seed=b)},
+        torch_fn,
+        atol,
+        OUTPUT_NAME,
+        what="ONNX Runtime logits differ",
+    )
 
 
 def export_coreml(model, path: str | os.PathLike, batch_sizes, int8: bool = False) -> None:
     """Convert to a Core ML ML program (``.mlpackage``, float16; INT8 weights if ``int8``)."""
     import torch
 
-    ct = _quiet_coremltools()
-    prob = FusedQualityNet(model).eval()
     sizes = sorted(int(b) for b in batch_sizes)
-    example = torch.from_numpy(random_features(sizes[0]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        shapes = ct.EnumeratedShapes(
-            shapes=[(b, N_FEATURES) for b in sizes], default=(sizes[0], N_FEATURES)
-        )
-        inputs = [ct.TensorType(name=INPUT_NAME, shape=shapes, dtype=np.float32)]
-        ml = convert_mlprogram(torch.jit.trace(prob, example), inputs, OUTPUT_NAME, int8)
-    ml.short_description = "biometal base-quality model: P(base call is wrong)"
-    ml.input_description[INPUT_NAME] = (
-        "(B, 13): 9 context base codes (A0 C1 G2 T3 N4), reported Q, cycle, mate, read length"
+    ex.export_coreml(
+        FusedQualityNet(model).eval(),
+        (torch.from_numpy(random_features(sizes[0])),),
+        path,
+        [ex.enumerated_input(INPUT_NAME, [(b, N_FEATURES) for b in sizes])],
+        OUTPUT_NAME,
+        int8=int8,
+        description="biometal base-quality model: P(base call is wrong)",
+        input_descriptions={
+            INPUT_NAME: "(B, 13): 9 context base codes (A0 C1 G2 T3 N4), reported Q, cycle, "
+            "mate, read length"
+        },
+        output_description="(B,) logit of the probability that the call is wrong",
     )
-    ml.output_description[OUTPUT_NAME] = "(B,) logit of the probability that the call is wrong"
-    save_mlpackage(ml, path)
 
 
 def export_all(
@@ -143,26 +113,14 @@ def export_all(
     (spec-validated); returns the report (differences, spec summaries, sizes in bytes)."""
     export_onnx(model, onnx_out)
     diffs = check_onnx(model, onnx_out, batch_sizes, atol)
-    report = {
-        "onnx": {
-            "path": str(onnx_out),
-            "bytes": Path(onnx_out).stat().st_size,
-            "max_abs_logit_diff_vs_torch": diffs,
-            "atol": atol,
-        }
-    }
-    for key, out, int8 in (
-        ("coreml", mlpackage_out, False),
-        ("coreml_int8", mlpackage_int8_out, True),
-    ):
-        try:
-            export_coreml(model, out, batch_sizes, int8=int8)
-        except ExportError:
-            raise
-        except Exception as exc:  # a converter failure is reported with its message
-            raise ExportError(f"{out}: Core ML conversion failed: {exc}") from exc
-        report[key] = validate_mlpackage(
-            out, batch_sizes, int8=int8, input_name=INPUT_NAME, output_name=OUTPUT_NAME
-        )
+    report = {"onnx": ex.onnx_report(onnx_out, diffs, atol, "max_abs_logit_diff_vs_torch")}
+    report |= ex.coreml_variants(
+        lambda out, int8: export_coreml(model, out, batch_sizes, int8=int8),
+        mlpackage_out,
+        mlpackage_int8_out,
+        batch_sizes,
+        input_name=INPUT_NAME,
+        output_name=OUTPUT_NAME,
+    )
     log.info("export: %s", report)
     return report

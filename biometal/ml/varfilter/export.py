@@ -1,15 +1,15 @@
 """Export of the variant filter: ONNX (checked against torch) and Core ML ``.mlpackage``
-(float16 and INT8 weights), through the seed filter's export helpers.
+(float16 and INT8 weights), through the shared export functions of :mod:`biometal.ml.export`.
 
 - ONNX: ``torch.onnx.export`` (TorchScript exporter, opset 17) of
   :class:`~biometal.ml.varfilter.model.VarFilterProb`: input ``windows`` float32 (B, C, W)
   with a dynamic batch axis, output ``p_real`` (B,). ONNX Runtime (CPU provider) is compared
   with torch on random windows at every export batch size: the largest absolute difference
-  must be <= ``atol`` (1e-5) or :class:`~biometal.ml.seedfilter.export.ExportError`.
+  must be <= ``atol`` (1e-5) or :class:`~biometal.ml.export.ExportError`.
 - Core ML: ML program (macOS 13+, float16) with enumerated batch sizes; the INT8 variant
-  quantises every weight (:func:`biometal.ml.seedfilter.export.convert_mlprogram`); both are
+  quantises every weight (:func:`biometal.ml.export.convert_mlprogram`); both are
   saved atomically and validated by reloading their specs
-  (:func:`biometal.ml.seedfilter.export.validate_mlpackage`); Core ML cannot run predictions
+  (:func:`biometal.ml.export.validate_mlpackage`); Core ML cannot run predictions
   on Linux.
 - :class:`VarFilterOnnxBackend`: the seed filter's ONNX Runtime backend (fixed batch sizes,
   providers CoreML -> CUDA -> CPU) on (B, C, W) windows.
@@ -17,24 +17,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import warnings
-from pathlib import Path
 
 import numpy as np
 
 from biometal.errors import BiometalError
-from biometal.io.atomic import atomic_path
+from biometal.ml import export as ex
+from biometal.ml.export import ExportError  # noqa: F401  (re-exported)
 from biometal.ml.seedfilter.backends import OnnxRuntimeBackend
-from biometal.ml.seedfilter.export import (
-    ExportError,
-    _quiet_coremltools,
-    convert_mlprogram,
-    save_mlpackage,
-    validate_mlpackage,
-)
 
 log = logging.getLogger(__name__)
 
@@ -57,50 +48,30 @@ def random_windows(n: int, n_channels: int, width: int, seed: int = 0) -> np.nda
 
 def export_onnx(model, path: str | os.PathLike) -> None:
     """Write the probability model (sigmoid included) as ONNX with a dynamic batch axis."""
-    import onnx
     import torch
 
     from biometal.ml.varfilter.model import VarFilterProb
 
-    prob = VarFilterProb(model).eval()
     dummy = torch.zeros(2, model.n_channels, model.width)
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            prob,
-            (dummy,),
-            str(tmp),
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        onnx.checker.check_model(onnx.load(str(tmp)))
+    ex.export_onnx(VarFilterProb(model).eval(), (dummy,), path, [INPUT_NAME], [OUTPUT_NAME])
 
 
 def check_onnx(model, onnx_path, batch_sizes=DEFAULT_BATCH_SIZES, atol: float = 1e-5) -> dict:
     """Largest |ORT - torch| of P(real) per batch size; raises ExportError above ``atol``."""
-    import onnxruntime as ort
     import torch
 
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    out = {}
-    for b in batch_sizes:
-        x = random_windows(int(b), model.n_channels, model.width, seed=int(b))
+    def torch_fn(feed: dict) -> np.ndarray:
         with torch.no_grad():
-            ref = torch.sigmoid(model(torch.from_numpy(x))).numpy()
-        got = sess.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
-        if got.shape != (b,):
-            raise ExportError(f"{onnx_path}: output shape {got.shape} for batch {b}, want ({b},)")
-        diff = float(np.max(np.abs(got - ref)))
-        out[str(b)] = diff
-        if not diff <= atol:
-            raise ExportError(
-                f"{onnx_path}: ONNX Runtime differs from torch by {diff:.3g} at batch {b} "
-                f"(tolerance {atol:g})"
-            )
-    return out
+            return torch.sigmoid(model(torch.from_numpy(feed[INPUT_NAME]))).numpy()
+
+    return ex.check_onnx(
+        onnx_path,
+        batch_sizes,
+        lambda b: {INPUT_NAME: random_windows(b, model.n_channels, model.width, seed=b)},
+        torch_fn,
+        atol,
+        OUTPUT_NAME,
+    )
 
 
 def export_coreml(model, path: str | os.PathLike, batch_sizes, int8: bool = False) -> None:
@@ -109,20 +80,19 @@ def export_coreml(model, path: str | os.PathLike, batch_sizes, int8: bool = Fals
 
     from biometal.ml.varfilter.model import VarFilterProb
 
-    ct = _quiet_coremltools()
-    prob = VarFilterProb(model).eval()
     sizes = sorted(int(b) for b in batch_sizes)
     c, w = model.n_channels, model.width
-    example = torch.zeros(sizes[0], c, w)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        shapes = ct.EnumeratedShapes(shapes=[(b, c, w) for b in sizes], default=(sizes[0], c, w))
-        inputs = [ct.TensorType(name=INPUT_NAME, shape=shapes, dtype=np.float32)]
-        ml = convert_mlprogram(torch.jit.trace(prob, example), inputs, OUTPUT_NAME, int8)
-    ml.short_description = "biometal variant filter: P(candidate site is a real variant)"
-    ml.input_description[INPUT_NAME] = f"(B, {c}, {w}) channels of a window around the site"
-    ml.output_description[OUTPUT_NAME] = "(B,) probability that the candidate is real"
-    save_mlpackage(ml, path)
+    ex.export_coreml(
+        VarFilterProb(model).eval(),
+        (torch.zeros(sizes[0], c, w),),
+        path,
+        [ex.enumerated_input(INPUT_NAME, [(b, c, w) for b in sizes])],
+        OUTPUT_NAME,
+        int8=int8,
+        description="biometal variant filter: P(candidate site is a real variant)",
+        input_descriptions={INPUT_NAME: f"(B, {c}, {w}) channels of a window around the site"},
+        output_description="(B,) probability that the candidate is real",
+    )
 
 
 def export_all(
@@ -137,29 +107,15 @@ def export_all(
     (spec-validated); returns the report (differences, spec summaries, sizes in bytes)."""
     export_onnx(model, onnx_out)
     diffs = check_onnx(model, onnx_out, batch_sizes, atol)
-    report: dict = {
-        "onnx": {
-            "path": str(onnx_out),
-            "bytes": Path(onnx_out).stat().st_size,
-            "max_abs_diff_vs_torch": diffs,
-            "atol": atol,
-        }
-    }
-    for key, out, int8 in (
-        ("coreml", mlpackage_out, False),
-        ("coreml_int8", mlpackage_int8_out, True),
-    ):
-        if out is None:
-            continue
-        try:
-            export_coreml(model, out, batch_sizes, int8=int8)
-        except ExportError:
-            raise
-        except Exception as exc:  # a converter failure is reported with its message
-            raise ExportError(f"{out}: Core ML conversion failed: {exc}") from exc
-        report[key] = validate_mlpackage(
-            out, batch_sizes, int8=int8, input_name=INPUT_NAME, output_name=OUTPUT_NAME
-        )
+    report: dict = {"onnx": ex.onnx_report(onnx_out, diffs, atol)}
+    report |= ex.coreml_variants(
+        lambda out, int8: export_coreml(model, out, batch_sizes, int8=int8),
+        mlpackage_out,
+        mlpackage_int8_out,
+        batch_sizes,
+        input_name=INPUT_NAME,
+        output_name=OUTPUT_NAME,
+    )
     log.info("export: %s", report)
     return report
 
@@ -179,8 +135,7 @@ def export_model(
     model, meta = load_model(model_path)
     report = export_all(model, onnx_out, mlpackage_out, mlpackage_int8_out, batch_sizes)
     report["meta"] = meta
-    with atomic_path(report_out) as tmp:
-        tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    ex.write_report(report, report_out)
     return report
 
 
