@@ -38,6 +38,29 @@ def _hash(h, lo):  # pragma: no cover - compiled
     return x
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _count_one(keys_hi, keys_lo, cnt, h, lo, mask, wide, n_used, max_used):  # pragma: no cover
+    """Count one k-mer word into the open-addressing table (linear probing, counts saturate
+    at 2^32-1). Returns the new ``n_used``, or -1 when the word is new and the table already
+    holds ``max_used`` words (nothing written)."""
+    s = _hash(h, lo) & mask
+    while True:
+        if cnt[s] == 0:
+            if n_used >= max_used:
+                return -1
+            if wide:
+                keys_hi[s] = h
+            keys_lo[s] = lo
+            cnt[s] = 1
+            return n_used + 1
+        kh = keys_hi[s] if wide else _U0
+        if kh == h and keys_lo[s] == lo:
+            if cnt[s] < 0xFFFFFFFF:
+                cnt[s] += 1
+            return n_used
+        s = (s + np.uint64(1)) & mask
+
+
 @njit(cache=True, nogil=True)
 def table_insert(keys_hi, keys_lo, cnt, hi, lo, start, n_used, max_used):  # pragma: no cover
     """Count words ``hi/lo[start:]`` (skipping EMPTY) into the table until ``n_used`` reaches
@@ -50,23 +73,10 @@ def table_insert(keys_hi, keys_lo, cnt, hi, lo, start, n_used, max_used):  # pra
         h = hi[i]
         lo_ = lo[i]
         if h != EMPTY:
-            s = _hash(h, lo_) & mask
-            while True:
-                if cnt[s] == 0:
-                    if n_used >= max_used:
-                        return i, n_used
-                    if wide:
-                        keys_hi[s] = h
-                    keys_lo[s] = lo_
-                    cnt[s] = 1
-                    n_used += 1
-                    break
-                kh = keys_hi[s] if wide else _U0
-                if kh == h and keys_lo[s] == lo_:
-                    if cnt[s] < 0xFFFFFFFF:
-                        cnt[s] += 1
-                    break
-                s = (s + np.uint64(1)) & mask
+            got = _count_one(keys_hi, keys_lo, cnt, h, lo_, mask, wide, n_used, max_used)
+            if got < 0:
+                return i, n_used
+            n_used = got
         i += 1
     return i, n_used
 
@@ -545,23 +555,10 @@ def table_count_reads(
             if run < k or p < first:
                 continue
             h, lo = _canon(fh, fl, rh, rl)
-            s = _hash(h, lo) & mask
-            while True:
-                if cnt[s] == 0:
-                    if n_used >= max_used:
-                        return r, p - start - k + 1, n_used
-                    if wide:
-                        keys_hi[s] = h
-                    keys_lo[s] = lo
-                    cnt[s] = 1
-                    n_used += 1
-                    break
-                kh = keys_hi[s] if wide else _U0
-                if kh == h and keys_lo[s] == lo:
-                    if cnt[s] < 0xFFFFFFFF:
-                        cnt[s] += 1
-                    break
-                s = (s + np.uint64(1)) & mask
+            got = _count_one(keys_hi, keys_lo, cnt, h, lo, mask, wide, n_used, max_used)
+            if got < 0:
+                return r, p - start - k + 1, n_used
+            n_used = got
     return offsets.shape[0] - 1, 0, n_used
 
 
