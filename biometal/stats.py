@@ -5,7 +5,8 @@
 - :func:`mean_ci`: the t-based confidence interval alone;
 - :func:`cohens_d`: standardised mean difference with the pooled sd;
 - :func:`ratio_summary`: the ratio of two timing medians, with the range of the per-repeat
-  ratios (paired, for interleaved runs).
+  ratios (paired, for interleaved runs);
+- :func:`wilson_interval`: the 95% Wilson score interval of a proportion (accuracies).
 
 All take sequences of floats (e.g. seconds per repeat) and return plain Python floats;
 undefined quantities (an sd of one value, a CI of one value) are ``nan``, never an error.
@@ -118,3 +119,14 @@ def ratio_summary(num: Sequence[float], den: Sequence[float]) -> dict[str, float
         "ratio_min": float(r.min()),
         "ratio_max": float(r.max()),
     }
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of ``successes`` out of ``n`` (``z`` 1.96: 95%); nan when n = 0."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return float(centre - half), float(centre + half)

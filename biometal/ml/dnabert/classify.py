@@ -43,6 +43,7 @@ from biometal.errors import ConfigError
 from biometal.io.atomic import atomic_path
 from biometal.io.fastx import FastqWriter, ReadChunk, read_fastq_chunks
 from biometal.ml.kmer_classify import DEFAULT_GROUP
+from biometal.stats import wilson_interval
 from biometal.workflow.dnabert_classify import set_name
 
 log = logging.getLogger(__name__)
@@ -414,16 +415,6 @@ def run_dnabert(
 # ----------------------------------------------------------------------------- summary
 
 
-def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    if n == 0:
-        return float("nan"), float("nan")
-    p = k / n
-    den = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / den
-    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return float(c - h), float(c + h)
-
-
 def summarize(
     preds: dict[str, str | os.PathLike],
     costs: Sequence[str | os.PathLike],
@@ -455,7 +446,7 @@ def summarize(
             c = c[c["engine"] != "torch"]
             cpu = float(c["cpu_s"].iloc[0]) if len(c) else float("nan")
             fit = float(c["fit_cpu_s"].iloc[0]) if len(c) else float("nan")
-            lo, hi = _wilson(k, len(t))
+            lo, hi = wilson_interval(k, len(t))
             rows.append(
                 [method, set_, len(t), acc, lo, hi, f1, float((q < 0).mean()), cpu,
                  cpu / len(t) * 1e6, fit]

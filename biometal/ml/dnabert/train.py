@@ -38,6 +38,7 @@ from biometal.ml.dnabert.model import BertConfig, BertMLM
 from biometal.ml.quality import kmer_positions
 from biometal.ml.tokenizer import KmerTokenizer
 from biometal.progress import Progress
+from biometal.stats import wilson_interval
 
 log = logging.getLogger(__name__)
 MODES = ("standard", "mask", "weight", "probabilistic")
@@ -337,7 +338,7 @@ def evaluate_mlm(
             total += int(sel.sum())
             ce += float(torch.nn.functional.cross_entropy(logits, lab[sel], reduction="sum"))
         acc = correct / total if total else float("nan")
-        lo, hi = _wilson(correct, total)
+        lo, hi = wilson_interval(correct, total)
         rows.append(
             {
                 "mode": mode,
@@ -358,16 +359,6 @@ def evaluate_mlm(
     with atomic_path(out) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
     return table
-
-
-def _wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    if n == 0:
-        return float("nan"), float("nan")
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return float(centre - half), float(centre + half)
 
 
 def write_json(data: dict, out: str | os.PathLike) -> None:
