@@ -791,7 +791,7 @@ def unpack(arr, starts, ends, i0, k, codes, qual, offsets, with_qual):
     and, when ``with_qual``, Phred qualities (byte - 33) of records ``i0 .. i0+k-1`` of a
     block, flat into ``codes``/``qual`` (large enough), read ``r`` at
     ``offsets[r]:offsets[r + 1]`` (``offsets``: int64[k + 1]). Returns the bases. (Compares
-    and selects, not a table: the loop vectorises, 4x faster than a table lookup.)"""
+    and selects rather than a table lookup, so that the loop can vectorise.)"""
     p = 0
     offsets[0] = 0
     for r in range(k):
