@@ -494,6 +494,12 @@ def _run_assemble(args: argparse.Namespace) -> None:
     )
 
 
+def _run_warmup(args: argparse.Namespace) -> None:
+    from biometal.warmup import warmup
+
+    warmup(args.sections)
+
+
 def _run_coverage(args: argparse.Namespace) -> None:
     from biometal.regions.coverage import region_coverage, write_coverage_tsv
 
@@ -1368,6 +1374,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BP",
         help="shortest contig written to OUT.fa (default: %(default)s)",
     )
+
+    # warmup ---------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "warmup",
+        "compile the numba kernels once (make setup runs it), so jobs load compiled code",
+        "Runs the library paths of the workflow's timed jobs on small simulated inputs, so "
+        "that numba\ncompiles and caches their kernels now rather than inside the first "
+        "job (biometal.warmup).\nA section that fails is reported and skipped; the exit "
+        "status is 0 unless a name is unknown.\n\nexample:\n  biometal warmup\n  "
+        "biometal warmup assembly",
+        [],
+        _run_warmup,
+    )
+    p.add_argument("sections", nargs="*", metavar="SECTION", help="default: all (assembly, quant)")
 
     # classify -------------------------------------------------------------------------
     p = sub.add_parser(
