@@ -40,7 +40,9 @@ Backends. ``cpu`` (numba, :mod:`.smith_waterman_cpu`): lane groups of 64 pairs a
 lock-step (int16, AVX-512/AVX2) for batches, an anti-diagonal wavefront per pair for small
 batches, long pairs in small numbers and banded alignment (int16 or int32 per pair, from a
 bound on the scores), and for many queries against one shared target (local, score only)
-lane groups of queries with the target streamed once per group ("shared"); a throughput
+lane groups of queries with the target streamed once per group ("shared"), and for long
+pairs (local, score only, match/mismatch scores) each pair's query cut into segments
+that share the 64 lanes, skewed by one column per segment ("segments"); a throughput
 model picks the layout, and work under ``PARALLEL_MIN_CELLS`` stays on the calling thread.
 
 One target for many queries: ``t_offsets`` of length 2 (one target) with n > 1 queries is
@@ -68,7 +70,7 @@ from ._threads import numba_threads, pool_size
 from .backend import resolve_backend
 
 MODES = ("local", "global", "semiglobal", "extension")
-STRATEGIES = ("auto", "lanes", "antidiagonal", "shared")
+STRATEGIES = ("auto", "lanes", "antidiagonal", "shared", "segments")
 CIGAR_OPS = "=XIDS"
 
 #: below this many pairs (and for banded alignment) the CPU always uses the per-pair
@@ -254,9 +256,10 @@ def _antidiag_seconds(lq: np.ndarray, lt: np.ndarray, threads: int, trace: bool)
 
 
 #: measured single-thread throughput (GCUPS, same machine and data as above) of the
-#: shared-target layout on full lane groups (64 queries), 150 bp - 2.5 kb queries against
-#: 5 - 48.5 kb targets: ~7.3.
-_SHARED_GCUPS = 7.3
+#: shared-target layout on full lane groups (64 queries; lane cells, padding included),
+#: 150 bp - 6 kb queries against 5 - 48.5 kb targets: 10.5-14 with AVX-512 (explicit
+#: 64 x int16 vectors, 2 zmm registers; was ~7.3 with LLVM's own 256-bit vectorisation).
+_SHARED_GCUPS = 11.0
 #: below this target length the shared-target layout is not considered (the general lane
 #: groups do as well when the target is as short as the queries)
 SHARED_MIN_TARGET = 256
@@ -337,10 +340,15 @@ def _align_cpu(
             return (m16, np.int16(match), np.int16(mismatch), go, ge, mode, np.int16(_NEG16))
         return (m32, np.int32(match), np.int32(mismatch), go, ge, mode, np.int32(_NEG32))
 
+    # the segments layout (few long pairs): local, score only, match/mismatch scores
+    seg_ok = local and not trace and not banded and not use_matrix
+    seg_forced = strategy == "segments"
+    if seg_forced:
+        strategy = "antidiagonal"  # for the pairs the segments layout cannot take
     per_pair = None  # pairs left to the anti-diagonal layout (None: all)
     if shared_t is not None and strategy in ("auto", "shared"):
         per_pair = _align_shared(qc, qo, shared_t, lq, lt, bound, m16, go, ge, threads,
-                                 parallel, trace, strategy, out)  # fmt: skip
+                                 parallel, trace, strategy, out, seg_ok)  # fmt: skip
         if per_pair is not None or strategy == "shared":
             strategy = "antidiagonal"
         if per_pair is not None and not per_pair.any():
@@ -360,6 +368,13 @@ def _align_cpu(
         gt = np.maximum.reduceat(lt[order], gstart[:-1])
         if strategy == "auto":
             strategy = _cheaper_layout(lq, lt, gq, gt, threads, trace)
+            if strategy == "lanes" and seg_ok:
+                elig = _segments_eligible(lq, lt, bound, SEG_MIN_LEN)
+                lanes_ns = float((gq * gt).sum()) * k.LANES / _LANES_GCUPS[False]
+                if elig.all() and _segments_seconds(lq, lt, threads) < lanes_ns / min(
+                    max(1, threads), n_groups
+                ):
+                    strategy = "antidiagonal"  # the segments step below takes them all
     if strategy == "lanes":
         gbound = np.maximum.reduceat(bound[order], gstart[:-1])
         # lane groups run in int16 only; a group whose scores could leave the int16 range
@@ -380,6 +395,21 @@ def _align_cpu(
                 (*out, _trace_scratch(par, need)))  # fmt: skip
     if per_pair is not None and not per_pair.any():
         return
+    if seg_ok and (seg_forced or strategy == "antidiagonal"):
+        # long pairs left to the wavefront: the segments layout where the model says so
+        rem = np.ones(n, bool) if per_pair is None else per_pair
+        cand = rem & _segments_eligible(lq, lt, bound, 1 if seg_forced else SEG_MIN_LEN)
+        if cand.any():
+            pairs = np.flatnonzero(cand).astype(np.int64)
+            lqc, ltc = lq[pairs], lt[pairs]
+            if seg_forced or _segments_seconds(lqc, ltc, threads) < _antidiag_seconds(
+                lqc, ltc, threads, False
+            ):
+                _align_segments(qc, qo, tc, to, lq, lt, pairs, match, mismatch, go, ge,
+                                threads, parallel, out)  # fmt: skip
+                per_pair = rem & ~cand
+                if not per_pair.any():
+                    return
     small = (bound < _I16_LIMIT) & (np.maximum(lq, lt) < _I16_LIMIT)
     for dtype, sel in ((np.int16, small), (np.int32, ~small)):
         if per_pair is not None:
@@ -399,7 +429,7 @@ def _align_cpu(
 
 
 def _align_shared(
-    qc, qo, t, lq, lt, bound, m16, go, ge, threads, parallel, trace, strategy, out
+    qc, qo, t, lq, lt, bound, m16, go, ge, threads, parallel, trace, strategy, out, seg_ok
 ) -> np.ndarray | None:
     """Many queries against one shared target (local, score only): lane groups of queries,
     the target streamed once per group (:func:`.smith_waterman_cpu.shared_driver`).
@@ -432,6 +462,8 @@ def _align_shared(
         lanes = float((np.maximum.reduceat(lqs, gs[:-1]) * np.maximum.reduceat(lts, gs[:-1]))
                       .sum()) * 64 / _LANES_GCUPS[False] / min(threads, len(gs) - 1)  # fmt: skip
         other = min(lanes, _antidiag_seconds(lqs, lts, threads, False))
+        if seg_ok and _segments_eligible(lqs, lts, bound[sel][lo], SEG_MIN_LEN).all():
+            other = min(other, _segments_seconds(lqs, lts, threads))
         if _shared_seconds(gq[ok], ltv, threads) > other:
             return None
     groups = np.flatnonzero(ok).astype(np.int64)
@@ -442,6 +474,66 @@ def _align_shared(
     for g in np.flatnonzero(~ok):
         per_pair[order[gstart[g] : gstart[g + 1]]] = True
     return per_pair
+
+
+#: measured single-thread throughput (lane cells/ns, same machine, AVX-512) of the segments
+#: layout (few long pairs: query segments in the 64 lanes, see smith_waterman_cpu): ~9
+_SEG_GCUPS = 9.0
+#: pairs shorter than this (query or target) are not considered for the segments layout
+SEG_MIN_LEN = 512
+
+
+def _segment_plan(lq: np.ndarray, lt: np.ndarray) -> tuple:
+    """Groups of the segments layout for these pairs: ``g`` pairs per group (g in 1, 2, 4,
+    .. 64), each cut into ``S = 64 // g`` segments of R rows (R: the group's longest query
+    / S), pairs sorted by query length; g is the one with the fewest lane cells
+    (R * 64 * (longest target + S - 1) per group). Returns (order, gstart, S, R, cells)."""
+    from .smith_waterman_cpu import SHARED_LANES as L
+
+    order = np.argsort(lq, kind="stable").astype(np.int64)
+    best = None
+    g = 1
+    while g <= L:
+        S = L // g
+        n_groups = (len(lq) + g - 1) // g
+        gstart = np.minimum(np.arange(n_groups + 1, dtype=np.int64) * g, len(lq))
+        gq = np.maximum.reduceat(lq[order], gstart[:-1])
+        gt = np.maximum.reduceat(lt[order], gstart[:-1])
+        R = np.maximum(1, (gq + S - 1) // S)
+        cells = float((R * L * (gt + S - 1)).sum())
+        if best is None or cells < best[-1]:
+            best = (order, gstart, np.full(n_groups, S, np.int64), R.astype(np.int64), cells)
+        g *= 2
+    return best
+
+
+def _segments_eligible(lq, lt, bound, min_len: int) -> np.ndarray:
+    """Pairs the segments layout can take (int16 scores and lengths, long enough)."""
+    return (
+        (bound < _I16_LIMIT)
+        & (np.maximum(lq, lt) < _I16_LIMIT)
+        & (np.minimum(lq, lt) >= max(1, min_len))
+    )
+
+
+def _segments_seconds(lq: np.ndarray, lt: np.ndarray, threads: int) -> float:
+    """Modelled time (ns) of the segments layout for these pairs."""
+    order, gstart, S, R, cells = _segment_plan(lq, lt)
+    return cells / _SEG_GCUPS / min(max(1, threads), len(S))
+
+
+def _align_segments(qc, qo, tc, to, lq, lt, pairs, match, mismatch, go, ge, threads,
+                    parallel, out) -> None:  # fmt: skip
+    """Local alignment (score and end cell) of the listed pairs in the segments layout."""
+    from . import smith_waterman_cpu as k
+
+    order, gstart, S, R, _ = _segment_plan(lq[pairs], lt[pairs])
+    order = pairs[order].astype(np.int64)
+    groups = np.arange(len(S), dtype=np.int64)
+    score, _, qe, _, te = out[:5]
+    run = k.seg_driver if parallel and len(groups) > 1 else k.seg_driver_serial
+    run(qc, qo, tc, to, order, gstart, S, R, groups, int(match), int(mismatch), go, ge,
+        score, qe, te)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------
@@ -579,7 +671,9 @@ def align_pairs(
     ``mode``: local | global | semiglobal | extension. ``band``: None or w >= 0.
     ``traceback``: also compute CIGARs and start coordinates. ``backend``: auto | metal |
     cpu (None: ``$BIOMETAL_BACKEND`` / auto). ``strategy`` (CPU only): auto | lanes |
-    antidiagonal, to force one DP layout (results are identical). ``threads``: CPU threads
+    antidiagonal | shared | segments, to force one DP layout (results are identical; shared
+    and segments take what they can and leave the rest to antidiagonal, see the module
+    doc). ``threads``: CPU threads
     for this call (None: numba's current count; <= 0: all cores).
     """
     qc, qo = _check_seqs("q", q_codes, q_offsets)
@@ -629,6 +723,13 @@ def align_pairs(
             "align: the shared layout needs one target for every query, local mode, "
             "no traceback and no band"
         )
+    if strategy == "segments":
+        mm, _, mismatch, *_ = _matrix_prep(m)
+        if mode_i != 0 or traceback or banded or not mm or mismatch >= 0:
+            raise ValueError(
+                "align: the segments layout needs local mode, no traceback, no band and "
+                "match/mismatch scores with a negative mismatch"
+            )
     if n:
         if resolve_backend(backend) == "metal":
             if broadcast:  # the Metal kernel takes one target per pair

@@ -1,6 +1,6 @@
 """CPU twin of smith_waterman.metal (numba): pairwise alignment of a batch of sequence pairs.
 
-Three DP layouts, chosen per batch by :mod:`.smith_waterman` (all give identical results,
+Four DP layouts, chosen per batch by :mod:`.smith_waterman` (all give identical results,
 bit for bit, down to the CIGAR; the choice is only about speed):
 
 - **lanes** (inter-sequence, SWIPE-style): pairs sorted by length are cut into groups of
@@ -21,13 +21,26 @@ bit for bit, down to the CIGAR; the choice is only about speed):
   groups of :data:`SHARED_LANES` queries, sorted by length, with the one target streamed
   once per group and a query profile per group (one load per cell instead of a compare and
   select); a running column maximum replaces per-cell end tracking (the end row is looked
-  up only for columns that raise a lane's best). ``int16``; groups whose scores could
-  leave it go per pair. 1 thread, 150 bp reads against 48.5 kb: ~7.3 GCUPS against ~4.5
-  for the general lane groups (measured; the Metal source has no such layout).
+  up only for columns that raise a lane's best). ``int16``, the 64 lanes one explicit LLVM
+  vector (see the section's comment: F, the diagonal and the column maximum stay in
+  registers, 2 zmm with AVX-512BW); groups whose scores could leave int16 go per pair.
+  1 thread, 150 bp reads against 48.5 kb: ~11 GCUPS on an AVX-512 CPU (was ~7.3 with
+  LLVM's own 256-bit loop vectorisation) against ~4.5 for the general lane groups
+  (measured; the Metal source has no such layout: one thread per pair there).
 
-Why not Farrar's striped layout within a pair (parasail's): it needs shifts across vector
-lanes, which numba cannot express; the anti-diagonal wavefront gets intra-pair vectors with
-plain loops. Measured on the reference machine (1 thread, score only, 90% identity):
+- **segments** (few long pairs; local alignment, score and end cell only, match/mismatch
+  scores with a negative mismatch): each pair's query is cut into S segments of R rows,
+  one segment a lane (64 lanes: 64 / S pairs side by side), segment s working on target
+  column k - s + 1 at step k, so that its first row takes F and the diagonal H of the
+  segment above, computed one and two steps earlier, by a shift across the lanes of the
+  explicit vector type below (what Farrar's striped layout needs and plain numba loops
+  cannot express). ``int16``; the cost model picks S (the fewest lane cells). 1 thread,
+  5-6 kb pairs: ~11 GCUPS on an AVX-512 CPU against ~2.9 for the anti-diagonal wavefront.
+
+Why not Farrar's striped layout itself (parasail's): its lazy-F loop is branchy per column;
+the segments layout gets the same intra-pair vectors with a fixed number of operations per
+cell. The anti-diagonal wavefront gets intra-pair vectors with plain loops (any mode,
+matrix, band and traceback). Measured on the reference machine (1 thread, score only, 90% identity):
 lanes ~5-8 GCUPS at any length, anti-diagonal ~1.3 GCUPS at 150 bp rising to ~5 GCUPS at
 3000-5000 bp; parasail sw_striped_16 ~1.8 GCUPS at 150 bp.
 
@@ -51,7 +64,10 @@ when F extends F(i-1,j) (ties: open).
 from __future__ import annotations
 
 import numpy as np
-from numba import get_thread_id, literally, njit, prange
+from llvmlite import ir
+from numba import get_thread_id, literally, njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
 
 from ._simd import adds, subs, vmax, vsel
 
@@ -887,124 +903,278 @@ def cigar_text(ops, lens, offsets):  # pragma: no cover - compiled by numba
 
 # --------------------------------------------------------------------------------------
 # shared-target layout: many queries against one target (local alignment, score only)
+#
+# The lanes of a group are one explicit LLVM vector, <SHARED_LANES x i16>, through the
+# intrinsics below: a numba loop over an int16 array row is vectorised by LLVM's loop
+# vectoriser at its preferred width (256 bits on AVX-512 CPUs: ymm) and keeps the running
+# values (F, the diagonal H, the column maximum) in memory, loaded and stored for every
+# row. A value of the vector type is an SSA value: LLVM keeps it in registers across the
+# row loop, and the x86 backend splits it into what the CPU has (2 zmm with AVX-512BW, 4
+# ymm with AVX2, 8 xmm with SSE). Only the shared and segments layouts use it (CPU only:
+# the Metal kernel keeps one thread per pair).
 
 #: queries per lane group of the shared-target layout (int16: two 512-bit registers)
 SHARED_LANES = 64
-#: query rows per block of the shared-target layout: H, E and the profile rows of a block
-#: (3 x 128 x 64 x 2 bytes = 48 KiB) stay in the L1 cache (measured: 48-160 within 3%)
-SHARED_QBLOCK = 128
+#: most query rows per block of the shared-target layout (the rows are split into equal
+#: blocks: 300 rows go as 150 + 150). With F, the diagonal and the column maximum in
+#: registers the H and E rows of a block (256 x 64 x 2 x 2 bytes = 64 KiB) stream from L1/L2
+#: well enough; 256 was ~10% faster than 128 for 150 bp reads (one block instead of two),
+#: within noise for 1-2.5 kb reads (measured, 1 thread)
+SHARED_QBLOCK = 256
+
+_VEC = ir.VectorType(ir.IntType(16), SHARED_LANES)
+
+
+class _I16Vec(types.Type):
+    """numba type of a <SHARED_LANES x i16> LLVM vector (a lane group's values)."""
+
+    def __init__(self):
+        super().__init__(name=f"i16x{SHARED_LANES}")
+
+
+i16vec = _I16Vec()
+
+
+@register_model(_I16Vec)
+class _I16VecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _VEC)
+
+
+def _int16_array(a) -> bool:
+    return isinstance(a, types.Array) and a.dtype == types.int16 and a.ndim == 1
+
+
+def _lane_ptr(context, builder, aty, arr, oty, off):
+    """Pointer (as <L x i16>*) to element ``off`` of a 1-D int16 array."""
+    data = context.make_array(aty)(context, builder, value=arr).data
+    o = context.cast(builder, off, oty, types.intp)
+    return builder.bitcast(builder.gep(data, [o], inbounds=True), _VEC.as_pointer())
+
+
+@intrinsic
+def vload(typingctx, arr, off):
+    """The SHARED_LANES int16 values at ``arr[off:off + SHARED_LANES]`` as one vector."""
+    if not (_int16_array(arr) and isinstance(off, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.load(_lane_ptr(context, builder, arr, args[0], off, args[1]), align=2)
+
+    return i16vec(arr, off), codegen
+
+
+@intrinsic
+def vstore(typingctx, arr, off, v):
+    """``arr[off:off + SHARED_LANES] = v``."""
+    if not (_int16_array(arr) and isinstance(off, types.Integer) and v == i16vec):
+        return None
+
+    def codegen(context, builder, sig, args):
+        builder.store(args[2], _lane_ptr(context, builder, arr, args[0], off, args[1]), align=2)
+        return context.get_dummy_value()
+
+    return types.none(arr, off, v), codegen
+
+
+@intrinsic
+def vsplat(typingctx, x):
+    """A vector with every lane ``x`` (an int16)."""
+    if x != types.int16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        undef = ir.Constant(_VEC, ir.Undefined)
+        one = builder.insert_element(undef, args[0], ir.Constant(ir.IntType(32), 0))
+        zeros = ir.Constant(ir.VectorType(ir.IntType(32), SHARED_LANES), None)
+        return builder.shuffle_vector(one, undef, zeros)
+
+    return i16vec(x), codegen
+
+
+def _vec_binary(name: str):
+    def impl(typingctx, a, b):
+        if not (a == i16vec and b == i16vec):
+            return None
+
+        def codegen(context, builder, sig, args):
+            x, y = args
+            if name == "max":
+                return builder.select(builder.icmp_signed(">", x, y), x, y)
+            fnty = ir.FunctionType(_VEC, [_VEC, _VEC])
+            fn = cgutils.get_or_insert_function(
+                builder.module, fnty, f"llvm.{name}.sat.v{SHARED_LANES}i16"
+            )
+            return builder.call(fn, [x, y])
+
+        return i16vec(a, b), codegen
+
+    return impl
+
+
+#: lane-wise signed max; saturating signed add; saturating *unsigned* subtract (for values
+#: >= 0: max(a - b, 0))
+vvmax = intrinsic(_vec_binary("max"))
+vvadds = intrinsic(_vec_binary("sadd"))
+vvsubs0 = intrinsic(_vec_binary("usub"))
+
+
+@intrinsic
+def vany_rise(typingctx, c, best, ties):
+    """Whether any lane has ``c > best`` or, with ``ties``, ``c == best > 0`` (c, best >= 0)."""
+    if not (c == i16vec and best == i16vec and isinstance(ties, types.Boolean)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        x, y, tie = args
+        gt = builder.icmp_signed(">", x, y)
+        ge = builder.and_(
+            builder.icmp_signed(">=", x, y),
+            builder.icmp_signed(">", x, ir.Constant(_VEC, None)),
+        )
+        m = builder.select(tie, ge, gt)
+        bits = builder.bitcast(m, ir.IntType(SHARED_LANES))
+        return builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(SHARED_LANES), 0))
+
+    return types.boolean(c, best, ties), codegen
 
 
 @njit(cache=True, fastmath=True, boundscheck=False)
 def _shared_group(prof, t, lq, n_act, maxq, go, ge):  # pragma: no cover - compiled by numba
     """Local DP (int16, saturating) of up to SHARED_LANES queries against one target.
 
-    prof: int16[5, maxq, SHARED_LANES] query profile, prof[c, i-1, ln] = M[q_ln[i-1], c]
-    (rows past a query's end: the pad score -1); t: uint8[lt] target codes; lq: int64 query
-    lengths (lanes n_act.. are padding). Returns (score, end_i, end_j) int64[SHARED_LANES].
+    prof: int16[5 * maxq * SHARED_LANES] query profile, prof[(c * maxq + i - 1) * L + ln] =
+    M[q_ln[i-1], c] (rows past a query's end: the pad score -1); t: uint8[lt] target codes;
+    lq: int64 query lengths (lanes n_act.. are padding). Returns (score, end_i, end_j)
+    int64[SHARED_LANES].
 
-    Each lane is one query; the target is streamed once, one column for all lanes; the
-    rows go in blocks of SHARED_QBLOCK (the last row of a block, H and F of every column,
-    is handed to the next). The DP keeps only a running column maximum per lane (one vmax
-    per cell); the end row is looked up, for the few columns that raise a lane's best, by
-    a scan of that lane's column (first row equal to the maximum: the smallest query end,
-    and a strict "greater" across columns keeps the smallest target end, as parasail).
-    Pad rows score strictly below a real cell they depend on, so they never raise a
-    column maximum above the real cells' best (see :func:`_lanes_group`).
+    Each lane is one query; the target is streamed once, one column for all lanes (one
+    :data:`i16vec`); the rows go in blocks of SHARED_QBLOCK (the last row's H of every
+    column and the F entering the next block are handed to it). E and F are kept clamped
+    at 0 (a saturating unsigned subtract): in local alignment H >= 0, so a negative E or F
+    never decides an H, and H = max(diagonal + score, E, F) needs no max with 0. E is
+    stored already advanced to the next column, and H - gap_open is shared by E and F
+    (SWIPE's order): 9 vector operations per cell, F, the diagonal H and the column
+    maximum held in registers. The DP keeps only a running column maximum per lane; the
+    end row is looked up, for the few columns that raise a lane's best, by a scan of that
+    lane's column (first row equal to the maximum: the smallest query end, and a strict
+    "greater" across columns keeps the smallest target end, as parasail). Pad rows score
+    strictly below a real cell they depend on, so they never raise a column maximum above
+    the real cells' best (see :func:`_lanes_group`).
     """
     L = SHARED_LANES
     lt = t.shape[0]
-    zero = np.int16(0)
-    NEG = np.int16(-32768)
-    gov = np.int16(go)
-    gev = np.int16(ge)
     best = np.zeros(L, np.int64)
     bi = np.zeros(L, np.int64)
     bj = np.zeros(L, np.int64)
     best16 = np.zeros(L, np.int16)
+    cmv = np.zeros(L, np.int16)
     nb = max(1, (maxq + SHARED_QBLOCK - 1) // SHARED_QBLOCK)
-    # H and F of the row above the current block, every column (local: row 0 is 0, F -inf)
-    Hrow = np.zeros((lt + 1, L), np.int16) if nb > 1 else np.zeros((1, L), np.int16)
-    Frow = np.full((lt + 1, L), NEG, np.int16) if nb > 1 else np.zeros((1, L), np.int16)
-    qb = min(SHARED_QBLOCK, maxq)
-    # H of the previous and the current column (row 0: the row above the block), E
-    H = np.empty((qb, L), np.int16)
-    E = np.empty((qb, L), np.int16)
-    F = np.empty(L, np.int16)
-    Hup = np.empty(L, np.int16)
-    Hdg = np.empty(L, np.int16)
-    cm = np.empty(L, np.int16)
-    Hsv = np.empty(L, np.int16)
+    # the last row's H of the block above, and F of its next row, every column (local:
+    # row 0 is 0, F clamped at 0)
+    Hrow = np.zeros((lt + 1) * L if nb > 1 else L, np.int16)
+    Frow = np.zeros((lt + 1) * L if nb > 1 else L, np.int16)
+    qb = (maxq + nb - 1) // nb  # rows per block, balanced (150 rows: 75 + 75, not 128 + 22)
+    # H of the previous column (then the current one), E of the next column, by row
+    H = np.empty(qb * L, np.int16)
+    E = np.empty(qb * L, np.int16)
+    zv = vsplat(np.int16(0))
+    gov = vsplat(np.int16(go))
+    gev = vsplat(np.int16(ge))
+    bestv = zv
     for blk in range(nb):
-        i0 = blk * SHARED_QBLOCK  # rows i0+1 .. i0+nr (1-based)
-        nr = min(SHARED_QBLOCK, maxq - i0)
+        i0 = blk * qb  # rows i0+1 .. i0+nr (1-based)
+        nr = min(qb, maxq - i0)
         if nr <= 0:
             break
         first = blk == 0
         last = blk == nb - 1
-        for r in range(nr):
-            for ln in range(L):
-                H[r, ln] = zero  # column 0 (local)
-                E[r, ln] = NEG
-        for ln in range(L):
-            Hsv[ln] = zero  # H(i0, 0)
+        H[: nr * L] = 0  # column 0 (local)
+        E[: nr * L] = 0  # E(i, 1) = H(i, 0) - gap_open, clamped
+        hsv = zv  # H(i0, 0)
         for j in range(1, lt + 1):
-            P = prof[t[j - 1]]
+            pbase = (np.int64(t[j - 1]) * maxq + i0) * L
             if first:
-                for ln in range(L):
-                    F[ln] = NEG
-                    Hup[ln] = zero
-                    Hdg[ln] = zero
-                    cm[ln] = zero
+                f = zv
+                hdg = zv
             else:
-                # (Hrow[j - 1] already holds this block's row: the row above comes from Hsv)
-                for ln in range(L):
-                    F[ln] = Frow[j, ln]
-                    Hup[ln] = Hrow[j, ln]
-                    Hdg[ln] = Hsv[ln]
-                    Hsv[ln] = Hrow[j, ln]
-                    cm[ln] = zero
+                # (Hrow[j - 1] already holds this block's row: the row above comes from hsv)
+                f = vload(Frow, j * L)
+                hdg = hsv
+                hsv = vload(Hrow, j * L)
+            cm = zv
+            h = zv
             for r in range(nr):
-                ip = i0 + r
-                for ln in range(L):
-                    hl = H[r, ln]
-                    e = vmax(subs(E[r, ln], gev), subs(hl, gov))
-                    f = vmax(subs(F[ln], gev), subs(Hup[ln], gov))
-                    h = vmax(vmax(adds(Hdg[ln], P[ip, ln]), zero), vmax(e, f))
-                    Hdg[ln] = hl
-                    H[r, ln] = h
-                    E[r, ln] = e
-                    F[ln] = f
-                    Hup[ln] = h
-                    cm[ln] = vmax(cm[ln], h)
+                o = r * L
+                hl = vload(H, o)
+                e = vload(E, o)
+                h = vvmax(vvmax(vvadds(hdg, vload(prof, pbase + o)), e), f)
+                hdg = hl
+                vstore(H, o, h)
+                hg = vvsubs0(h, gov)
+                vstore(E, o, vvmax(vvsubs0(e, gev), hg))
+                f = vvmax(vvsubs0(f, gev), hg)
+                cm = vvmax(cm, h)
             if not last:
-                for ln in range(L):
-                    Hrow[j, ln] = Hup[ln]
-                    Frow[j, ln] = F[ln]
+                vstore(Hrow, j * L, h)
+                vstore(Frow, j * L, f)
             # a lane whose best rises (rare): find the first row holding its column maximum
             # (after the first block, an equal score in a smaller column wins as well:
             # the target end decides before the query end)
-            up = False
-            if first:
-                for ln in range(L):
-                    up |= cm[ln] > best16[ln]
-            else:
-                for ln in range(L):
-                    c = cm[ln]
-                    up |= (c > best16[ln]) | ((c == best16[ln]) & (c > zero))
-            if up:
+            if vany_rise(cm, bestv, not first):
+                vstore(cmv, 0, cm)
                 for ln in range(n_act):
-                    v = cm[ln]
+                    v = cmv[ln]
                     if v > best16[ln] or (v == best16[ln] and v > 0 and j < bj[ln]):
                         hi = min(nr, lq[ln] - i0)
                         for r in range(hi):
-                            if H[r, ln] == v:
+                            if H[r * L + ln] == v:
                                 best16[ln] = v
                                 best[ln] = np.int64(v)
                                 bi[ln] = i0 + r + 1
                                 bj[ln] = j
                                 break
+                bestv = vload(best16, 0)
     return best, bi, bj
+
+
+@intrinsic
+def vsel_eq(typingctx, a, b, x, y):
+    """Lane-wise ``x if a == b else y``."""
+    if not all(v == i16vec for v in (a, b, x, y)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(builder.icmp_signed("==", args[0], args[1]), args[2], args[3])
+
+    return i16vec(a, b, x, y), codegen
+
+
+@intrinsic
+def vsel_gt(typingctx, a, b, x, y):
+    """Lane-wise ``x if a > b else y``."""
+    if not all(v == i16vec for v in (a, b, x, y)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.select(builder.icmp_signed(">", args[0], args[1]), args[2], args[3])
+
+    return i16vec(a, b, x, y), codegen
+
+
+@intrinsic
+def vshift_keep(typingctx, v, keep):
+    """Each lane takes the value of the lane before it (lane 0: 0), then ``& keep``."""
+    if not (v == i16vec and keep == i16vec):
+        return None
+
+    def codegen(context, builder, sig, args):
+        idx = [SHARED_LANES] + list(range(SHARED_LANES - 1))
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), SHARED_LANES), idx)
+        sh = builder.shuffle_vector(args[0], ir.Constant(_VEC, None), mask)
+        return builder.and_(sh, args[1])
+
+    return i16vec(v, keep), codegen
 
 
 @njit(cache=True)
@@ -1018,16 +1188,15 @@ def _shared_unit(g, qc, qo, t, order, gstart, M7, go, ge, score, qe, te):
         p = order[a + m]
         lq[m] = qo[p + 1] - qo[p]
     maxq = max(1, lq.max())
-    prof = np.empty((5, maxq, L), np.int16)
+    prof = np.empty(5 * maxq * L, np.int16)
     for c in range(5):
         pad = M7[QPAD, c]
-        for i in range(maxq):
-            for m in range(L):
-                prof[c, i, m] = pad
+        base = c * maxq * L
+        prof[base : base + maxq * L] = pad
         for m in range(b - a):
             s = qo[order[a + m]]
             for i in range(lq[m]):
-                prof[c, i, m] = M7[qc[s + i], c]
+                prof[base + i * L + m] = M7[qc[s + i], c]
     best, bi, bj = _shared_group(prof, t, lq, b - a, maxq, go, ge)
     for m in range(b - a):
         p = order[a + m]
@@ -1050,3 +1219,152 @@ def shared_driver_serial(qc, qo, t, order, gstart, groups, M7, go, ge, score, qe
     """:func:`shared_driver` on the calling thread (small work)."""
     for k in range(groups.shape[0]):
         _shared_unit(groups[k], qc, qo, t, order, gstart, M7, go, ge, score, qe, te)
+
+
+# --------------------------------------------------------------------------------------
+# segments layout: few long pairs (local alignment, score only, match/mismatch scores)
+
+
+@njit(cache=True, fastmath=True, boundscheck=False)
+def _seg_group(Q, T, keep, R, nsteps, match, mismatch, go, ge):  # pragma: no cover
+    """Local DP (int16, saturating) of pairs cut into query segments, one segment a lane.
+
+    Lane ln holds R consecutive query rows of one pair (its codes Q[r * L + ln], QPAD past
+    the query's end); a pair's segments are adjacent lanes, and segment s works at step k
+    on target column j = k - s + 1 (T[k * L + ln]: that column's code, TPAD outside
+    1..lt). So at step k a lane's first row takes, from the lane before it (a shift
+    across lanes, ``keep`` = 0 for a pair's first segment: row 0), F of the same column
+    (computed at step k-1) and the diagonal H (step k-2). Before its first column a lane
+    stays at 0 (the local border), after the last one the pad code only lowers scores.
+    Scores: ``match if q == t else mismatch`` (match/mismatch matrices; mismatch < 0).
+    E, F clamped at 0 as in :func:`_shared_group`. Each lane keeps its best score, the
+    row (first within the column) and step (first) where it was reached: the strict
+    "greater" keeps the smallest target end, then query end, of that lane. Returns
+    (best, row r, step k) int64[L].
+    """
+    L = SHARED_LANES
+    H = np.zeros(R * L, np.int16)
+    E = np.zeros(R * L, np.int16)
+    zv = vsplat(np.int16(0))
+    gov = vsplat(np.int16(go))
+    gev = vsplat(np.int16(ge))
+    mv = vsplat(np.int16(match))
+    xv = vsplat(np.int16(mismatch))
+    kv = vload(keep, 0)
+    bestv = zv
+    besti = zv
+    fo = zv
+    ho1 = zv
+    ho2 = zv
+    bk = np.zeros(L, np.int64)
+    cur = np.empty(L, np.int16)
+    old = np.empty(L, np.int16)
+    for k in range(nsteps):
+        tv = vload(T, k * L)
+        f = vshift_keep(fo, kv)
+        hdg = vshift_keep(ho2, kv)
+        prev = bestv
+        h = zv
+        for r in range(R):
+            o = r * L
+            hl = vload(H, o)
+            e = vload(E, o)
+            sc = vsel_eq(vload(Q, o), tv, mv, xv)
+            h = vvmax(vvmax(vvadds(hdg, sc), e), f)
+            hdg = hl
+            vstore(H, o, h)
+            hg = vvsubs0(h, gov)
+            vstore(E, o, vvmax(vvsubs0(e, gev), hg))
+            f = vvmax(vvsubs0(f, gev), hg)
+            besti = vsel_gt(h, bestv, vsplat(np.int16(r)), besti)
+            bestv = vvmax(bestv, h)
+        ho2 = ho1
+        ho1 = h
+        fo = f
+        if vany_rise(bestv, prev, False):
+            vstore(cur, 0, bestv)
+            vstore(old, 0, prev)
+            for ln in range(L):
+                if cur[ln] > old[ln]:
+                    bk[ln] = k
+    best = np.empty(L, np.int64)
+    bi = np.empty(L, np.int64)
+    vstore(cur, 0, bestv)
+    vstore(old, 0, besti)
+    for ln in range(L):
+        best[ln] = cur[ln]
+        bi[ln] = old[ln]
+    return best, bi, bk
+
+
+@njit(cache=True)
+def _seg_unit(g, qc, qo, tc, to, order, gstart, S, R, match, mismatch, go, ge, score, qe, te):
+    """Group g of the segments layout: pairs ``order[gstart[g]:gstart[g+1]]``, S segments
+    of R rows each; fills the lanes, runs :func:`_seg_group`, reduces each pair's lanes
+    (best score, then smallest target end, then smallest query end)."""
+    a = gstart[g]
+    b = gstart[g + 1]
+    L = SHARED_LANES
+    maxt = 0
+    for m in range(b - a):
+        p = order[a + m]
+        maxt = max(maxt, to[p + 1] - to[p])
+    nsteps = maxt + S - 1
+    Q = np.full(R * L, QPAD, np.int16)
+    T = np.full(nsteps * L, TPAD, np.int16)
+    keep = np.zeros(L, np.int16)
+    for m in range(b - a):
+        p = order[a + m]
+        lqp = qo[p + 1] - qo[p]
+        ltp = to[p + 1] - to[p]
+        for s in range(S):
+            ln = m * S + s
+            keep[ln] = -1 if s > 0 else 0
+            for r in range(R):
+                i = s * R + r
+                if i < lqp:
+                    Q[r * L + ln] = qc[qo[p] + i]
+            for j in range(1, ltp + 1):
+                T[(j + s - 1) * L + ln] = tc[to[p] + j - 1]
+    best, bi, bk = _seg_group(Q, T, keep, R, nsteps, match, mismatch, go, ge)
+    for m in range(b - a):
+        p = order[a + m]
+        sc = 0
+        ie = 0
+        je = 0
+        for s in range(S):
+            ln = m * S + s
+            v = best[ln]
+            if v <= 0:
+                continue
+            i = s * R + bi[ln] + 1
+            j = bk[ln] - s + 1
+            if v > sc or (v == sc and (j < je or (j == je and i < ie))):
+                sc = v
+                ie = i
+                je = j
+        score[p] = sc
+        qe[p] = ie
+        te[p] = je
+
+
+@njit(cache=True, parallel=True)
+def seg_driver(qc, qo, tc, to, order, gstart, S, R, groups, match, mismatch, go, ge, score,
+               qe, te):  # fmt: skip
+    """Local alignment, score and end cell, of the pairs of the listed groups of the
+    segments layout (``order[gstart[g]:gstart[g+1]]``, S[g] segments of R[g] rows),
+    groups in parallel."""
+    for k in prange(groups.shape[0]):  # pragma: no cover - compiled by numba
+        g = groups[k]
+        _seg_unit(g, qc, qo, tc, to, order, gstart, S[g], R[g], match, mismatch, go, ge,
+                  score, qe, te)  # fmt: skip
+
+
+@njit(cache=True)
+def seg_driver_serial(qc, qo, tc, to, order, gstart, S, R, groups, match, mismatch, go, ge,
+                      score, qe, te):  # fmt: skip
+    """:func:`seg_driver` on the calling thread (small work)."""
+    for k in range(groups.shape[0]):
+        g = groups[k]
+        _seg_unit(g, qc, qo, tc, to, order, gstart, S[g], R[g], match, mismatch, go, ge,
+                  score, qe, te)  # fmt: skip

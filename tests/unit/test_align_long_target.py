@@ -208,3 +208,167 @@ def test_shared_layout_refuses_what_it_cannot_do():
                        strategy="shared")  # fmt: skip
     with pytest.raises(AlignError, match="3 queries but 2 targets"):
         align_batch(["A", "C", "G"], ["A", "C"])
+
+
+def test_lane_vector_intrinsics_equal_numpy():
+    """The explicit <64 x i16> vector ops of the shared layout against numpy's int16
+    arithmetic: saturating add, add-then-clamp subtract, max, splat, the rise test."""
+    from numba import njit
+
+    @njit
+    def ops(a, b, x, ties):
+        out = np.empty(4 * swc.SHARED_LANES, np.int16)
+        va, vb = swc.vload(a, 0), swc.vload(b, 0)
+        swc.vstore(out, 0, swc.vvadds(va, vb))
+        swc.vstore(out, swc.SHARED_LANES, swc.vvsubs0(va, vb))
+        swc.vstore(out, 2 * swc.SHARED_LANES, swc.vvmax(va, vb))
+        swc.vstore(out, 3 * swc.SHARED_LANES, swc.vsplat(x))
+        return out, swc.vany_rise(va, vb, ties)
+
+    rng = np.random.default_rng(5)
+    n = swc.SHARED_LANES
+    for _ in range(20):
+        a = rng.integers(-32768, 32768, n).astype(np.int16)
+        b = rng.integers(-32768, 32768, n).astype(np.int16)
+        a[:4] = (32767, -32768, 100, 0)
+        b[:4] = (10, 10, 100, 0)
+        out, _ = ops(a, b, np.int16(-7), False)
+        wide_a, wide_b = a.astype(np.int64), b.astype(np.int64)
+        assert np.array_equal(out[:n], np.clip(wide_a + wide_b, -32768, 32767))
+        pos_a, pos_b = np.abs(wide_a) // 2, np.abs(wide_b) // 2  # usub is for values >= 0
+        out2, _ = ops(pos_a.astype(np.int16), pos_b.astype(np.int16), np.int16(3), False)
+        assert np.array_equal(out2[n : 2 * n], np.maximum(pos_a - pos_b, 0))
+        assert np.array_equal(out[2 * n : 3 * n], np.maximum(a, b))
+        assert (out[3 * n :] == -7).all() and (out2[3 * n :] == 3).all()
+    best = np.zeros(n, np.int16)
+    c = best.copy()
+    assert not ops(c, best, np.int16(0), True)[1]
+    c[n - 1] = 5
+    assert ops(c, best, np.int16(0), False)[1]
+    best[n - 1] = 5
+    assert not ops(c, best, np.int16(0), False)[1]  # equal: a rise only with ties
+    assert ops(c, best, np.int16(0), True)[1]
+    c[n - 1] = best[n - 1] = 0
+    assert not ops(c, best, np.int16(0), True)[1]  # a tie at 0 is no rise
+
+
+# --------------------------------------------------------------------------------------
+# segments layout: few long pairs, each query cut into segments across the lanes
+
+
+def check_segments(queries, targets, scoring):
+    """Forced segments layout == the anti-diagonal layout field by field, and auto too;
+    scores and ends == parasail sw (32-bit scan)."""
+    qb = SequenceBatch.from_sequences(queries)
+    tb = SequenceBatch.from_sequences(targets)
+
+    def run(strategy):
+        return sw.align_pairs(
+            qb.codes, qb.offsets, tb.codes, tb.offsets, scoring.substitution_matrix(),
+            scoring.gap_open, scoring.gap_extend, "local", None, False, "cpu", strategy,
+        )  # fmt: skip
+
+    ref = run("antidiagonal")
+    for res, name in ((run("segments"), "segments"), (run("auto"), "auto")):
+        for f in FIELDS:
+            assert np.array_equal(getattr(res, f), getattr(ref, f)), (name, f)
+    pm = pmatrix(scoring)
+    for p, (q, t) in enumerate(zip(queries, targets, strict=True)):
+        if not q or not t:
+            assert ref.score[p] == 0
+            continue
+        pr = parasail.sw_scan_32(q, t, scoring.gap_open, scoring.gap_extend, pm)
+        assert ref.score[p] == pr.score, p
+        if pr.score > 0:
+            assert (ref.query_end[p], ref.target_end[p]) == (pr.end_query + 1, pr.end_ref + 1)
+
+
+@st.composite
+def long_pairs(draw):
+    """1-20 pairs up to 700 bp: related (a piece of the target with edits), random,
+    all-N, empty, a query longer than its target, repeats (ties across segments)."""
+    alphabet = draw(st.sampled_from(["ACGT", "AC", "ACGTN"]))
+    queries, targets = [], []
+    for _ in range(draw(st.integers(1, 20))):
+        t = draw(st.text(alphabet=alphabet, min_size=0, max_size=700))
+        kind = draw(st.sampled_from(["piece", "piece", "random", "N", "empty", "long", "rep"]))
+        if kind == "piece" and t:
+            a = draw(st.integers(0, len(t) - 1))
+            q = list(t[a : draw(st.integers(a, len(t)))])
+            for _ in range(draw(st.integers(0, 6))):
+                if q:
+                    k = draw(st.integers(0, len(q) - 1))
+                    if draw(st.booleans()):
+                        q[k] = draw(st.sampled_from("ACGTN"))
+                    else:
+                        del q[k]
+            q = "".join(q)
+        elif kind == "N":
+            q = "N" * draw(st.integers(1, 80))
+        elif kind == "empty":
+            q = ""
+        elif kind == "long":
+            q = t + draw(st.text(alphabet="ACGT", min_size=1, max_size=60))
+        elif kind == "rep" and t:
+            piece = t[: draw(st.integers(1, min(len(t), 120)))]
+            q = piece * draw(st.integers(2, 4))
+        else:
+            q = draw(st.text(alphabet="ACGT", max_size=700))
+        queries.append(q)
+        targets.append(t)
+    return queries, targets
+
+
+@st.composite
+def mm_scorings(draw):
+    go = draw(st.integers(1, 12))
+    ge = go if draw(st.booleans()) else draw(st.integers(0, go))
+    return Scoring(draw(st.integers(1, 6)), draw(st.integers(-8, -1)), go, ge)
+
+
+@SETTINGS
+@given(data=long_pairs(), scoring=mm_scorings())
+def test_segments_layout_equals_per_pair_and_parasail(data, scoring):
+    check_segments(*data, scoring)
+
+
+def test_segments_layout_on_long_pairs_and_the_cost_model_picks_it(monkeypatch):
+    """16 pairs of 2-3 kb (segments across lane groups) and a 6 kb pair against 7 kb:
+    equal to the wavefront and parasail; auto runs the segments layout for them."""
+    rng = np.random.default_rng(11)
+    queries, targets = [], []
+    for _ in range(16):
+        t = rng.integers(0, 4, int(rng.integers(2000, 3000))).astype(np.uint8)
+        q = t[int(rng.integers(0, 300)) :].copy()
+        q[rng.random(len(q)) < 0.05] = rng.integers(0, 5)
+        queries.append(text(q))
+        targets.append(text(t))
+    t = rng.integers(0, 4, 7000).astype(np.uint8)
+    queries.append(text(t[500:6500]))
+    targets.append(text(t))
+    calls = []
+    for name in ("seg_driver", "seg_driver_serial"):
+        real = getattr(swc, name)
+        monkeypatch.setattr(swc, name, lambda *a, real=real: calls.append(1) or real(*a))
+    check_segments(queries, targets, Scoring(2, -3, 5, 2))
+    assert calls, "the segments layout was not used"
+    calls.clear()
+    # short pairs, traceback, other modes and general matrices keep the other layouts
+    align_batch(queries[:4], targets[:4], Scoring(), "local", traceback=True, backend="cpu")
+    align_batch(queries[:4], targets[:4], Scoring(), "semiglobal", backend="cpu")
+    align_batch(["ACGT" * 20] * 4, ["ACGT" * 25] * 4, Scoring(), "local", backend="cpu")
+    assert not calls
+
+
+def test_segments_layout_refuses_what_it_cannot_do():
+    q = SequenceBatch.from_sequences(["ACGT", "ACG"])
+    t = SequenceBatch.from_sequences(["ACGT", "ACGA"])
+    m = Scoring().substitution_matrix()
+    for kw in ({"mode": "global"}, {"traceback": True}, {"band": 1}):
+        with pytest.raises(ValueError, match="segments layout"):
+            sw.align_pairs(q.codes, q.offsets, t.codes, t.offsets, m, 5, 2,
+                           strategy="segments", **kw)  # fmt: skip
+    m2 = m.copy()
+    m2[0, 1] = m2[1, 0] = -1
+    with pytest.raises(ValueError, match="segments layout"):
+        sw.align_pairs(q.codes, q.offsets, t.codes, t.offsets, m2, 5, 2, strategy="segments")
