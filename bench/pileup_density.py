@@ -8,8 +8,13 @@ Both tools run as fresh processes (interpreter start-up, imports and numba's loa
 compiled functions included), same BAM, same filters (``-q 20 -Q 13``, the README's), in
 the same run: each repeat runs every method once, in an order rotated from repeat to repeat,
 after one untimed warm-up run of each. Prints a TSV: shape, method, repeats, median wall
-seconds, min and max, median CPU seconds (user + system of the child), ratio (samtools'
-median wall time over the method's; > 1: faster than samtools).
+seconds, min and max, ratio (samtools' median wall time over the method's; > 1: faster than
+samtools), then the same for CPU seconds (user + system of the child, all its threads):
+median, min, max, ratio. On a shared machine the CPU columns are the steadier measure.
+
+Outputs: samtools writes plain text; biometal runs twice, once to a plain TSV (an output
+name without ``.gz``: like with like) and once to a BGZF TSV (``.tsv.gz``, compression
+included); ``--other-tree`` runs the earlier code to ``.tsv.gz``.
 
 Shapes:
 
@@ -132,23 +137,28 @@ def _run(cmd: list[str]) -> tuple[float, float]:
 
 
 def methods(
-    bam: Path, ref: Path, out: Path, threads: int, other_tree: Path | None = None
+    bam: Path, ref: Path, out: Path, threads: list[int], other_tree: Path | None = None
 ) -> dict[str, list[str]]:
-    """name -> command line, for one BAM (``other_tree``: also biometal from that folder)."""
+    """name -> command line, for one BAM: samtools, then biometal at each thread count to a
+    plain and to a BGZF TSV (``other_tree``: also biometal from that folder, to BGZF, at the
+    largest thread count)."""
     sam = ["samtools", "mpileup", "-B", "-x", "-d", "0", *FILTERS_SAMTOOLS, "-f", str(ref)]
     ours = [sys.executable, "-m", "biometal.pileup", str(bam), str(ref)]
-    opts = [*FILTERS_BIOMETAL, "--threads", str(threads)]
-    cmds = {
-        "samtools mpileup": [*sam, str(bam), "-o", str(out / "samtools.txt")],
-        f"biometal.pileup --threads {threads}": [*ours, str(out / "biometal.tsv.gz"), *opts],
-    }
+    cmds = {"samtools mpileup (plain text)": [*sam, str(bam), "-o", str(out / "samtools.txt")]}
+    for t in threads:
+        opts = [*FILTERS_BIOMETAL, "--threads", str(t)]
+        cmds[f"biometal.pileup --threads {t} (plain TSV)"] = [*ours, str(out / "b.tsv"), *opts]
+        cmds[f"biometal.pileup --threads {t} (BGZF TSV)"] = [*ours, str(out / "b.tsv.gz"), *opts]
     if other_tree is not None:
         other_tree = other_tree.resolve()
-        cmds[f"biometal.pileup --threads {threads} ({other_tree})"] = [
+        t = max(threads)
+        cmds[f"biometal.pileup --threads {t} (BGZF TSV, {other_tree})"] = [
             f"PYTHONPATH={other_tree}",
             *ours,
             str(out / "other.tsv.gz"),
-            *opts,
+            *FILTERS_BIOMETAL,
+            "--threads",
+            str(t),
         ]
     return cmds
 
@@ -156,7 +166,7 @@ def methods(
 def bench(
     shapes: dict[str, tuple[Path, Path]],
     repeats: int,
-    threads: int,
+    threads: list[int],
     out: Path,
     other_tree: Path | None = None,
 ):
@@ -171,10 +181,14 @@ def bench(
             for k in range(len(names)):
                 name = names[(r + k) % len(names)]
                 times[name].append(_run(cmds[name]))
-        ref_median = statistics.median(w for w, _ in times["samtools mpileup"])
+        sam = names[0]
+        ref_median = statistics.median(w for w, _ in times[sam])
+        ref_cpu = statistics.median(c for _, c in times[sam])
         for name in names:
             walls = [w for w, _ in times[name]]
+            cpus = [c for _, c in times[name]]
             med = statistics.median(walls)
+            med_cpu = statistics.median(cpus)
             rows.append(
                 (
                     shape,
@@ -183,8 +197,11 @@ def bench(
                     med,
                     min(walls),
                     max(walls),
-                    statistics.median(c for _, c in times[name]),
                     ref_median / med,
+                    med_cpu,
+                    min(cpus),
+                    max(cpus),
+                    ref_cpu / med_cpu,
                 )
             )
     return rows
@@ -193,7 +210,12 @@ def bench(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--threads",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1, 2],
+        help="biometal's thread counts, comma-separated (default: 1,2)",
+    )
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/biometal_bench/pileup_density"))
     ap.add_argument("--dense-bam", type=Path, default=Path("results/align/sim.bam"))
     ap.add_argument("--dense-ref", type=Path, default=Path("results/data/reference.fa"))
@@ -222,9 +244,15 @@ def main(argv: list[str] | None = None) -> int:
     out = args.workdir / "out"
     out.mkdir(parents=True, exist_ok=True)
     rows = bench(shapes, args.repeats, args.threads, out, args.other_tree)
-    print("shape\tmethod\trepeats\tmedian_s\tmin_s\tmax_s\tmedian_cpu_s\tx_samtools")
-    for shape, name, n, med, lo, hi, cpu, ratio in rows:
-        print(f"{shape}\t{name}\t{n}\t{med:.3f}\t{lo:.3f}\t{hi:.3f}\t{cpu:.3f}\t{ratio:.2f}")
+    print(
+        "shape\tmethod\trepeats\tmedian_s\tmin_s\tmax_s\tx_samtools"
+        "\tmedian_cpu_s\tmin_cpu_s\tmax_cpu_s\tx_samtools_cpu"
+    )
+    for shape, name, n, med, lo, hi, ratio, cpu, clo, chi, cratio in rows:
+        print(
+            f"{shape}\t{name}\t{n}\t{med:.3f}\t{lo:.3f}\t{hi:.3f}\t{ratio:.2f}"
+            f"\t{cpu:.3f}\t{clo:.3f}\t{chi:.3f}\t{cratio:.2f}"
+        )
     os.sync()
     return 0
 

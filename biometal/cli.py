@@ -663,8 +663,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Pileup of a coordinate-sorted, indexed BAM: per reference position the depth, "
         "A/C/G/T/N\ncounts, deletions, skips, insertions, strand counts, mean base and "
         "mapping quality and\nthe indel alleles, through the pileup kernel (Metal or "
-        "numba), in bounded memory.\nOUT is a bgzipped TSV with a documented header "
-        "(tabix -s1 -b2 -e2 OUT indexes it);\n'-' writes the plain TSV to standard output."
+        "numba), in bounded memory.\nOUT is a TSV with a documented header: bgzipped "
+        "when it ends in .gz or .bgz\n(tabix -s1 -b2 -e2 OUT indexes it), else plain text; "
+        "'-' writes it to standard output."
         "\n\nexample:\n  biometal pileup results/align/sim.bam results/data/reference.fa "
         "sim.pileup.tsv.gz",
         [th, be],
@@ -672,7 +673,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("bam", metavar="BAM", help="coordinate-sorted BAM with its index (.bai/.csi)")
     p.add_argument("reference", metavar="REFERENCE", help="reference FASTA (with or without .fai)")
-    p.add_argument("out", metavar="OUT", help="output TSV (.tsv.gz, bgzipped), or '-'")
+    p.add_argument(
+        "out", metavar="OUT", help="output TSV (.tsv.gz: bgzipped; other names: plain), or '-'"
+    )
     _pileup_filters(p, min_mapq=0)
     p.add_argument(
         "-a",
@@ -685,7 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_int_range(0, 9),
         default=1,
         metavar="0-9",
-        help="BGZF compression level of OUT (default: 1)",
+        help="BGZF compression level of a .gz / .bgz OUT (default: 1)",
     )
 
     # call -----------------------------------------------------------------------------

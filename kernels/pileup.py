@@ -68,7 +68,8 @@ def _check(buf: Any, reads: Any, acc: Any, min_bq: Any) -> np.ndarray:
     nf = len(READ_FIELDS)
     c_table("pileup", "reads", reads, np.uint32, f"uint32[n, {nf}]", nf)
     c_table("pileup", "acc", acc, np.uint32, f"uint32[acc_len, {NCOL}]", NCOL)
-    if len(reads) > 1 and np.any(np.diff(reads[:, 0].astype(np.int64)) < 0):
+    col = reads[:, 0]
+    if len(reads) > 1 and (col[1:] < col[:-1]).any():  # no int64 copy and diff per call
         raise ValueError("pileup: reads must be sorted by rel_pos")
     if not 0 <= int(min_bq) < 2**32:
         raise ValueError(f"pileup: min_bq out of range: {min_bq}")

@@ -182,9 +182,14 @@ def format_rows(
     """
     p = 0
     n_rows = 0
-    # the position's digits, kept from row to row: consecutive rows add one in place
-    # (with carry) instead of converting the number again
-    digits = np.empty(24, np.uint8)
+    # the row's start, "chrom<TAB>position", kept from row to row and copied in one loop:
+    # consecutive rows add one to the position's digits in place (with carry) instead of
+    # converting the number again
+    d0 = chrom.shape[0] + 1  # first digit
+    pre = np.empty(d0 + 24, np.uint8)
+    for j in range(chrom.shape[0]):
+        pre[j] = chrom[j]
+    pre[d0 - 1] = 9
     n_dig = 0
     last = np.int64(-2)
     for i in range(counts.shape[0]):
@@ -201,49 +206,54 @@ def format_rows(
         if depth == 0 and not keep_zero:
             continue
         fwd = np.int64(c[0]) + c[1] + c[2] + c[3] + c[4] + c[10] + c[12]
-        for j in range(chrom.shape[0]):
-            out[p + j] = chrom[j]
-        p += chrom.shape[0]
-        out[p] = 9
-        p += 1
         pos = start + i + 1
         if pos == last + 1:
-            k = n_dig - 1
-            while k >= 0 and digits[k] == 57:
-                digits[k] = 48
+            k = d0 + n_dig - 1
+            while k >= d0 and pre[k] == 57:
+                pre[k] = 48
                 k -= 1
-            if k >= 0:
-                digits[k] += 1
+            if k >= d0:
+                pre[k] += 1
             else:  # 99..9 + 1: one more digit
-                for m in range(n_dig, 0, -1):
-                    digits[m] = digits[m - 1]
-                digits[0] = 49
+                for m in range(d0 + n_dig, d0, -1):
+                    pre[m] = pre[m - 1]
+                pre[d0] = 49
                 n_dig += 1
         else:
-            n_dig = _put_int(digits, 0, pos)
+            n_dig = _put_int(pre, d0, pos) - d0
         last = pos
-        for j in range(n_dig):
-            out[p + j] = digits[j]
-        p += n_dig
+        n_pre = d0 + n_dig
+        for j in range(n_pre):
+            out[p + j] = pre[j]
+        p += n_pre
         out[p] = 9
         out[p + 1] = ref[i]
         out[p + 2] = 9
         p = _put_int(out, p + 3, depth)
-        for v in (
-            a,
-            cc,
-            g,
-            t,
-            nn,
-            dl,
-            sk,
-            np.int64(c[14]) + c[15],
-            np.int64(c[16]) + c[17],
-            fwd,
-            depth - fwd,
-        ):
-            out[p] = 9
-            p = _put_int(out, p + 1, v)
+        # the columns one by one: a loop over a tuple of them indexes the tuple at run time
+        # (a jump table per column)
+        out[p] = 9
+        p = _put_int(out, p + 1, a)
+        out[p] = 9
+        p = _put_int(out, p + 1, cc)
+        out[p] = 9
+        p = _put_int(out, p + 1, g)
+        out[p] = 9
+        p = _put_int(out, p + 1, t)
+        out[p] = 9
+        p = _put_int(out, p + 1, nn)
+        out[p] = 9
+        p = _put_int(out, p + 1, dl)
+        out[p] = 9
+        p = _put_int(out, p + 1, sk)
+        out[p] = 9
+        p = _put_int(out, p + 1, np.int64(c[14]) + c[15])
+        out[p] = 9
+        p = _put_int(out, p + 1, np.int64(c[16]) + c[17])
+        out[p] = 9
+        p = _put_int(out, p + 1, fwd)
+        out[p] = 9
+        p = _put_int(out, p + 1, depth - fwd)
         out[p] = 9
         qsum = np.int64(c[18]) + c[19] + c[20] + c[21] + c[22]
         p = _put_mean(out, p + 1, qsum, bases)

@@ -289,6 +289,12 @@ class _Accumulator:
 MIN_GAP = 4096
 
 
+#: Groups of at least this many reads are piled up on ``params.threads`` numba threads,
+#: smaller ones (a site of a sparse BAM) on one: waking the workers costs more CPU than
+#: the few hundred reads take.
+PARALLEL_READS = 4096
+
+
 def _cut_at_gap(sel: np.ndarray, i: int, j: int, covered_end: int) -> int:
     """End of the group ``sel[i:j]`` cut before its first empty stretch of >= MIN_GAP.
 
@@ -370,9 +376,9 @@ def iter_pileup(
             need = int(group[:, 3].max()) - acc.start
             acc.ensure(need)
             reads = _read_table(group, acc.start)
-            pileup_accumulate(
-                batch.data, reads, acc.acc, min_bq, backend=backend, threads=params.threads
-            )
+            # a small group on the calling thread (see PARALLEL_READS); same counts
+            threads = params.threads if len(group) >= PARALLEL_READS else 1
+            pileup_accumulate(batch.data, reads, acc.acc, min_bq, backend=backend, threads=threads)
             ev = _events(batch.data, reads, len(acc.acc), min_bq, acc.start)
             if len(ev):
                 acc.events.append(ev)

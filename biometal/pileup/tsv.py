@@ -1,4 +1,5 @@
-"""The pileup as a bgzipped, tabix-compatible TSV with a documented header.
+"""The pileup as a TSV with a documented header: bgzipped and tabix-compatible (``.gz``
+or ``.bgz``), or plain text (any other name, or ``-`` for standard output).
 
 Layout: ``##`` lines describe the source, the filters, the equivalent ``samtools mpileup``
 command and every column; then one ``#chrom ...`` header line; then one row per reference
@@ -19,7 +20,7 @@ import numpy as np
 
 from biometal.io.bam import check_bam
 from biometal.io.bgzf import BgzfWriter
-from biometal.io.sinks import StdoutSink, is_stdout
+from biometal.io.sinks import OutputFile, StdoutSink, is_stdout
 from biometal.pileup.engine import IndelEvents, PileupBlock, PileupParams, iter_pileup
 from biometal.pileup.engine import samtools_command as _samtools_command
 
@@ -110,6 +111,12 @@ class _Reference:
         return seq + b"N" * (end - start - len(seq))
 
 
+#: Blocks of at least this many rows are formatted on ``threads`` threads, smaller ones on
+#: the calling thread: waking numba's workers for a few thousand rows costs more CPU than it
+#: saves (a sparse BAM's blocks are one site each). The text is the same either way.
+PARALLEL_ROWS = 32_768
+
+
 def _format_block(
     block_contig: str,
     start: int,
@@ -145,12 +152,10 @@ def _format_block(
     # read-only like ref_codes whether or not there is text: one compiled signature
     text = np.frombuffer(blob or b"\0", np.uint8)
     ref_codes = np.frombuffer(ref_seq[:n], np.uint8)
-    if threads > 1:
-        # small blocks in one chunk, but through the same compiled function: a fresh
-        # process then loads one formatting function from numba's cache, not two
+    if threads > 1 and n >= PARALLEL_ROWS:
         from biometal.pileup._kernels import format_rows_parallel
 
-        chunks = threads if n >= 4096 else 1
+        chunks = threads
         _, region, used, rows = format_rows_parallel(
             chrom, start, counts, ref_codes, text, offsets, keep_zero, out, chunks, per_row
         )
@@ -158,6 +163,19 @@ def _format_block(
         return [memoryview(p) for p in parts if len(p)], int(rows.sum())
     used, rows = format_rows(chrom, start, counts, ref_codes, text, offsets, keep_zero, out)
     return [memoryview(out[:used])], int(rows)
+
+
+def is_compressed(out: str | os.PathLike) -> bool:
+    """True when ``out`` names a BGZF file (``.gz`` or ``.bgz``); else the TSV is plain text."""
+    return os.fspath(out).endswith((".gz", ".bgz"))
+
+
+def _sink(out: str | os.PathLike, level: int, threads: int) -> BgzfWriter | OutputFile | StdoutSink:
+    if is_stdout(out):
+        return StdoutSink()
+    if is_compressed(out):
+        return BgzfWriter(out, level=level, threads=threads)
+    return OutputFile(out, gz=False)
 
 
 def write_pileup_tsv(
@@ -170,8 +188,9 @@ def write_pileup_tsv(
     compresslevel: int = 1,
     blocks: Iterable[PileupBlock] | None = None,
 ) -> dict[str, float]:
-    """Pileup of ``bam`` into the bgzipped TSV ``out`` (atomic; ``-``: the plain TSV on
-    standard output). Returns run statistics.
+    """Pileup of ``bam`` into the TSV ``out`` (atomic): bgzipped when the name ends in
+    ``.gz`` or ``.bgz``, else plain text (as ``samtools mpileup`` writes); ``-``: the plain
+    TSV on standard output. Returns run statistics.
 
     ``all_positions``: also write depth-0 positions (every position of every contig, like
     ``samtools mpileup -aa``). ``blocks``: an already running :func:`iter_pileup` (else one
@@ -201,11 +220,7 @@ def write_pileup_tsv(
             rows += n
         return rows
 
-    sink = (
-        StdoutSink()
-        if is_stdout(out)
-        else BgzfWriter(out, level=compresslevel, threads=params.threads)
-    )
+    sink = _sink(out, compresslevel, params.threads)
     with sink as writer:
         writer.write(header_text(str(bam), str(reference) if reference else None, params).encode())
         tid, pos = 0, 0  # next position not yet written (all_positions)

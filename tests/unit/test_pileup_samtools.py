@@ -19,6 +19,7 @@ sums (columns 18-23) are compared on a copy with both capped at 93; the counts (
 from __future__ import annotations
 
 import array
+import gzip
 from collections import Counter
 from pathlib import Path
 
@@ -436,3 +437,30 @@ def test_gap_cut_at_the_boundary(tmp_path, monkeypatch):
     nogap, _ = ours(bam, ref, params)
     for contig in got:
         assert np.array_equal(got[contig], nogap[contig])
+
+
+@pytest.mark.parametrize("name", ["toy", "ex1"])
+def test_plain_tsv_is_the_bgzf_text_and_matches_samtools(real, name, tmp_path):
+    """An output name without .gz is plain text (as samtools writes), the same bytes as the
+    BGZF TSV decompressed; its depth and base columns equal samtools' counts."""
+    if name not in real:
+        pytest.skip(f"example BAM {name} not installed")
+    bam, ref = real[name]
+    params = PARAMS["default"]
+    plain, packed = tmp_path / "p.tsv", tmp_path / "p.tsv.gz"
+    write_pileup_tsv(bam, plain, params, reference=ref)
+    write_pileup_tsv(bam, packed, params, reference=ref)
+    text = plain.read_bytes()
+    assert text[:2] != b"\x1f\x8b" and packed.read_bytes()[:2] == b"\x1f\x8b"
+    assert gzip.decompress(packed.read_bytes()) == text
+    exp, _ = samtools_pileup(str(bam), str(ref), params)
+    rows = [ln.split("\t") for ln in text.decode().splitlines() if not ln.startswith("#")]
+    assert rows
+    seen = {(r[0], int(r[1])) for r in rows}
+    for r in rows:
+        e = exp[r[0]][int(r[1]) - 1].astype(np.int64)
+        assert int(r[3]) == e[:14].sum(), r  # depth: bases + del + skip
+        assert [int(x) for x in r[4:9]] == (e[0:5] + e[5:10]).tolist(), r  # A C G T N
+    for contig, table in exp.items():  # every position samtools shows depth at is a row
+        for p0 in np.flatnonzero(table[:, :14].sum(axis=1)):
+            assert (contig, int(p0) + 1) in seen
