@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import biometal.assembly.example_assembler as example
-from biometal.assembly.evaluate import evaluate_contigs, repeat_ceiling
+from biometal.assembly.evaluate import evaluate_contigs, read_sequences, repeat_ceiling
 from biometal.assembly.example_assembler import (
     LINE_COUNT,
     AssemblyParams,
@@ -167,3 +167,18 @@ def test_peers_run_on_the_same_reads(sim, tmp_path, tool):
     assert run["cpu_s"] > 0 and run["max_rss_mb"] > 1
     ev = evaluate_contigs(tmp_path / "c.fa", sim["ref.fa"])
     assert ev["genome_fraction"] > 80
+
+
+ECOLI = Path("/usr/share/spades/test_dataset")  # Debian spades: real Illumina reads
+
+
+def test_real_reads_assemble_into_the_reference(tmp_path):
+    """SPAdes' E. coli test reads (1 kb of MG1655): one contig, the reference itself (the
+    end extension adds nothing past a sequence's end that its reads do not carry)."""
+    if not (ECOLI / "ecoli_1K_1.fq.gz").exists():
+        pytest.skip("spades test_dataset not installed")
+    reads = [ECOLI / "ecoli_1K_1.fq.gz", ECOLI / "ecoli_1K_2.fq.gz"]
+    assemble_files(reads, tmp_path / "a.fa", None, None, AssemblyParams(min_contig=200))
+    ((_, contig),) = read_sequences(tmp_path / "a.fa")
+    ((_, ref),) = read_sequences(ECOLI / "reference_1K.fa.gz")
+    assert contig in (ref, revcomp(ref))
