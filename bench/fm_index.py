@@ -13,15 +13,18 @@ with 1% substitutions. Each command runs in its own process under ``/usr/bin/tim
 - index bytes per reference base: bwa's ``.bwt + .sa + .pac`` vs the ``.npz``;
 - seeding: ``bwa fastmap -l 19 P reads.fq`` vs ``biometal fastmap -t 1 -l 19 ref.fm.npz
   reads.fq`` (bwa fastmap is single-threaded, so biometal gets one thread too), end to end
-  (index loading included), reads per second at the median of ``--repeats`` runs; the two
+  (index loading included), reads per second at the median of ``--repeats`` runs (the
+  tools interleaved), by wall time and by CPU time (user + system; with the range over
+  the runs: on a shared machine CPU time is the steadier measure); the two
   outputs are compared (SMEMs and counts must be identical, positions on the same index).
 
 Row ``biometal_all_cores``: ``biometal fastmap`` with its default threads (all cores).
 Row ``biometal_on_bwa_index`` seeds with ``biometal fastmap`` on bwa's own index
 files (``FMIndex.from_bwa``; its output must equal bwa's line for line). Prints a TSV:
-size_mb, tool, build_s, build_peak_rss_mb, index_bytes_per_base, seed_s (median),
-reads_per_s, seed_peak_rss_mb, and the ratios biometal/bwa (reads_per_s: bwa's seed_s over
-ours, > 1 is faster). Inputs and indexes go to ``--workdir``
+size_mb, tool, build_s, build_peak_rss_mb, index_bytes_per_base, seed_s (median wall),
+reads_per_s, seed_peak_rss_mb, seed_cpu_s (median), its range, reads_per_cpu_s, and the
+ratios biometal/bwa (reads_per_s and reads_per_cpu_s: bwa's seconds over ours, > 1 is
+faster). Inputs and indexes go to ``--workdir``
 (default /tmp/biometal_fm_bench), reused when present (builds are always rerun).
 """
 
@@ -39,8 +42,9 @@ import numpy as np
 BIOMETAL = [sys.executable, "-m", "biometal.cli"]
 
 
-def timed(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of ``cmd`` under /usr/bin/time -v."""
+def timed(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, CPU seconds: user + system) of ``cmd`` under
+    /usr/bin/time -v."""
     p = subprocess.run(
         ["/usr/bin/time", "-v", *cmd], stdout=stdout, stderr=subprocess.PIPE, text=True
     )
@@ -50,7 +54,11 @@ def timed(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float]:
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
     parts = [float(x) for x in wall.group(1).split(":")]
     secs = sum(v * 60**i for i, v in enumerate(reversed(parts)))
-    return secs, int(rss.group(1)) / 1024
+    cpu = sum(
+        float(re.search(rf"{k} time \(seconds\): (\S+)", p.stderr).group(1))
+        for k in ("User", "System")
+    )
+    return secs, int(rss.group(1)) / 1024, cpu
 
 
 def make_inputs(work: Path, size_mb: int, n_reads: int, seed: int) -> tuple[Path, Path]:
@@ -109,7 +117,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(
         "size_mb\ttool\tbuild_s\tbuild_peak_rss_mb\tindex_bytes_per_base\tseed_s\treads_per_s"
-        "\tseed_peak_rss_mb",
+        "\tseed_peak_rss_mb\tseed_cpu_s\tseed_cpu_s_range\treads_per_cpu_s",
         flush=True,
     )
     for size in args.sizes:
@@ -118,9 +126,9 @@ def main() -> None:
         rows = {}
         prefix = work / f"bwa{size}"
         npz = work / f"ref{size}.fm.npz"
-        b_s, b_rss = timed(["bwa", "index", "-p", str(prefix), str(ref)])
+        b_s, b_rss, _ = timed(["bwa", "index", "-p", str(prefix), str(ref)])
         bwa_bytes = sum(Path(f"{prefix}{e}").stat().st_size for e in (".bwt", ".sa", ".pac"))
-        o_s, o_rss = timed([*BIOMETAL, "fmindex", str(ref), str(npz)])
+        o_s, o_rss, _ = timed([*BIOMETAL, "fmindex", str(ref), str(npz)])
         our_bytes = npz.stat().st_size
         tools = {
             "bwa": ["bwa", "fastmap", "-l", "19", str(prefix), str(fq)],
@@ -141,6 +149,8 @@ def main() -> None:
         exact = lines(outs["bwa"]) == lines(outs["biometal_on_bwa_index"])
         med = {t: statistics.median(x[0] for x in v) for t, v in seeds.items()}
         srss = {t: max(x[1] for x in v) for t, v in seeds.items()}
+        cpus = {t: sorted(x[2] for x in v) for t, v in seeds.items()}
+        ccpu = {t: statistics.median(v) for t, v in cpus.items()}
         rows["bwa"] = (b_s, b_rss, bwa_bytes / bp)
         rows["biometal"] = (o_s, o_rss, our_bytes / bp)
         rows["biometal_all_cores"] = (o_s, o_rss, our_bytes / bp)
@@ -149,7 +159,8 @@ def main() -> None:
             ss = med[tool]
             print(
                 f"{size}\t{tool}\t{bs:.1f}\t{rss:.0f}\t{bpb:.2f}\t{ss:.2f}\t"
-                f"{args.reads / ss:.0f}\t{srss[tool]:.0f}",
+                f"{args.reads / ss:.0f}\t{srss[tool]:.0f}\t{ccpu[tool]:.2f}\t"
+                f"{cpus[tool][0]:.2f}-{cpus[tool][-1]:.2f}\t{args.reads / ccpu[tool]:.0f}",
                 flush=True,
             )
         (bs, rss, bpb), (bs0, rss0, bpb0) = rows["biometal"], rows["bwa"]
@@ -157,6 +168,7 @@ def main() -> None:
         print(
             f"{size}\tbiometal/bwa\t{bs / bs0:.2f}\t{rss / rss0:.2f}\t{bpb / bpb0:.2f}\t"
             f"{ss / ss0:.2f}\t{ss0 / ss:.2f}\t{srss['biometal'] / srss['bwa']:.2f}\t"
+            f"{ccpu['biometal'] / ccpu['bwa']:.2f}\t\t{ccpu['bwa'] / ccpu['biometal']:.2f}\t"
             f"# SMEMs identical: {same}; on bwa's index byte-identical output: {exact}",
             flush=True,
         )

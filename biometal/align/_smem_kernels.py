@@ -14,18 +14,15 @@ A bi-interval is ``(k, l, s)``: rows ``[k, k + s)`` of the pattern P and ``[l, l
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 OCC_SHIFT = 7
 OCC_STEP = 1 << OCC_SHIFT  # rows per block: 4 counts + 4 words of 32 rows = 64 bytes
 _U1 = np.uint64(1)
-_U2 = np.uint64(2)
-_U4 = np.uint64(4)
-_U56 = np.uint64(56)
 _M1 = np.uint64(0x5555555555555555)
-_M2 = np.uint64(0x3333333333333333)
-_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
-_H01 = np.uint64(0x0101010101010101)
 _PAT = np.array([0, 0x5555555555555555, 0xAAAAAAAAAAAAAAAA, 0xFFFFFFFFFFFFFFFF], np.uint64)
 
 
@@ -43,16 +40,60 @@ def new_bwt(n1: int) -> np.ndarray:
     return flat[skip : skip + nb * 8].reshape(nb, 8)
 
 
+@intrinsic
+def _popcount(typingctx, x):
+    """Bits set in uint64 ``x`` (LLVM ``ctpop``: one ``popcnt`` instruction)."""
+    if x != types.uint64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return types.uint64(types.uint64), codegen
+
+
+@intrinsic
+def _prefetch_block(typingctx, bwt, b):
+    """Prefetch (read, keep in all cache levels) the 64-byte block ``bwt[b]``: no effect
+    on results, lets the cache misses of independent searches overlap."""
+    if not isinstance(bwt, types.Array) or not isinstance(b, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        idx = context.cast(builder, args[1], signature.args[1], types.intp)
+        ptr = cgutils.get_item_pointer(
+            context, builder, signature.args[0], ary, [idx, cgutils.intp_t(0)]
+        )
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch"
+        )
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(bwt, b), codegen
+
+
+@njit(cache=True, inline="always")
+def _low_rows(w, m):
+    """Packed word ``w`` with rows ``m`` (0..32) and beyond set to code 0."""
+    if m >= 32:
+        return w
+    if m <= 0:
+        return np.uint64(0)
+    return w & ((_U1 << np.uint64(2 * m)) - _U1)
+
+
 @njit(cache=True, inline="always")
 def _count_in_word(w, c, m):
     """Count of base ``c`` among the first ``m`` (0..32) bases of packed word ``w``."""
     x = w ^ _PAT[c]
-    y = (x | (x >> _U1)) & _M1  # one bit per base that is not c
+    y = ~(x | (x >> _U1)) & _M1  # one bit per base equal to c
     if m < 32:
         y &= (_U1 << np.uint64(2 * m)) - _U1
-    y = (y & _M2) + ((y >> _U2) & _M2)
-    y = (y + (y >> _U4)) & _M4
-    return m - np.int64((y * _H01) >> _U56)
+    return np.int64(_popcount(y))
 
 
 @njit(cache=True, inline="always")
@@ -78,38 +119,29 @@ def _occ(bwt, primary, c, i):
 @njit(cache=True, inline="always")
 def _block_counts(bwt, b, rem):
     """Counts of codes 0-3 in the first ``rem`` packed rows of block ``b`` (the ``$`` row
-    counts as 0: callers correct for it)."""
-    n0 = n1 = n2 = 0
-    total = rem
-    w = 4
-    while rem > 0:
-        m = 32 if rem >= 32 else rem
-        x = bwt[b, w]
-        n0 += _count_in_word(x, 0, m)
-        n1 += _count_in_word(x, 1, m)
-        n2 += _count_in_word(x, 2, m)
-        rem -= m
-        w += 1
-    return n0, n1, n2, total - n0 - n1 - n2
+    counts as 0: callers correct for it): per word, popcounts of the low bits, the high
+    bits and both (C = low - both, G = high - both, T = both, A = the rest)."""
+    lo = hi = both = 0
+    for j in range(4):
+        w = _low_rows(bwt[b, 4 + j], rem - 32 * j)
+        x = w & _M1
+        y = (w >> _U1) & _M1
+        lo += np.int64(_popcount(x))
+        hi += np.int64(_popcount(y))
+        both += np.int64(_popcount(x & y))
+    return rem - lo - hi + both, lo - both, hi - both, both
 
 
 @njit(cache=True, inline="always")
 def _occ4(bwt, primary, i):
     """Counts of A, C, G and T in rows ``[0, i)`` (as :func:`_occ`, one pass)."""
     b = i >> OCC_SHIFT
-    n0 = np.int64(bwt[b, 0])
-    n1 = np.int64(bwt[b, 1])
-    n2 = np.int64(bwt[b, 2])
-    n3 = np.int64(bwt[b, 3])
     start = b << OCC_SHIFT
     a, c, g, t = _block_counts(bwt, b, i - start)
-    n0 += a
-    n1 += c
-    n2 += g
-    n3 += t
+    n0 = np.int64(bwt[b, 0]) + a
     if start <= primary and primary < i:
         n0 -= 1
-    return n0, n1, n2, n3
+    return n0, np.int64(bwt[b, 1]) + c, np.int64(bwt[b, 2]) + g, np.int64(bwt[b, 3]) + t
 
 
 @njit(cache=True, inline="always")
@@ -181,146 +213,257 @@ def _extend(bwt, cnt, primary, k, l, s, is_back, ok):  # noqa: E741 (BWA's names
     ok[0, j] = o0
 
 
-@njit(cache=True)
-def _smem1(bwt, cnt, primary, q, x, min_intv, mem, prev, curr, ok):
-    """SMEMs of query ``q`` (codes) overlapping position ``x`` (BWA ``bwt_smem1a``).
+LANES = 32  # reads searched in lockstep by one thread (their cache misses overlap)
+_LANE_ROWS = 1 << 16  # bound on lanes x (read length + 1) scratch rows
+# lane states (see _smem_lanes)
+_START, _FWD, _BWD_ROW, _BWD_J, _DONE = 0, 1, 2, 3, 4
 
-    Writes rows ``(k, l, s, start, end)`` to ``mem`` sorted by start; returns
-    ``(next_x, n_mem)``.
-    """
-    n_mem = 0
-    qlen = q.shape[0]
-    if q[x] > 3:
-        return x + 1, 0
+
+@njit(cache=True, inline="always")
+def _push(buf, n, k, l, s, start, end):  # noqa: E741 (BWA's names)
+    buf[n, 0] = k
+    buf[n, 1] = l
+    buf[n, 2] = s
+    buf[n, 3] = start
+    buf[n, 4] = end
+
+
+@njit(cache=True, inline="always")
+def _flip(buf, n):
+    """Reverse rows ``[0, n)`` of ``buf``."""
+    for j in range(n >> 1):
+        for f in range(5):
+            t = buf[j, f]
+            buf[j, f] = buf[n - 1 - j, f]
+            buf[n - 1 - j, f] = t
+
+
+@njit(cache=True)
+def _smem_lanes(bwt, cnt, primary, codes, offsets, r0, r1, min_len, min_intv, out, n_out, row0):
+    """SMEMs of reads ``r0 .. r1 - 1`` (as :func:`smem_batch` writes them): BWA's
+    ``bwt_smem1a`` iterated as ``bwa fastmap`` iterates it, rewritten as a state machine so
+    that up to :data:`LANES` reads advance in turn, one FM-index extension each; the next
+    extension's two occurrence blocks are prefetched when it is known, so a lane's memory
+    latency hides behind the other lanes' work. Same SMEMs, same order, as one read at a
+    time."""
+    if r1 <= r0:
+        return
     if min_intv < 1:
         min_intv = 1
-    c0 = q[x]
-    ik0 = cnt[c0]
-    ik1 = cnt[3 - c0]
-    ik2 = cnt[c0 + 1] - cnt[c0]
-    ik_end = x + 1
-    n_curr = 0
-    i = x + 1
-    while i < qlen:  # forward search
-        if q[i] < 4:
-            c = 3 - q[i]
-            _extend(bwt, cnt, primary, ik0, ik1, ik2, False, ok)
-            if ok[c, 2] != ik2:  # the interval shrinks: the match so far is maximal here
-                curr[n_curr, 0] = ik0
-                curr[n_curr, 1] = ik1
-                curr[n_curr, 2] = ik2
-                curr[n_curr, 4] = ik_end
-                n_curr += 1
-                if ok[c, 2] < min_intv:
-                    break
-            ik0 = ok[c, 0]
-            ik1 = ok[c, 1]
-            ik2 = ok[c, 2]
-            ik_end = i + 1
-        else:  # an ambiguous base ends the extension
-            curr[n_curr, 0] = ik0
-            curr[n_curr, 1] = ik1
-            curr[n_curr, 2] = ik2
-            curr[n_curr, 4] = ik_end
-            n_curr += 1
-            break
-        i += 1
-    if i == qlen:
-        curr[n_curr, 0] = ik0
-        curr[n_curr, 1] = ik1
-        curr[n_curr, 2] = ik2
-        curr[n_curr, 4] = ik_end
-        n_curr += 1
-    # longest forward match first
-    for j in range(n_curr >> 1):
+    maxq = 1
+    for r in range(r0, r1):
+        maxq = max(maxq, offsets[r + 1] - offsets[r])
+    cap = maxq + 1
+    n_lanes = max(1, min(LANES, _LANE_ROWS // cap, r1 - r0))
+    bufs = np.empty((n_lanes, 2, cap, 5), np.int64)  # per lane: prev / curr
+    mems = np.empty((n_lanes, cap, 5), np.int64)
+    out0 = offsets[r0]  # kept SMEMs from this row of out, reads interleaved, then sorted
+    n_got = 0
+    ok = np.empty((4, 3), np.int64)
+    # per lane: read, state, query offset and length, x, ret, i, j, which buffer is prev,
+    # n_prev, n_curr, n_mem, kept SMEMs; the forward interval; the pending extension
+    st = np.zeros((n_lanes, 13), np.int64)
+    ik = np.zeros((n_lanes, 4), np.int64)  # k, l, s, end
+    pend = np.zeros((n_lanes, 4), np.int64)  # k, l, s, is_back (-1: none)
+    pend[:, 3] = -1
+    nxt = r0
+    active = 0
+    for ln in range(n_lanes):
+        st[ln, 0] = nxt
+        st[ln, 1] = _START
+        st[ln, 2] = offsets[nxt]
+        st[ln, 3] = offsets[nxt + 1] - offsets[nxt]
+        st[ln, 4] = 0
+        st[ln, 12] = 0
+        nxt += 1
+        active += 1
+    while active > 0:
+        for ln in range(n_lanes):
+            state = st[ln, 1]
+            if state == _DONE:
+                continue
+            q0 = st[ln, 2]
+            qlen = st[ln, 3]
+            have = False  # ok holds the result of this lane's pending extension
+            if pend[ln, 3] >= 0:
+                pb = pend[ln, 3] == 1
+                _extend(bwt, cnt, primary, pend[ln, 0], pend[ln, 1], pend[ln, 2], pb, ok)
+                pend[ln, 3] = -1
+                have = True
+            # run the lane until it needs an extension (or has no read left)
+            while True:
+                state = st[ln, 1]
+                if state == _START:
+                    x = st[ln, 4]
+                    while x < qlen and codes[q0 + x] > 3:
+                        x += 1
+                    if x >= qlen:  # read done: next read
+                        n_out[st[ln, 0]] = st[ln, 12]
+                        if nxt >= r1:
+                            st[ln, 1] = _DONE
+                            active -= 1
+                            break
+                        st[ln, 0] = nxt
+                        st[ln, 2] = offsets[nxt]
+                        st[ln, 3] = offsets[nxt + 1] - offsets[nxt]
+                        st[ln, 4] = 0
+                        st[ln, 12] = 0
+                        q0 = st[ln, 2]
+                        qlen = st[ln, 3]
+                        nxt += 1
+                        continue
+                    st[ln, 4] = x
+                    c0 = codes[q0 + x]
+                    ik[ln, 0] = cnt[c0]
+                    ik[ln, 1] = cnt[3 - c0]
+                    ik[ln, 2] = cnt[c0 + 1] - cnt[c0]
+                    ik[ln, 3] = x + 1
+                    st[ln, 6] = x + 1  # i
+                    st[ln, 10] = 0  # n_curr
+                    st[ln, 7] = 0  # prev buffer: 0, curr: 1
+                    st[ln, 1] = _FWD
+                    continue
+                if state == _FWD:
+                    i = st[ln, 6]
+                    curr = bufs[ln, 1 - st[ln, 7]]
+                    done = False
+                    if i < qlen and codes[q0 + i] < 4:
+                        if not have:
+                            pend[ln, 0] = ik[ln, 0]
+                            pend[ln, 1] = ik[ln, 1]
+                            pend[ln, 2] = ik[ln, 2]
+                            pend[ln, 3] = 0
+                            base = ik[ln, 1]
+                            _prefetch_block(bwt, base >> OCC_SHIFT)
+                            _prefetch_block(bwt, (base + ik[ln, 2]) >> OCC_SHIFT)
+                            break
+                        have = False
+                        c = 3 - codes[q0 + i]
+                        if ok[c, 2] != ik[ln, 2]:  # the match so far is maximal here
+                            n = st[ln, 10]
+                            _push(curr, n, ik[ln, 0], ik[ln, 1], ik[ln, 2], 0, ik[ln, 3])
+                            st[ln, 10] = n + 1
+                            if ok[c, 2] < min_intv:
+                                done = True
+                        if not done:
+                            ik[ln, 0] = ok[c, 0]
+                            ik[ln, 1] = ok[c, 1]
+                            ik[ln, 2] = ok[c, 2]
+                            ik[ln, 3] = i + 1
+                            st[ln, 6] = i + 1
+                            continue
+                    else:  # an ambiguous base or the read's end
+                        n = st[ln, 10]
+                        _push(curr, n, ik[ln, 0], ik[ln, 1], ik[ln, 2], 0, ik[ln, 3])
+                        st[ln, 10] = n + 1
+                    # forward search over: longest match first, then search backward
+                    n_curr = st[ln, 10]
+                    _flip(curr, n_curr)
+                    st[ln, 5] = curr[0, 4]  # ret
+                    st[ln, 9] = n_curr  # n_prev
+                    st[ln, 7] = 1 - st[ln, 7]
+                    st[ln, 6] = st[ln, 4] - 1
+                    st[ln, 11] = 0  # n_mem
+                    st[ln, 1] = _BWD_ROW
+                    continue
+                if state == _BWD_ROW:  # start of a backward step at i
+                    st[ln, 10] = 0
+                    st[ln, 8] = 0  # j
+                    st[ln, 1] = _BWD_J
+                    continue
+                # _BWD_J
+                i = st[ln, 6]
+                j = st[ln, 8]
+                prev = bufs[ln, st[ln, 7]]
+                curr = bufs[ln, 1 - st[ln, 7]]
+                mem = mems[ln]
+                c = -1
+                if i >= 0 and codes[q0 + i] < 4:
+                    c = codes[q0 + i]
+                if j < st[ln, 9]:
+                    pk = prev[j, 0]
+                    pl = prev[j, 1]
+                    ps = prev[j, 2]
+                    if c >= 0 and not have:
+                        pend[ln, 0] = pk
+                        pend[ln, 1] = pl
+                        pend[ln, 2] = ps
+                        pend[ln, 3] = 1
+                        _prefetch_block(bwt, pk >> OCC_SHIFT)
+                        _prefetch_block(bwt, (pk + ps) >> OCC_SHIFT)
+                        break
+                    have = False
+                    n_curr = st[ln, 10]
+                    if c < 0 or ok[c, 2] < min_intv:
+                        if n_curr == 0:  # no longer match reaches further left
+                            n_mem = st[ln, 11]
+                            if n_mem == 0 or i + 1 < mem[n_mem - 1, 3]:
+                                _push(mem, n_mem, pk, pl, ps, i + 1, prev[j, 4])
+                                st[ln, 11] = n_mem + 1
+                    elif n_curr == 0 or ok[c, 2] != curr[n_curr - 1, 2]:
+                        _push(curr, n_curr, ok[c, 0], ok[c, 1], ok[c, 2], 0, prev[j, 4])
+                        st[ln, 10] = n_curr + 1
+                    st[ln, 8] = j + 1
+                    continue
+                # every interval of this step done
+                if st[ln, 10] > 0:
+                    st[ln, 9] = st[ln, 10]
+                    st[ln, 7] = 1 - st[ln, 7]
+                    st[ln, 6] = i - 1
+                    st[ln, 1] = _BWD_ROW
+                    continue
+                # this x done: SMEMs sorted by start, the long ones kept
+                n_mem = st[ln, 11]
+                _flip(mem, n_mem)
+                r = st[ln, 0]
+                m = st[ln, 12]
+                for jj in range(n_mem):
+                    if mem[jj, 4] - mem[jj, 3] < min_len:
+                        continue
+                    _push(out, out0 + n_got, mem[jj, 0], mem[jj, 2], mem[jj, 3], mem[jj, 4], r)
+                    n_got += 1
+                    m += 1
+                st[ln, 12] = m
+                st[ln, 4] = st[ln, 5]  # x = ret
+                st[ln, 1] = _START
+                continue
+    # grouped by read (each read's in order), still packed from row offsets[r0] of out
+    got = out[out0 : out0 + n_got].copy()
+    pos = np.empty(r1 - r0, np.int64)
+    acc = offsets[r0]
+    for r in range(r0, r1):
+        row0[r] = acc
+        pos[r - r0] = acc
+        acc += n_out[r]
+    for g in range(n_got):
+        p = pos[got[g, 4] - r0]
         for f in range(5):
-            t = curr[j, f]
-            curr[j, f] = curr[n_curr - 1 - j, f]
-            curr[n_curr - 1 - j, f] = t
-    ret = curr[0, 4]
-    n_prev = n_curr
-    prev, curr = curr, prev  # BWA swaps its vectors too
+            out[p, f] = got[g, f]
+        pos[got[g, 4] - r0] = p + 1
 
-    i = x - 1
-    while i >= -1:  # backward search for MEMs
-        c = -1
-        if i >= 0 and q[i] < 4:
-            c = q[i]
-        n_curr = 0
-        for j in range(n_prev):
-            pk = prev[j, 0]
-            pl = prev[j, 1]
-            ps = prev[j, 2]
-            if c >= 0:
-                _extend(bwt, cnt, primary, pk, pl, ps, True, ok)
-            if c < 0 or ok[c, 2] < min_intv:
-                if n_curr == 0:  # no longer match reaches further left
-                    if n_mem == 0 or i + 1 < mem[n_mem - 1, 3]:  # skip contained matches
-                        mem[n_mem, 0] = pk
-                        mem[n_mem, 1] = pl
-                        mem[n_mem, 2] = ps
-                        mem[n_mem, 3] = i + 1
-                        mem[n_mem, 4] = prev[j, 4]
-                        n_mem += 1
-            elif n_curr == 0 or ok[c, 2] != curr[n_curr - 1, 2]:
-                curr[n_curr, 0] = ok[c, 0]
-                curr[n_curr, 1] = ok[c, 1]
-                curr[n_curr, 2] = ok[c, 2]
-                curr[n_curr, 4] = prev[j, 4]
-                n_curr += 1
-        if n_curr == 0:
-            break
-        n_prev = n_curr
-        prev, curr = curr, prev
-        i -= 1
-    # sorted by start
-    for j in range(n_mem >> 1):
-        for f in range(5):
-            t = mem[j, f]
-            mem[j, f] = mem[n_mem - 1 - j, f]
-            mem[n_mem - 1 - j, f] = t
-    return ret, n_mem
+
+CHUNK = 512  # reads per parallel task of smem_batch
 
 
 @njit(cache=True, parallel=True)
 def smem_batch(bwt, cnt, primary, codes, offsets, min_len, min_intv, out):
     """SMEMs of every read (``codes[offsets[r]:offsets[r+1]]``), as ``bwa fastmap`` lists them.
 
-    ``out``: int64[total_len, 5] scratch; row ``offsets[r] + m`` gets the m-th SMEM of read
-    r as ``(k, s, start, end, read)`` (a read has at most its length of SMEMs). Returns
-    int64[n_reads]: SMEMs of length >= ``min_len`` kept per read.
+    ``out``: int64[total_len, 5] scratch (a read has at most its length of SMEMs; only the
+    rows written are touched); row ``row0[r] + m`` gets the m-th SMEM of read r as ``(k, s,
+    start, end, read)``. Returns ``(n_out, row0)``: int64[n_reads] SMEMs of length >=
+    ``min_len`` kept per read, and their first row. Chunks of :data:`CHUNK` reads run in
+    parallel, each through :func:`_smem_lanes`.
     """
     n_reads = offsets.shape[0] - 1
     n_out = np.zeros(n_reads, np.int64)
-    for r in prange(n_reads):
-        q = codes[offsets[r] : offsets[r + 1]]
-        qlen = q.shape[0]
-        if qlen == 0:
-            continue
-        mem = np.empty((qlen + 1, 5), np.int64)
-        prev = np.empty((qlen + 1, 5), np.int64)
-        curr = np.empty((qlen + 1, 5), np.int64)
-        ok = np.empty((4, 3), np.int64)
-        base = offsets[r]
-        m = 0
-        start = 0
-        while start < qlen:
-            while start < qlen and q[start] > 3:
-                start += 1
-            if start == qlen:
-                break
-            start, n_mem = _smem1(bwt, cnt, primary, q, start, min_intv, mem, prev, curr, ok)
-            for j in range(n_mem):
-                if mem[j, 4] - mem[j, 3] < min_len:
-                    continue
-                out[base + m, 0] = mem[j, 0]
-                out[base + m, 1] = mem[j, 2]
-                out[base + m, 2] = mem[j, 3]
-                out[base + m, 3] = mem[j, 4]
-                out[base + m, 4] = r
-                m += 1
-        n_out[r] = m
-    return n_out
+    row0 = np.zeros(n_reads, np.int64)
+    n_chunks = (n_reads + CHUNK - 1) // CHUNK
+    for t in prange(n_chunks):
+        r0 = t * CHUNK
+        r1 = min(n_reads, r0 + CHUNK)
+        _smem_lanes(bwt, cnt, primary, codes, offsets, r0, r1, min_len, min_intv, out, n_out, row0)
+    return n_out, row0
 
 
 @njit(cache=True)
@@ -370,23 +513,62 @@ def get_words(bwt, n1):
     return out
 
 
+@njit(cache=True)
+def _sa_lanes(bwt, cnt, primary, sa_sample, intv, rows, out, i0, i1):
+    """:func:`sa_lookup` of ``rows[i0:i1]``, :data:`LANES` rows in turn, one LF-step each
+    (the next step's block prefetched, so the lanes' cache misses overlap)."""
+    n_lanes = min(LANES, i1 - i0)
+    cur = np.empty(n_lanes, np.int64)  # row
+    steps = np.zeros(n_lanes, np.int64)
+    who = np.empty(n_lanes, np.int64)  # index into rows / out
+    nxt = i0
+    for ln in range(n_lanes):
+        who[ln] = nxt
+        cur[ln] = rows[nxt]
+        _prefetch_block(bwt, rows[nxt] >> OCC_SHIFT)
+        nxt += 1
+    active = n_lanes
+    while active > 0:
+        for ln in range(n_lanes):
+            i = who[ln]
+            if i < 0:
+                continue
+            j = cur[ln]
+            while True:
+                if j % intv == 0:
+                    out[i] = sa_sample[j // intv] + steps[ln]
+                elif j == primary:  # the row of the whole text: SA = 0
+                    out[i] = steps[ln]
+                else:
+                    break
+                if nxt >= i1:  # this lane is done
+                    i = -1
+                    break
+                i = nxt
+                nxt += 1
+                j = rows[i]
+                steps[ln] = 0
+            who[ln] = i
+            if i < 0:
+                active -= 1
+                continue
+            c = _base(bwt, j)
+            j = cnt[c] + _occ(bwt, primary, c, j)
+            steps[ln] += 1
+            cur[ln] = j
+            _prefetch_block(bwt, j >> OCC_SHIFT)
+
+
 @njit(cache=True, parallel=True)
 def sa_lookup(bwt, cnt, primary, sa_sample, intv, rows, out):
     """Suffix-array values of ``rows`` from the sample ``sa_sample[j] = SA[j * intv]``:
-    LF-steps from each row until a sampled row (or the ``$`` of the text's start)."""
-    for i in prange(rows.shape[0]):
-        j = rows[i]
-        steps = 0
-        while True:
-            if j % intv == 0:
-                out[i] = sa_sample[j // intv] + steps
-                break
-            if j == primary:  # the row of the whole text: SA = 0
-                out[i] = steps
-                break
-            c = _base(bwt, j)
-            j = cnt[c] + _occ(bwt, primary, c, j)
-            steps += 1
+    LF-steps from each row until a sampled row (or the ``$`` of the text's start); chunks
+    of :data:`CHUNK` rows in parallel (:func:`_sa_lanes`)."""
+    n = rows.shape[0]
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for t in prange(n_chunks):
+        i0 = t * CHUNK
+        _sa_lanes(bwt, cnt, primary, sa_sample, intv, rows, out, i0, min(n, i0 + CHUNK))
 
 
 @njit(cache=True)

@@ -154,7 +154,7 @@ class FMIndex:
                     return _assemble(z["text"], z["sa"], names, offsets)
                 n1 = int(z["n"])
                 bwt = np.asarray(z["bwt"], np.uint64)
-                fwd = _unpack2(z["pac2"], int(offsets[-1]))
+                text = _both_strands(z["pac2"], int(offsets[-1]))
                 sa, sa_intv = np.asarray(z["sa"], np.int64), int(z["sa_intv"])
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             what = " ".join(str(exc).split())
@@ -165,8 +165,6 @@ class FMIndex:
         _k.set_words(bwt, words, n1)
         del words
         _k.fill_counts(bwt, n1, primary)
-        text = np.concatenate([fwd, reverse_complement(fwd)])
-        del fwd
         return FMIndex(text, sa, bwt, _cnt(bwt), primary, names, offsets, sa_intv)
 
     @classmethod
@@ -204,12 +202,10 @@ class FMIndex:
             bwt = _k.new_bwt(n1)
             _k.bwt_from_bwa(words, n1, primary, bwt)
             del words
-            fwd = _unpack2(np.fromfile(prefix + ".pac", np.uint8), l_pac)
+            text = _both_strands(np.fromfile(prefix + ".pac", np.uint8), l_pac)
         except (OSError, ValueError, IndexError) as exc:
             what = " ".join(str(exc).split())
             raise InputFormatError(prefix, None, f"not a readable BWA index: {what}") from None
-        text = np.concatenate([fwd, reverse_complement(fwd)])
-        del fwd
         _k.fill_counts(bwt, n1, primary)
         offsets = np.array([*starts, l_pac], np.int64)
         return FMIndex(text, sa, bwt, _cnt(bwt), primary, names, offsets, sa_intv)
@@ -232,6 +228,15 @@ def _unpack2(packed: np.ndarray, n: int) -> np.ndarray:
         np.right_shift(packed, 6 - 2 * j, out=out[:, j])
     out &= 3
     return out.reshape(-1)[:n]
+
+
+def _both_strands(packed: np.ndarray, n: int) -> np.ndarray:
+    """The index text ``F + revcomp(F)`` from ``F`` packed by :func:`_pack2` (``n`` codes,
+    all 0..3), built in place (no concatenation)."""
+    text = np.empty(2 * n, np.uint8)
+    text[:n] = _unpack2(packed, n)
+    np.subtract(3, text[n - 1 :: -1] if n else text[:0], out=text[n:])
+    return text
 
 
 def _cnt(bwt: np.ndarray) -> np.ndarray:
@@ -352,11 +357,11 @@ def find_smems(
     offsets = np.ascontiguousarray(offsets, np.int64)
     total = int(offsets[-1]) if offsets.shape[0] else 0
     out = np.empty((max(total, 1), 5), np.int64)
-    n_out = _k.smem_batch(
+    n_out, row0 = _k.smem_batch(
         index.bwt, index.cnt, index.primary, codes, offsets, min_len, min_intv, out
     )
     first = np.cumsum(n_out) - n_out
-    rows = np.repeat(offsets[:-1] - first, n_out) + np.arange(int(n_out.sum()), dtype=np.int64)
+    rows = np.repeat(row0 - first, n_out) + np.arange(int(n_out.sum()), dtype=np.int64)
     sel = out[rows]
     return Seeds(
         read=sel[:, 4].copy(),

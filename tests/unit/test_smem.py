@@ -172,6 +172,37 @@ def test_seeds_equal_bwa_fastmap(genome, tmp_path: Path) -> None:
     assert not diff, (diff[:3], [ours.get(k) for k in diff[:3]], [theirs[k] for k in diff[:3]])
 
 
+def test_lockstep_batch_equals_one_read_at_a_time(genome) -> None:
+    """The search interleaves up to LANES reads (fewer for long reads); alone, a read has
+    no neighbour to interleave with: every read's SMEMs must be the same either way."""
+    from biometal.align import _smem_kernels as k
+
+    _, _, contigs, idx = genome
+    rng = np.random.default_rng(5)
+    reads = []
+    for r in range(k.CHUNK + 90):  # more than one chunk; lengths 0 .. 6000 (fewer lanes)
+        c = contigs[r % len(contigs)]
+        ln = int(rng.choice([0, 1, 25, 150, 151, 6000]))
+        ln = min(ln, len(c) - 1)
+        p = int(rng.integers(0, len(c) - ln))
+        s = c[p : p + ln].astype(np.uint8)
+        m = rng.random(ln) < 0.02
+        s[m] = rng.integers(0, 5, int(m.sum()))  # substitutions and N
+        if r % 7 == 0 and ln > 40:
+            s[10:30] = 4  # a run of N
+        reads.append(s)
+    offsets = np.zeros(len(reads) + 1, np.int64)
+    np.cumsum([len(s) for s in reads], out=offsets[1:])
+    codes = np.concatenate(reads)
+    batch = find_smems(idx, codes, offsets, min_len=15)
+    assert len(batch) > 2 * len(reads) and max(offsets[1:] - offsets[:-1]) == 6000
+    for r, s in enumerate(reads):
+        one = find_smems(idx, s, np.array([0, len(s)]), min_len=15)
+        sel = batch.read == r
+        for f in ("start", "end", "occ", "sa_start"):
+            assert getattr(one, f).tolist() == getattr(batch, f)[sel].tolist(), (r, f)
+
+
 def test_reference_n_and_short_reads(tmp_path: Path) -> None:
     fa = tmp_path / "n.fa"
     fa.write_text(">a\nACGTNNNNACGTTTGCA\n>b\nGGGCCCAAAT\n")
