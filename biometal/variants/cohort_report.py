@@ -17,7 +17,9 @@ not scored (the table's ``note`` says so), and the kernel's throughput is measur
 first sample's covered positions.
 
 CPU time (user + sys of the whole job, Python imports and start-up included, from the jobs'
-own ``cpu`` records): single = the gVCF jobs, joint = the gVCF jobs + the joint job, peer =
+own ``cpu`` records): single = the gVCF jobs, joint = the gVCF jobs + the joint job (for a
+simulated cohort one job, :func:`gvcf_joint_job`, whose CPU is split into per-sample and
+joint records: the first sample's holds the start-up), peer =
 the ``bcftools mpileup | bcftools call`` pipeline and its index (bash ``times``). Mapping is
 shared and not counted. ``library_cpu_s``: the same without the Python jobs' start-up
 (imports, numba's cache loading), the library calls alone.
@@ -54,9 +56,40 @@ def cpu_seconds() -> float:
 
 def write_cpu(out_json: str | os.PathLike, stats: Mapping[str, float] | None = None) -> None:
     """The job's CPU time so far (:func:`cpu_seconds`) and ``stats`` as JSON (atomic)."""
-    data = {"cpu_s": cpu_seconds(), **(stats or {})}
+    data = {"cpu_s": cpu_seconds(), **(stats or {})}  # stats may set cpu_s
     with atomic_path(out_json) as tmp:
         Path(tmp).write_text(json.dumps(data, indent=1) + "\n")
+
+
+def gvcf_joint_job(
+    bams: Sequence[str | os.PathLike],
+    samples: Sequence[str],
+    reference: str | os.PathLike,
+    gvcfs: Sequence[str | os.PathLike],
+    cpu_gvcf: Sequence[str | os.PathLike],
+    joint_vcf: str | os.PathLike,
+    cpu_joint: str | os.PathLike,
+    **options,
+) -> None:
+    """Every sample's gVCF (:func:`biometal.variants.gvcf.write_gvcf`) then the joint VCF
+    (:func:`biometal.variants.joint.joint_genotype`) in one process: Python and numba
+    start-up paid once. Each output's CPU JSON holds the CPU spent since the previous one
+    (the first sample's includes the start-up), so their sum is the job's CPU time.
+    ``options``: ``pileup``, ``calling``, ``gvcf``, ``backend`` (as write_gvcf takes them)."""
+    from biometal.variants.gvcf import write_gvcf
+    from biometal.variants.joint import joint_genotype
+
+    n = {len(bams), len(samples), len(gvcfs), len(cpu_gvcf)}
+    if len(n) != 1:
+        raise BiometalError(f"gvcf_joint_job: {len(bams)} BAMs for {len(samples)} samples")
+    mark = 0.0
+    for bam, sample, out, cpu in zip(bams, samples, gvcfs, cpu_gvcf, strict=True):
+        stats = write_gvcf(bam, reference, out, sample=sample, threads=1, **options)
+        now = cpu_seconds()
+        write_cpu(cpu, {**stats, "cpu_s": now - mark})
+        mark = now
+    stats = joint_genotype(gvcfs, reference, joint_vcf, calling=options.get("calling"))
+    write_cpu(cpu_joint, {**stats, "cpu_s": cpu_seconds() - mark})
 
 
 def bcftools_multisample(

@@ -22,7 +22,9 @@ GATK ``-ERC GVCF`` do (bgzipped VCF 4.3 + ``.tbi``, atomic):
   neither); six PLs from the same read model (error ``indel_error``). GT is the
   single-sample call on those counts (``min_alt_reads`` / ``min_af`` / ``min_depth``,
   prior ``indel_theta``), else 0/0 (FILTER ``.``), so joint genotyping has every
-  sample's evidence at an indel it did not call.
+  sample's evidence at an indel it did not call. The counts are indel_read_support's,
+  computed by :func:`indel_support` (reads loaded once per window of loci, the per-read
+  loop compiled: :mod:`biometal.variants._kernels`).
 - **Reference blocks** over the other positions with a REF of A/C/G/T: runs of consecutive
   positions whose reference-confidence GQ falls in the same band (``gq_bands``: lower bounds;
   a block never spans a site record, an indel's REF, or a position without a block of the
@@ -59,11 +61,15 @@ from biometal.pileup.engine import PileupParams, iter_pileup
 from biometal.variants import sitestats as S
 from biometal.variants.call import (
     FILTERS,
+    HAP_FLANK,
     CallParams,
+    _assign_reads,
+    _finish,
+    _loci,
     _Reference,
     bam_sample_name,
     call_indels,
-    genotype_indels,
+    indel_span,
 )
 from biometal.variants.vcf import VcfRecord, VcfWriter, header_lines
 
@@ -231,33 +237,34 @@ def _site_lines(
         & (depth >= max(1, params.min_depth))
     )
     max_bbq = float(S.pvalue_to_phred(np.array([params.max_error_pvalue]))[0])
+    # columns as Python lists (numpy scalars per row cost more than the formatting);
+    # the ErrorLike test in the kernel's float32, as a float32 scalar compares
+    low_bbq = (floats[rows, 2] < max_bbq).tolist()
+    gq_l = np.where(called, ints[rows, 8], ints[rows, 9]).tolist()
+    gt_l = np.where(called, ints[rows, 7], 0).tolist()
+    pos_l = (block_start + rows).tolist()
     out = []
-    for j, row in enumerate(rows.tolist()):
-        gt = _GT[int(ints[row, 7])] if called[j] else "0/0"
-        qual = float(floats[row, 0])
-        if called[j]:
+    for pos, c, g, gq, qual, binq, bbq, low, d, nr, nx, no, rc, ac, pl in zip(
+        pos_l, called.tolist(), gt_l, gq_l, floats[rows, 0].tolist(), floats[rows, 1].tolist(),
+        floats[rows, 2].tolist(), low_bbq, depth.tolist(), n_ref.tolist(), n_x.tolist(),
+        n_o.tolist(), r.tolist(), a.tolist(), pl6.tolist(), strict=True,
+    ):  # fmt: skip
+        if c:
             f = []
             if qual < params.min_qual:
                 f.append("LowQual")
-            if floats[row, 2] < max_bbq:
+            if low:
                 f.append("ErrorLike")
             flt = ";".join(f) or "PASS"
-            gq = int(ints[row, 8])
         else:
             flt = "."
-            gq = int(ints[row, 9])
-        d = int(depth[j])
-        info = (
-            f"DP={d};AF={round(int(n_x[j]) / d, 4) if d else 0.0:.4g};TYPE=SNP;"
-            f"BINOMQ={float(floats[row, 1]):.4g};BBQ={float(floats[row, 2]):.4g}"
-        )
-        pl = ",".join(str(int(x)) for x in pl6[j])
         line = (
-            f"{contig}\t{block_start + row + 1}\t.\t{_LETTER[r[j]]}\t{_LETTER[a[j]]},<*>\t"
-            f"{qual:.2f}\t{flt}\t{info}\tGT:GQ:DP:AD:PL\t{gt}:{gq}:{d}:"
-            f"{int(n_ref[j])},{int(n_x[j])},{int(n_o[j])}:{pl}\n"
+            f"{contig}\t{pos + 1}\t.\t{_LETTER[rc]}\t{_LETTER[ac]},<*>\t{qual:.2f}\t{flt}\t"
+            f"DP={d};AF={round(nx / d, 4) if d else 0.0:.4g};TYPE=SNP;"
+            f"BINOMQ={binq:.4g};BBQ={bbq:.4g}\tGT:GQ:DP:AD:PL\t{_GT[g]}:{gq}:{d}:"
+            f"{nr},{nx},{no}:{pl[0]},{pl[1]},{pl[2]},{pl[3]},{pl[4]},{pl[5]}\n"
         )
-        out.append((block_start + row, 1, line))
+        out.append((pos, 1, line))
     return rows, out
 
 
@@ -278,52 +285,206 @@ def _indel_line(rec: VcfRecord, params: CallParams, n_other: int = 0) -> str:
     )
 
 
-def _block_lines(contig: str, seq_of, blocks: list[_Blocks], spans: np.ndarray):
-    """Block lines of one contig, cut around record spans (``spans`` int64[k, 2], sorted)."""
+def _block_lines(
+    contig: str, seq_of, blocks: list[_Blocks], spans: np.ndarray
+) -> tuple[np.ndarray, str, np.ndarray]:
+    """Block lines of one contig, cut around record spans (``spans`` int64[k, 2], sorted):
+    (0-based start of each line, the lines' text, int64[n + 1] line offsets in it)."""
+    from biometal.variants._kernels import format_blocks
+
     if not blocks:
-        return []
-    cat = [np.concatenate([getattr(b, f) for b in blocks]) for f in ("start", "end", "gq")]
-    start, end, gq = cat
-    dp = np.concatenate([b.dp for b in blocks])
-    min_dp = np.concatenate([b.min_dp for b in blocks])
-    pl = np.concatenate([b.pl for b in blocks]).reshape(-1, 3)
-    base = np.concatenate([b.base for b in blocks])
+        return np.zeros(0, np.int64), "", np.zeros(1, np.int64)
+    start, end, gq, dp, min_dp = (
+        np.concatenate([getattr(b, f) for b in blocks]).astype(np.int64)
+        for f in ("start", "end", "gq", "dp", "min_dp")
+    )
+    pl = np.concatenate([b.pl for b in blocks]).reshape(-1, 3).astype(np.int64)
+    base = np.concatenate([b.base for b in blocks]).astype(np.uint8)
+    row = np.arange(len(start), dtype=np.int64)
     if len(spans):
         ends_max = np.maximum.accumulate(spans[:, 1])
         j = np.searchsorted(spans[:, 0], end)
-        cut = (j > 0) & (ends_max[np.maximum(j - 1, 0)] > start)
+        cut = np.flatnonzero((j > 0) & (ends_max[np.maximum(j - 1, 0)] > start))
     else:
-        cut = np.zeros(len(start), bool)
-    tails = [
-        f"\tGT:GQ:DP:MIN_DP:PL\t0/0:{g}:{d}:{m}:{a},{b},{c}\n"
-        for g, d, m, (a, b, c) in zip(
-            gq.tolist(), dp.tolist(), min_dp.tolist(), pl.tolist(), strict=True
-        )
-    ]
-    out = []
-    for i, (s, e, ch, k) in enumerate(
-        zip(start.tolist(), end.tolist(), base.tolist(), cut.tolist(), strict=True)
-    ):
-        if not k:
-            out.append((s, 0, f"{contig}\t{s + 1}\t.\t{chr(ch)}\t<*>\t.\t.\tEND={e}{tails[i]}"))
-            continue
-        cur = s
-        pieces = []
-        # spans before j0 all end at or before s (ends_max is their running maximum)
-        j0 = int(np.searchsorted(ends_max, s, side="right"))
-        for ss, se in spans[j0 : int(np.searchsorted(spans[:, 0], e))].tolist():
-            if se <= cur or ss >= e:
+        cut = np.zeros(0, np.int64)
+    if len(cut):
+        keep = np.ones(len(start), bool)
+        keep[cut] = False
+        p_start, p_end, p_base, p_row = [], [], [], []
+        for i, s, e in zip(cut.tolist(), start[cut].tolist(), end[cut].tolist(), strict=True):
+            cur = s
+            # spans before j0 all end at or before s (ends_max is their running maximum)
+            j0 = int(np.searchsorted(ends_max, s, side="right"))
+            for ss, se in spans[j0 : int(np.searchsorted(spans[:, 0], e))].tolist():
+                if se <= cur or ss >= e:
+                    continue
+                if ss > cur:
+                    p_start.append(cur)
+                    p_end.append(ss)
+                cur = max(cur, se)
+            if cur < e:
+                p_start.append(cur)
+                p_end.append(e)
+            p_row += [i] * (len(p_start) - len(p_row))
+        p_base = [ord(seq_of(x)) for x in p_start]
+        start = np.concatenate([start[keep], np.array(p_start, np.int64)])
+        order = np.argsort(start, kind="stable")
+        start = start[order]
+        end = np.concatenate([end[keep], np.array(p_end, np.int64)])[order]
+        base = np.concatenate([base[keep], np.array(p_base, np.uint8)])[order]
+        row = np.concatenate([row[keep], np.array(p_row, np.int64)])[order]
+    text, off = format_blocks(
+        np.frombuffer(contig.encode(), np.uint8), start, end, base, row, gq, dp, min_dp, pl
+    )
+    return start, text.tobytes().decode("ascii"), off
+
+
+#: reads of at most this many reference bases are loaded at once for the indel loci
+_READ_WINDOW = 50_000
+
+
+class _Reads:
+    """The reads of one window in flat arrays (BAM order), those the pileup's filters keep."""
+
+    def __init__(self, aln, contig: str, lo: int, hi: int, pileup: PileupParams) -> None:
+        exclude = 0x4 | pileup.exclude_mask
+        include = pileup.include_mask
+        starts, ends, n_cig, ops, seqs, quals, strand, mapq = [], [], [], [], [], [], [], []
+        for rd in aln.fetch(contig, lo, hi):
+            flag = rd.flag
+            if flag & exclude or rd.mapping_quality < pileup.min_mapq:
                 continue
-            if ss > cur:
-                pieces.append((cur, ss))
-            cur = max(cur, se)
-        if cur < e:
-            pieces.append((cur, e))
-        for ps, pe in pieces:
-            out.append(
-                (ps, 0, f"{contig}\t{ps + 1}\t.\t{seq_of(ps)}\t<*>\t.\t.\tEND={pe}{tails[i]}")
-            )
+            if include and not flag & include:
+                continue
+            if not pileup.count_orphans and flag & 0x1 and not flag & 0x2:
+                continue
+            read = rd.query_sequence
+            if read is None:
+                continue
+            cig = rd.cigartuples or []
+            s = rd.reference_start
+            e = rd.reference_end
+            starts.append(s)
+            ends.append(e if e is not None else s + 1)
+            n_cig.append(len(cig))
+            ops.extend(cig)
+            seqs.append(read.upper().encode())
+            q = rd.query_qualities
+            quals.append(bytes(q) if q is not None else b"\x28" * len(read))
+            strand.append(int(rd.is_reverse))
+            mapq.append(rd.mapping_quality)
+        self.start = np.array(starts, np.int64)
+        self.end = np.array(ends, np.int64)
+        self.cig_off = np.zeros(len(starts) + 1, np.int64)
+        np.cumsum(n_cig, out=self.cig_off[1:])
+        c = np.array(ops, np.int64).reshape(-1, 2)
+        self.cig_op, self.cig_len = np.ascontiguousarray(c[:, 0]), np.ascontiguousarray(c[:, 1])
+        self.seq_off = np.zeros(len(starts) + 1, np.int64)
+        np.cumsum([len(x) for x in seqs], out=self.seq_off[1:])
+        self.seq = np.frombuffer(b"".join(seqs), np.uint8)
+        self.qual = np.frombuffer(b"".join(quals), np.uint8)
+        self.strand = np.array(strand, np.int64)
+        self.mapq = np.array(mapq, np.int64)
+        span = self.end - self.start
+        self.max_span = int(span.max()) if len(span) else 0
+
+
+def indel_support(
+    aln,
+    ref: _Reference,
+    contig: str,
+    alleles: list[tuple[int, str, str]],
+    pileup: PileupParams,
+) -> np.ndarray:
+    """:func:`biometal.variants.call.indel_read_support` (same int64[k, 6], same reads and
+    rules) with the per-read loop compiled (:func:`biometal.variants._kernels.locus_costs`)
+    and the reads fetched once per window of loci, not once per locus."""
+    from biometal.variants._kernels import locus_costs
+
+    out = np.zeros((len(alleles), 6), dtype=np.int64)
+    if not alleles:
+        return out
+    length = ref.fa.get_reference_length(contig)
+
+    def base(i: int) -> str:
+        return ref.base(contig, i) if 0 <= i < length else ""
+
+    ends = [indel_span(p, r, a, base) for p, r, a in alleles]
+    loci = _loci(alleles, ends)
+    bounds = [(min(alleles[i][0] for i in locus), max(ends[i] for i in locus)) for locus in loci]
+    w = 0
+    while w < len(loci):
+        w_lo, w_hi = bounds[w][0], bounds[w][1] + 1
+        v = w + 1
+        while v < len(loci) and max(w_hi, bounds[v][1] + 1) - w_lo <= _READ_WINDOW:
+            w_hi = max(w_hi, bounds[v][1] + 1)
+            v += 1
+        reads = _Reads(aln, contig, w_lo, w_hi, pileup)
+        for locus, (start, end) in zip(loci[w:v], bounds[w:v], strict=True):
+            longest = max(abs(len(alleles[i][2]) - len(alleles[i][1])) for i in locus)
+            m = end - start + longest + HAP_FLANK
+            lo, hi = max(0, start - m), min(length, end + m)
+            seq = ref.range(contig, lo, hi)
+            haps = [seq]
+            shifts = [0]
+            for i in locus:
+                p, r, a = alleles[i]
+                if len(a) > len(r):
+                    haps.append(seq[: p + 1 - lo] + a[1:] + seq[p + 1 - lo :])
+                else:
+                    haps.append(seq[: p + 1 - lo] + seq[p + len(r) - lo :])
+                shifts.append(len(a) - len(r))
+            hap_off = np.zeros(len(haps) + 1, np.int64)
+            np.cumsum([len(h) for h in haps], out=hap_off[1:])
+            i0 = int(np.searchsorted(reads.start, start - reads.max_span, side="right"))
+            i1 = int(np.searchsorted(reads.start, end + 1, side="left"))
+            costs, idx = locus_costs(
+                reads.start, reads.end, reads.cig_off, reads.cig_op, reads.cig_len,
+                reads.seq_off, reads.seq, reads.qual, i0, i1, start, end,
+                np.frombuffer("".join(haps).encode(), np.uint8), hap_off,
+                np.array(shifts, np.int64), start - lo, end - lo, pileup.min_baseq,
+            )  # fmt: skip
+            if len(idx):
+                _assign_reads(
+                    costs, reads.strand[idx].tolist(), reads.mapq[idx].tolist(), locus, out
+                )
+        w = v
     return out
+
+
+def _genotype_indels(
+    aln,
+    ref: _Reference,
+    contig: str,
+    alleles: list[tuple[int, str, str]],
+    pileup: PileupParams,
+    params: CallParams,
+    evidence_min_alt: int,
+) -> list[tuple[VcfRecord, int]]:
+    """:func:`biometal.variants.call.genotype_indels` on :func:`indel_support`'s counts."""
+    sup = indel_support(aln, ref, contig, alleles, pileup)
+    n_ref = sup[:, 0] + sup[:, 1]
+    n_alt = sup[:, 2] + sup[:, 3]
+    idx = np.flatnonzero(n_alt >= evidence_min_alt)
+    if not len(idx):
+        return []
+    n_ref, n_alt, sup = n_ref[idx], n_alt[idx], sup[idx]
+    depth = n_ref + n_alt
+    called = (
+        (n_alt >= params.min_alt_reads)
+        & (n_alt >= params.min_af * depth)
+        & (depth >= max(1, params.min_depth))
+    )
+    e = np.full(len(idx), params.indel_error)
+    mq = np.divide(sup[:, 5], depth, out=np.zeros(len(idx)), where=depth > 0)
+    recs = _finish(
+        contig,
+        np.array([alleles[i][0] for i in idx.tolist()], dtype=np.int64),
+        [alleles[i][1] for i in idx.tolist()],
+        [alleles[i][2] for i in idx.tolist()],
+        "INDEL", n_ref, n_alt, e, e, e, sup[:, :4], mq, params, called,
+    )  # fmt: skip
+    return list(zip(recs, sup[:, 4].tolist(), strict=True))
 
 
 def write_gvcf(
@@ -385,9 +546,9 @@ def write_gvcf(
             if current is None:
                 return
             # indels of the whole contig: left-alignment can move one out of its block
-            for rec, n_other in genotype_indels(
+            for rec, n_other in _genotype_indels(
                 aln, ref, current, sorted(indel_alleles), pileup, calling,
-                evidence_min_alt=gvcf.evidence_min_alt,
+                gvcf.evidence_min_alt,
             ):  # fmt: skip
                 recs.append((rec.pos, 2, _indel_line(rec, calling, n_other)))
                 spans.append((rec.pos, rec.pos + len(rec.ref)))
@@ -401,12 +562,21 @@ def write_gvcf(
                     seq_cache[p] = ref.base(current, p)
                 return seq_cache[p]
 
-            bl = _block_lines(current, seq_of, blocks, sp)
-            n["blocks"] += len(bl)
-            items = recs + bl
-            items.sort(key=lambda x: (x[0], x[1]))
-            for i in range(0, len(items), 8192):
-                vcf.write(_Line("".join(text for _, _, text in items[i : i + 8192])))
+            b_pos, b_text, b_off = _block_lines(current, seq_of, blocks, sp)
+            n["blocks"] += len(b_pos)
+            recs.sort(key=lambda x: (x[0], x[1]))
+            # records after the blocks that start at or before them (a block line sorts
+            # first at its position)
+            at = np.searchsorted(b_pos, [r[0] for r in recs], side="right").tolist()
+            pieces, j = [], 0
+            for (_, _, text), k in zip(recs, at, strict=True):
+                if k > j:
+                    pieces.append(b_text[b_off[j] : b_off[k]])
+                    j = k
+                pieces.append(text)
+            pieces.append(b_text[b_off[j] :])
+            for i in range(0, len(pieces), 8192):
+                vcf.write(_Line("".join(pieces[i : i + 8192])))
             recs.clear()
             spans.clear()
             blocks.clear()

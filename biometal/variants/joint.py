@@ -80,6 +80,10 @@ class SampleEvidence:
     blocks: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(
         default_factory=dict
     )  # contig -> (starts, ends (exclusive), pl int[k, 3], dp int[k])
+    # the record rows as arrays (PL and AD padded with negatives; ad_ok: AD usable)
+    pl_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int64))
+    ad_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    ad_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def lookup(
         self, key: Key, indel_error: float = 0.001
@@ -168,6 +172,7 @@ def read_evidence(path: str | os.PathLike) -> SampleEvidence:
         )
     is_block = np.isin(alt, _SYMBOLIC)
     chrom = ch.chrom.astype(str)
+    dp_list = dp_all.tolist()
     if is_block.any():
         end = ch.info["END"].astype(np.int64)
         end = np.where(end > 0, end, pos0 + 1)
@@ -175,28 +180,58 @@ def read_evidence(path: str | os.PathLike) -> SampleEvidence:
             sel = np.flatnonzero(is_block & (chrom == contig))
             sel = sel[np.argsort(pos0[sel], kind="stable")]
             ev.blocks[contig] = (pos0[sel], end[sel], pl_all[sel, :3], dp_all[sel])
-    for i in np.flatnonzero(~is_block).tolist():
-        contig, p, ref = chrom[i], int(pos0[i]), str(ch.ref[i])
-        alts = alt[i].split(",")
-        k = len(alts) + 1
-        ad = ad_all[i, :k]
+    rows = np.flatnonzero(~is_block)
+    alts_of = [a.split(",") for a in alt[rows].tolist()]
+    k_of = (n_alt[rows] + 1).tolist()
+    width = ad_all.shape[1]
+    # AD usable when it has one value per allele, none missing
+    ad_ok = ((ad_all >= 0).cumsum(axis=1)[rows, np.minimum(n_alt[rows], width - 1)]
+             == n_alt[rows] + 1) & (n_alt[rows] + 1 <= width)  # fmt: skip
+    ev.pl_rows, ev.ad_rows, ev.ad_ok = pl_all[rows], ad_all[rows], ad_ok
+    for i, contig, p, ref, alts, k, ok_ad, n_pl in zip(
+        rows.tolist(), chrom[rows].tolist(), pos0[rows].tolist(), ch.ref[rows].astype(str).tolist(),
+        alts_of, k_of, ad_ok.tolist(), n_gt[rows].tolist(), strict=True,
+    ):  # fmt: skip
         row = len(ev.alleles)
         ev.alleles.append(alts)
-        ev.pl.append(pl_all[i, : int(n_gt[i])])
-        ev.ad.append(ad if len(ad) == k and (ad >= 0).all() else ad[:0])
-        ev.dp.append(int(dp_all[i]))
+        ev.pl.append(pl_all[i, :n_pl])
+        ev.ad.append(ad_all[i, :k] if ok_ad else ad_all[i, :0])
+        ev.dp.append(dp_list[i])
         ev.at_pos.setdefault((contig, p), row)
-        if any(len(a) != len(ref) and not a.startswith("<") and a not in ("*", ".") for a in alts):
-            ev.indel_at.setdefault((contig, p), row)
+        indel = False
         for a in alts:
-            if a not in _SYMBOLIC and a not in ("*", "."):
-                ev.sites[(contig, p, ref, a)] = row
+            if a in _SYMBOLIC or a in ("*", "."):
+                continue
+            ev.sites[(contig, p, ref, a)] = row
+            if len(a) != len(ref) and not a.startswith("<"):
+                indel = True
+        if indel:
+            ev.indel_at.setdefault((contig, p), row)
     return ev
 
 
 def em_frequency(gl: np.ndarray, has: np.ndarray, iterations: int = 30) -> np.ndarray:
     """ML ALT frequency per site under HWE: ``gl`` log10 likelihoods float[m, N, 3],
-    ``has`` bool[m, N] (samples with data). Returns float64[m]."""
+    ``has`` bool[m, N] (samples with data). Returns float64[m]. Compiled
+    (:func:`biometal.variants._kernels.em_frequency`), equal bit for bit to
+    :func:`em_frequency_numpy` (tests/unit/test_joint.py)."""
+    from biometal.variants._kernels import MAX_PAIRWISE
+    from biometal.variants._kernels import em_frequency as em
+
+    if gl.shape[1] > MAX_PAIRWISE:
+        return em_frequency_numpy(gl, has, iterations)
+    lik = np.power(10.0, gl - gl.max(axis=2, keepdims=True))
+    n_has = np.maximum(has.sum(axis=1), 1)
+    best = (gl.argmax(axis=2) * has).sum(axis=1)
+    f = np.clip(best / (2.0 * n_has), 0.01, 0.99)
+    return em(
+        np.ascontiguousarray(lik, dtype=np.float64), np.ascontiguousarray(has, dtype=np.bool_),
+        f, n_has.astype(np.int64), int(iterations),
+    )  # fmt: skip
+
+
+def em_frequency_numpy(gl: np.ndarray, has: np.ndarray, iterations: int = 30) -> np.ndarray:
+    """:func:`em_frequency` in numpy (the reference the compiled loop is tested against)."""
     lik = np.power(10.0, gl - gl.max(axis=2, keepdims=True))
     dosage = np.array([0.0, 1.0, 2.0])
     n_has = np.maximum(has.sum(axis=1), 1)
@@ -265,6 +300,61 @@ class _Line:
         return self.text
 
 
+def _fill(samples, cand, order, indel_error, pl, ad, has_ad, dp, has) -> None:
+    """Every sample's evidence at every candidate (:meth:`SampleEvidence.lookup`, the
+    same precedence): the sample's record of the allele, then (indels) another indel
+    record there, then a record at the position, then the reference block; the first and
+    the last vectorised, the others through ``lookup``."""
+    m = len(cand)
+    if not m:
+        return
+    cidx = {k: i for i, k in enumerate(cand)}
+    big = 1 << 40
+    c_code = np.array([order[k[0]] * big + k[1] for k in cand], np.int64)
+    c_pos = np.array([k[1] for k in cand], np.int64)
+    is_indel = np.array([len(k[2]) != len(k[3]) for k in cand], bool)
+    for j, s in enumerate(samples):
+        hit = [(cidx[k], row, s.alleles[row].index(k[3]) + 1) for k, row in s.sites.items()
+               if k in cidx]  # fmt: skip
+        done = np.zeros(m, bool)
+        if hit:
+            i, r, a = (np.array(x, np.int64) for x in zip(*hit, strict=True))
+            g1 = a * (a + 1) // 2  # VCF index of 0/a, then a/a
+            pl[i, j] = np.stack([s.pl_rows[r, 0], s.pl_rows[r, g1], s.pl_rows[r, g1 + a]], 1)
+            ok = s.ad_ok[r]
+            ad[i[ok], j, 0] = s.ad_rows[r[ok], 0]
+            ad[i[ok], j, 1] = s.ad_rows[r[ok], a[ok]]
+            has_ad[i, j] = ok
+            dp[i, j] = np.array(s.dp, np.int64)[r]
+            has[i, j] = True
+            done[i] = True
+        at = np.array([order.get(c, -1) * big + p for c, p in s.at_pos], np.int64)
+        slow = ~done & (is_indel | np.isin(c_code, at))
+        for i in np.flatnonzero(slow).tolist():
+            got = s.lookup(cand[i], indel_error)
+            if got is None:
+                continue
+            pl[i, j], a_, dp[i, j] = got
+            if a_ is not None:
+                ad[i, j] = a_
+                has_ad[i, j] = True
+            has[i, j] = True
+        rest = ~done & ~slow
+        for contig, (starts, ends, bpl, bdp) in s.blocks.items():
+            if contig not in order:
+                continue
+            sel = np.flatnonzero(rest & (c_code // big == order[contig]))
+            if not len(sel):
+                continue
+            b = np.searchsorted(starts, c_pos[sel], side="right") - 1
+            ok = b >= 0
+            ok[ok] = ends[b[ok]] > c_pos[sel[ok]]
+            sel, b = sel[ok], b[ok]
+            pl[sel, j] = bpl[b]
+            dp[sel, j] = bdp[b]
+            has[sel, j] = True
+
+
 def joint_genotype(
     gvcfs: Sequence[str | os.PathLike],
     reference: str | os.PathLike,
@@ -307,14 +397,9 @@ def joint_genotype(
     pl = np.zeros((m, n_s, 3), np.int64)
     dp = np.zeros((m, n_s), np.int64)
     has = np.zeros((m, n_s), bool)
-    ad: list[list] = [[None] * n_s for _ in range(m)]
-    for i, k in enumerate(cand):
-        for j, s in enumerate(samples):
-            got = s.lookup(k, calling.indel_error)
-            if got is None:
-                continue
-            pl[i, j], ad[i][j], dp[i, j] = got
-            has[i, j] = True
+    ad = np.zeros((m, n_s, 2), np.int64)
+    has_ad = np.zeros((m, n_s), bool)
+    _fill(samples, cand, order, calling.indel_error, pl, ad, has_ad, dp, has)
     pl -= pl.min(axis=2, keepdims=True)  # a subset of a record's PLs: best back to 0
     gl = -pl / 10.0
     f = em_frequency(gl, has, em_iterations) if m else np.zeros(0)
@@ -362,10 +447,9 @@ def joint_genotype(
                 g = int(gt[i, j])
                 ac += g
                 an += 2
-                a_ = ad[i][j]
                 cols.append(
                     f"{gt_text[g]}:{int(gq[i, j])}:{int(dp[i, j])}:"
-                    f"{'.' if a_ is None else f'{a_[0]},{a_[1]}'}:"
+                    f"{f'{ad[i, j, 0]},{ad[i, j, 1]}' if has_ad[i, j] else '.'}:"
                     f"{pl[i, j, 0]},{pl[i, j, 1]},{pl[i, j, 2]}"
                 )
             kind = "SNP" if is_snp[i] else ("INS" if len(alt) > len(ref) else "DEL")

@@ -29,8 +29,12 @@ likelihoods normalised to the best genotype.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-from scipy.special import logsumexp
+from scipy.special import betaln, logsumexp
+
+try:  # the function scipy.stats.binom.sf calls (importing scipy.stats costs ~0.4 CPU s)
+    from scipy.special._ufuncs import _binom_sf
+except ImportError:  # pragma: no cover - another scipy: the public distribution
+    _binom_sf = None
 
 LN10 = np.log(10.0)
 #: smallest error rate used (Phred 60): keeps logs finite for quality-93 bases.
@@ -54,7 +58,30 @@ def mean_error(qsum: np.ndarray, count: np.ndarray, default_q: float = 20.0) -> 
 def binomial_sf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     """``P(X >= k)`` for ``X ~ Binomial(n, p)`` (1 where k <= 0)."""
     k = np.asarray(k)
-    return np.where(k <= 0, 1.0, stats.binom.sf(k - 1, n, p))
+    if _binom_sf is None:  # pragma: no cover
+        from scipy import stats
+
+        return np.where(k <= 0, 1.0, stats.binom.sf(k - 1, n, p))
+    # scipy.stats.binom.sf(k - 1, n, p) without importing scipy.stats: the same checks
+    # (n a whole number >= 0, 0 <= p <= 1, else NaN; 1 below the support, 0 above it)
+    # and the same function inside (tests/unit/test_gvcf_stats.py: equal bit for bit)
+    x, n, p = np.broadcast_arrays(k - 1, np.asarray(n), np.asarray(p))
+    good = (n >= 0) & (n == np.round(n)) & (p >= 0) & (p <= 1)
+    out = np.zeros(x.shape, dtype=np.float64)
+    out[~good | np.isnan(x)] = np.nan
+    out[((x < 0) | np.isneginf(x)) & good] = 1.0
+    sel = good & (x >= 0) & (x < n) & np.isfinite(x)
+    if sel.any():
+        out[sel] = np.clip(_binom_sf(np.floor(x[sel]), n[sel], p[sel]), 0, 1)
+    return np.where(k <= 0, 1.0, out)
+
+
+def _betabinom_logpmf(k: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``scipy.stats.betabinom.logpmf`` for ``0 <= k <= n`` (whole numbers), ``a, b > 0``:
+    the same expression (without importing scipy.stats)."""
+    k = np.floor(k)
+    combiln = -np.log(n + 1) - betaln(n - k + 1, k + 1)
+    return combiln + betaln(k + a, n - k + b) - betaln(a, b)
 
 
 def betabinomial_sf(k: np.ndarray, n: np.ndarray, p: np.ndarray, rho: float) -> np.ndarray:
@@ -83,7 +110,7 @@ def betabinomial_sf(k: np.ndarray, n: np.ndarray, p: np.ndarray, rho: float) -> 
         group = np.repeat(np.arange(len(sel)), m)
         starts = np.concatenate([[0], np.cumsum(m)[:-1]])
         i = lo[sel][group] + (np.arange(int(m.sum())) - starts[group])
-        pmf = np.exp(stats.betabinom.logpmf(i, n[sel][group], a[sel][group], b[sel][group]))
+        pmf = np.exp(_betabinom_logpmf(i, n[sel][group], a[sel][group], b[sel][group]))
         out[sel] = np.minimum(np.add.reduceat(pmf, starts), 1.0)
     return out
 

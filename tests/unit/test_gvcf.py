@@ -269,3 +269,42 @@ def test_indel_read_counts_are_the_reads_haplotypes(tmp_path):
     r = got[(ins.pos, ins.ref, ins.alt)]
     assert r.samples[0]["AD"] == (4, 4, 0)
     assert r.samples[0]["GT"] == (0, 1)
+
+
+def _indel_alleles(bam, fa):
+    """Every indel allele a read's CIGAR shows, per contig, as write_gvcf collects them."""
+    from biometal.pileup.engine import iter_pileup
+    from biometal.variants.call import CallParams, _Reference, call_indels
+
+    ref = _Reference(str(fa))
+    out: dict[str, set] = {}
+    for block in iter_pileup(bam, PileupParams(), reference=fa):
+        for r in call_indels(block, ref, CallParams(), evidence_min_alt=1):
+            out.setdefault(block.contig, set()).add((r.pos, r.ref, r.alt))
+    return ref, {c: sorted(v) for c, v in out.items()}
+
+
+@pytest.mark.parametrize("window", [50_000, 300])
+def test_compiled_indel_support_is_indel_read_support(tmp_path, sim, window, monkeypatch):
+    """The gVCF's read support (reads loaded once per window, compiled per-read loop) equals
+    the single-sample caller's indel_read_support (pysam fetch per locus, Python loop) on
+    the simulated sample and on samtools' real reads (pairs, clips, missing qualities);
+    a small window makes loci share and split read windows."""
+    import biometal.variants.gvcf as G
+    from biometal.variants.call import indel_read_support
+
+    monkeypatch.setattr(G, "_READ_WINDOW", window)
+    cases = [(sim.bam, sim.reference)]
+    bams = third_party_bams(tmp_path / "tp")
+    cases += [bams[k] for k in ("toy", "ex1") if k in bams]
+    n = 0
+    for bam, fa in cases:
+        ref, alleles = _indel_alleles(bam, fa)
+        with pysam.AlignmentFile(str(bam)) as aln:
+            for contig, al in alleles.items():
+                for params in (PileupParams(), PileupParams(min_mapq=20, min_baseq=20)):
+                    want = indel_read_support(aln, ref, contig, al, params)
+                    got = G.indel_support(aln, ref, contig, al, params)
+                    np.testing.assert_array_equal(got, want)
+                    n += int(want[:, :4].sum())
+    assert n > 1000  # reads were counted
