@@ -30,6 +30,17 @@ def fill_chunk(buf, seq_start, qual_start, lengths, lut, codes, qual, pos):  # p
 
 
 @njit(cache=True, nogil=True)
+def fill_codes(buf, seq_start, lengths, lut, codes, pos):  # pragma: no cover
+    """:func:`fill_chunk` without the qualities: codes[pos:pos+sum(lengths)] only."""
+    for i in range(seq_start.shape[0]):
+        s = seq_start[i]
+        for j in range(lengths[i]):
+            codes[pos + j] = lut[buf[s + j]]
+        pos += lengths[i]
+    return pos
+
+
+@njit(cache=True, nogil=True)
 def format_fastq(codes, qual, offsets, names, name_offsets, alphabet, out):  # pragma: no cover
     """FASTQ text of one chunk into ``out`` (uint8, large enough); returns bytes written.
 

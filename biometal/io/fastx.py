@@ -79,7 +79,8 @@ class ReadChunk:
     """A fixed number of FASTQ reads as flat numpy arrays (the kernels' input).
 
     ``codes``: uint8[n_bases], all sequences concatenated (A=0 C=1 G=2 T=3, else 4).
-    ``qual``: uint8[n_bases], Phred scores (the quality character minus 33).
+    ``qual``: uint8[n_bases], Phred scores (the quality character minus 33); empty when
+    read with ``with_qual=False``.
     ``offsets``: int64[n_reads + 1]; read ``i`` is ``codes[offsets[i]:offsets[i + 1]]``.
     ``names``: the header lines without ``@`` (bytes), or None when not asked for.
     ``first_line``: 1-based line number of the chunk's first record in its file.
@@ -384,19 +385,23 @@ def read_fastq_chunks(
     with_names: bool = False,
     *,
     with_ids: bool = False,
+    with_qual: bool = True,
     block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> Iterator[ReadChunk]:
     """Stream a FASTQ file as :class:`ReadChunk` arrays of ``chunk_reads`` reads each.
 
     The last chunk holds the remaining reads (no empty chunk is yielded; an empty file
     yields nothing). ``with_names=True`` also fills ``ReadChunk.names`` (slower);
-    ``with_ids=True`` fills ``ReadChunk.id_hash`` (a compiled loop over the headers: cheap). Peak
+    ``with_ids=True`` fills ``ReadChunk.id_hash`` (a compiled loop over the headers: cheap);
+    ``with_qual=False`` leaves ``ReadChunk.qual`` empty (the quality lines are still checked:
+    callers that need only the bases save a copy and an array as large as ``codes``). Peak
     memory is about ``2 * chunk_reads * read_length + 3 * block_size`` bytes, whatever the
     file size. Errors as :func:`read_fastq`.
     """
     if chunk_reads < 1:
         raise ValueError(f"chunk_reads must be >= 1, got {chunk_reads}")
     fill = _kernels().fill_chunk
+    fill_codes = _kernels().fill_codes
     hash_ids = _kernels().mate_id_hashes if with_ids else None
     lut = ENCODE_LUT
     n = nb = cap = 0
@@ -426,17 +431,21 @@ def read_fastq_chunks(
                 mean = float(seq_len.mean()) if nb == 0 else nb / chunk_reads
                 cap = int(chunk_reads * mean * 1.05) + 1024
                 codes = np.empty(cap, np.uint8)
-                qual = np.empty(cap, np.uint8)
+                qual = np.empty(cap if with_qual else 0, np.uint8)
                 nb = 0
             need = nb + int(lens.sum())
             if need > cap:
                 cap = max(need, 2 * cap)
                 codes = np.concatenate([codes[:nb], np.empty(cap - nb, np.uint8)])
-                qual = np.concatenate([qual[:nb], np.empty(cap - nb, np.uint8)])
+                if with_qual:
+                    qual = np.concatenate([qual[:nb], np.empty(cap - nb, np.uint8)])
             np.cumsum(lens, out=offsets[n + 1 : n + 1 + take])
             offsets[n + 1 : n + 1 + take] += nb
             s_start, q_start = seq_start[i : i + take], qual_start[i : i + take]
-            fill(block.arr, s_start, q_start, lens, lut, codes, qual, nb)
+            if with_qual:
+                fill(block.arr, s_start, q_start, lens, lut, codes, qual, nb)
+            else:
+                fill_codes(block.arr, s_start, lens, lut, codes, nb)
             if hash_ids is not None:
                 hash_ids(block.arr, head_start[i : i + take], head_end[i : i + take], ids, n)
             if names is not None and block_names is not None:

@@ -108,16 +108,17 @@ def mate_chunks(
     chunk_reads: int,
     *,
     with_names: bool = False,
+    with_qual: bool = True,
 ) -> Iterator[tuple[ReadChunk, ReadChunk]]:
     """Both mate files in lock-step, ``chunk_reads`` pairs at a time, mate IDs checked.
 
     Raises :class:`MateError` for the first pair whose IDs differ and for files of
     different lengths (the message gives both read counts); FASTQ errors as
-    :func:`~biometal.io.fastx.read_fastq_chunks`.
+    :func:`~biometal.io.fastx.read_fastq_chunks`, and ``with_names`` / ``with_qual`` as there.
     """
     check_distinct(fq1, fq2)
-    it1 = read_fastq_chunks(fq1, chunk_reads, with_names, with_ids=True)
-    it2 = read_fastq_chunks(fq2, chunk_reads, with_names, with_ids=True)
+    it1 = read_fastq_chunks(fq1, chunk_reads, with_names, with_ids=True, with_qual=with_qual)
+    it2 = read_fastq_chunks(fq2, chunk_reads, with_names, with_ids=True, with_qual=with_qual)
     n = 0
     while True:
         c1 = next(it1, None)

@@ -18,7 +18,10 @@ canonical strand (0) or its reverse complement (1).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 _U2 = np.uint64(2)
@@ -31,6 +34,8 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MAX_READ_ECS = 64
 #: fragment lengths at or above this are not counted (kallisto's MAX_FRAG_LEN).
 MAX_FRAG_LEN = 1000
+#: reads ahead of the one being scanned whose first hash-table slots are prefetched.
+PREFETCH_AHEAD = 2
 
 
 @njit(inline="always")
@@ -79,6 +84,59 @@ def _hit(table, km):  # pragma: no cover - compiled
         if kk == EMPTY:
             return np.int64(-1)
         slot = (slot + 1) & mask
+
+
+@intrinsic
+def _prefetch_row(typingctx, arr, row):  # pragma: no cover - compiled
+    """Ask the CPU to start loading row ``row`` of a 2-D array into cache (``llvm.prefetch``:
+    read, keep); a hint only, it changes no result and never faults."""
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], zero])
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, row), codegen
+
+
+@njit(inline="always")
+def _first_window(codes, lo, hi, k, table, state, j):  # pragma: no cover - compiled
+    """Roll the first k bases of the read ``codes[lo:hi]`` as :func:`_scan_read` starts, into
+    ``state[j]`` (fw, rc, end, valid), and prefetch the table slot of its k-mer.
+
+    Done a few reads ahead (:data:`PREFETCH_AHEAD`): the read's first lookup, a cache miss in
+    a table larger than the cache, then overlaps the reads scanned before it.
+    """
+    mask = (np.uint64(1) << np.uint64(2 * k)) - np.uint64(1)
+    shift = np.uint64(2 * (k - 1))
+    fw = np.uint64(0)
+    rc = np.uint64(0)
+    end = lo
+    valid = 0
+    if hi - lo >= k:
+        while end < lo + k:
+            b = codes[end]
+            end += 1
+            if b > 3:
+                valid = 0
+                continue
+            bu = np.uint64(b)
+            fw = ((fw << _U2) | bu) & mask
+            rc = (rc >> _U2) | ((_U3 - bu) << shift)
+            valid += 1
+        if valid == k:
+            canon = fw if fw < rc else rc
+            _prefetch_row(table, np.int64(_mix(canon) & np.uint64(table.shape[0] - 1)))
+    state[j, 0] = fw
+    state[j, 1] = rc
+    state[j, 2] = np.uint64(end)
+    state[j, 3] = np.uint64(valid)
 
 
 @njit(inline="always")
@@ -519,7 +577,9 @@ def _sort_unique(a, m):  # pragma: no cover - compiled
 
 
 @njit(inline="always")
-def _scan_read(codes, lo, hi, k, table, clen, cec, useq, uoff, ecs, m, first):  # pragma: no cover
+def _scan_read(
+    codes, lo, hi, k, table, clen, cec, useq, uoff, ecs, m, first, fw, rc, end, valid
+):  # fmt: skip  # pragma: no cover - compiled
     """Collect the equivalence classes of one read's k-mers into ``ecs[m:]``; return new m.
 
     Skipping along unitigs: after a hit on unitig c the read is compared base by base with
@@ -528,15 +588,13 @@ def _scan_read(codes, lo, hi, k, table, clen, cec, useq, uoff, ecs, m, first):  
     N), at the first window past the differing base: the windows that hold it are absent
     from the index (an interior unitig k-mer has one successor) or hit it by chance.
     ``first`` (int64[4]) receives the first hit: unitig, read offset, direction (+1 along
-    the unitig), unitig position.
+    the unitig), unitig position. ``fw, rc, end, valid``: the rolling k-mer to start from
+    (``0, 0, lo, 0``, or as :func:`_first_window` leaves it): forward and reverse complement
+    words of the bases up to ``end - 1``, the last ``valid`` of which are A/C/G/T.
     """
     last = hi - lo - k
     mask = (np.uint64(1) << np.uint64(2 * k)) - np.uint64(1)
     shift = np.uint64(2 * (k - 1))
-    fw = np.uint64(0)
-    rc = np.uint64(0)
-    end = lo  # the rolling k-mer holds bases up to end - 1 ...
-    valid = 0  # ... the last `valid` of which are A/C/G/T
     i = 0
     while i <= last:
         a = lo + i
@@ -705,14 +763,31 @@ def _pseudoalign_reads(
     buf = np.empty(max_ec_size, np.int32)
     f1 = np.empty(4, np.int64)
     f2 = np.empty(4, np.int64)
+    ring = PREFETCH_AHEAD + 1  # rolling k-mer states of reads r .. r + PREFETCH_AHEAD
+    st1 = np.zeros((ring, 4), np.uint64)
+    st2 = np.zeros((ring, 4), np.uint64)
+    for q in range(r0, min(r1, r0 + PREFETCH_AHEAD)):
+        _first_window(codes1, off1[q], off1[q + 1], k, table, st1, q % ring)
+        if paired:
+            _first_window(codes2, off2[q], off2[q + 1], k, table, st2, q % ring)
     for r in range(r0, r1):
+        q = r + PREFETCH_AHEAD
+        if q < r1:
+            _first_window(codes1, off1[q], off1[q + 1], k, table, st1, q % ring)
+            if paired:
+                _first_window(codes2, off2[q], off2[q + 1], k, table, st2, q % ring)
+        j = r % ring
         f1[0] = -1
         f2[0] = -1
-        m = _scan_read(codes1, off1[r], off1[r + 1], k, table, clen, cec, useq, uoff, ecs, 0, f1)
+        m = _scan_read(
+            codes1, off1[r], off1[r + 1], k, table, clen, cec, useq, uoff, ecs, 0, f1,
+            st1[j, 0], st1[j, 1], np.int64(st1[j, 2]), np.int64(st1[j, 3]),
+        )  # fmt: skip
         if paired:
             m = _scan_read(
-                codes2, off2[r], off2[r + 1], k, table, clen, cec, useq, uoff, ecs, m, f2
-            )
+                codes2, off2[r], off2[r + 1], k, table, clen, cec, useq, uoff, ecs, m, f2,
+                st2[j, 0], st2[j, 1], np.int64(st2[j, 2]), np.int64(st2[j, 3]),
+            )  # fmt: skip
         e, nb = _intersect(ecs, m, ec_off, ec_tx, buf)
         if not paired and se_fraglen > 0:
             e, nb = _single_overhang(
@@ -798,9 +873,15 @@ def new_sets(
     for q in range(nr):
         r = reads[q]
         f[0] = -1
-        m = _scan_read(codes1, off1[r], off1[r + 1], k, table, clen, cec, useq, uoff, ecs, 0, f)
+        z = np.uint64(0)
+        lo1, lo2 = off1[r], off2[r] if paired else 0
+        m = _scan_read(
+            codes1, lo1, off1[r + 1], k, table, clen, cec, useq, uoff, ecs, 0, f, z, z, lo1, 0
+        )
         if paired:
-            m = _scan_read(codes2, off2[r], off2[r + 1], k, table, clen, cec, useq, uoff, ecs, m, f)
+            m = _scan_read(
+                codes2, lo2, off2[r + 1], k, table, clen, cec, useq, uoff, ecs, m, f, z, z, lo2, 0
+            )
         e, nb = _intersect(ecs, m, ec_off, ec_tx, buf)
         if not paired and se_fraglen > 0:
             e, nb = _single_overhang(

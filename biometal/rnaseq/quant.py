@@ -108,11 +108,12 @@ def peak_rss_mb() -> float:
 
 def _pairs(fq1, fq2, chunk_reads: int):
     """Chunks of both mate files in lock-step; a one-line error when their read IDs or read
-    counts differ (:func:`biometal.io.mates.mate_chunks`)."""
+    counts differ (:func:`biometal.io.mates.mate_chunks`). Bases only: quantification does
+    not use the qualities, so they are checked but not copied (``with_qual=False``)."""
     if fq2 is not None:
-        yield from mate_chunks(fq1, fq2, chunk_reads)
+        yield from mate_chunks(fq1, fq2, chunk_reads, with_qual=False)
         return
-    it1 = read_fastq_chunks(fq1, chunk_reads=chunk_reads)
+    it1 = read_fastq_chunks(fq1, chunk_reads=chunk_reads, with_qual=False)
     while (c1 := next(it1, None)) is not None:
         yield c1, None
         c1 = None  # drop this chunk before the reader builds the next one

@@ -18,6 +18,7 @@ import pytest
 
 from biometal.errors import BiometalError, InputFormatError
 from biometal.io import FastqWriter, read_fastq
+from biometal.io.mates import mate_chunks
 from biometal.rnaseq.accuracy import accuracy_table, compare, mard, spearman
 from biometal.rnaseq.cost import cost_table, memory_table, throughput_table
 from biometal.rnaseq.index import index_transcriptome, load_index
@@ -182,6 +183,26 @@ def test_malformed_fastq_names_file_and_line(data: dict, tmp_path: Path) -> None
     bad = tmp_path / "bad.fastq"
     bad.write_text("@r1\nACGT\n+\nIIII\n@r2\nACGT\nIIII\n")
     with pytest.raises(InputFormatError, match=r"bad.fastq:7: expected '\+'"):
+        quantify(data["index"], bad)
+
+
+def test_bases_only_reading_is_the_full_reader_without_qualities(
+    data: dict, tmp_path: Path
+) -> None:
+    """Quantification reads bases only (``with_qual=False``): the same bases, offsets and
+    mate IDs as the full reader, and a bad quality line is still an error."""
+    full = list(mate_chunks(data["fq1"], data["fq2"], 3000))
+    lean = list(mate_chunks(data["fq1"], data["fq2"], 3000, with_qual=False))
+    assert len(full) == len(lean) > 1
+    for pair_full, pair_lean in zip(full, lean, strict=True):
+        for a, b in zip(pair_full, pair_lean, strict=True):
+            assert a.qual.size == a.codes.size > 0 and b.qual.size == 0
+            np.testing.assert_array_equal(a.codes, b.codes)
+            np.testing.assert_array_equal(a.offsets, b.offsets)
+            np.testing.assert_array_equal(a.id_hash, b.id_hash)
+    bad = tmp_path / "badq.fastq"
+    bad.write_text("@r1\nACGT\n+\nIIII\n@r2\nACGT\n+\nII I\n")
+    with pytest.raises(InputFormatError, match=r"badq.fastq:8: quality character 0x20"):
         quantify(data["index"], bad)
 
 
