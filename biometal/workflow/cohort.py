@@ -260,7 +260,10 @@ def cohort_plan(config: dict, sim: SimData, peers: PeerFinder) -> CohortPlan:
     cfg = config["cohort"]
     peer_list = peers.enabled(cfg["peers"], "variant-calling")  # one note with the variants'
     # cohort.samples: a number (simulated samples) or a sample sheet (your own cohort)
-    sheet = cfg["samples"] if isinstance(cfg["samples"], str) else ""
+    # (snakemake --config cohort='{samples: 20}' passes the number as the string "20")
+    value = cfg["samples"]
+    number = isinstance(value, int) or (value.strip().isdigit() and not Path(value).is_file())
+    sheet = "" if number else value
     own_keys = [k for k, v in (("reference", cfg["reference"]), ("samples", sheet)) if v]
     if cfg["source"] == "simulated" and not own_keys:
         for key in ("truth", "region"):

@@ -61,6 +61,12 @@ def test_simulated_default_is_unchanged() -> None:
     assert plan.truth in plan.outputs and len(plan.outputs) == len(set(plan.outputs))
 
 
+def test_sample_count_given_as_text_is_a_number() -> None:
+    """snakemake --config cohort='{samples: 20}' hands the count over as the string "20"."""
+    plan = plan_workflow(_config(cohort={"samples": "20"}), which=_everything).cohort
+    assert plan.source == "simulated" and plan.samples[-1] == "C20" and len(plan.samples) == 20
+
+
 def test_own_cohort_without_region_reads_the_users_bams(tmp_path: Path) -> None:
     plan = plan_workflow(_config(cohort=_own(tmp_path)), which=_everything).cohort
     assert plan.source == "own" and plan.samples == ["a", "b", "c"]
