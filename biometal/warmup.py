@@ -59,7 +59,46 @@ def _quant(work: Path) -> None:
         quantify_samples(work / "tx.idx", [run], threads=threads)
 
 
-SECTIONS: dict[str, Callable[[Path], None]] = {"assembly": _assembly, "quant": _quant}
+def _cohort(work: Path) -> None:
+    """The gVCF + joint-genotyping job of ``case_study_cohort`` (mappy-mapped BAMs, the
+    default config's pileup, calling and gVCF settings)."""
+    from biometal.config import load_configs
+    from biometal.pileup.params import pileup_params
+    from biometal.simulate import simulate_reference
+    from biometal.simulate.cohort import simulate_cohort
+    from biometal.variants.call import CallParams
+    from biometal.variants.cohort_report import gvcf_joint_job
+    from biometal.variants.gvcf import GvcfParams
+    from biometal.variants.mapping import map_reads
+
+    cfg = load_configs([])
+    samples = ["w1", "w2", "w3"]
+    simulate_reference(work / "ref.fa", n_contigs=1, total_length=60_000, seed=1)
+    simulate_cohort(
+        work / "ref.fa", work / "region.fa", work / "truth.vcf.gz", samples, work,
+        region_length=40_000, indel_rate=2e-3, seed=1,
+    )  # fmt: skip
+    bams = []
+    for s in samples:
+        bams.append(work / f"{s}.bam")
+        map_reads(work / "region.fa", work / f"{s}_R1.fastq.gz", work / f"{s}_R2.fastq.gz",
+                  bams[-1], sample=s, threads=1)  # fmt: skip
+    g, backend = cfg["cohort"]["gvcf"], cfg["compute"]["backend"]
+    gvcf_joint_job(
+        bams, samples, work / "region.fa", [work / f"{s}.g.vcf.gz" for s in samples],
+        [work / f"{s}.cpu.json" for s in samples], work / "joint.vcf.gz", work / "joint.json",
+        pileup=pileup_params(cfg["variants"]["pileup"], threads=1, backend=backend),
+        calling=CallParams(**cfg["variants"]["calling"]),
+        gvcf=GvcfParams(gq_bands=tuple(g["gq_bands"]), evidence_min_alt=g["evidence_min_alt"]),
+        backend=backend,
+    )  # fmt: skip
+
+
+SECTIONS: dict[str, Callable[[Path], None]] = {
+    "assembly": _assembly,
+    "quant": _quant,
+    "cohort": _cohort,
+}
 
 
 def warmup(

@@ -66,7 +66,7 @@ def test_a_failing_section_is_reported_and_skipped(monkeypatch):
     assert lines == ["biometal warmup: assembly: skipped (RuntimeError: no compiler)"]
 
 
-@pytest.mark.parametrize("name", ["assembly", "quant"])
+@pytest.mark.parametrize("name", ["assembly", "quant", "cohort"])
 def test_sections_are_listed_in_the_help(name):
     res = subprocess.run(
         [sys.executable, "-m", "biometal", "warmup", "--help"], capture_output=True, text=True
