@@ -1391,7 +1391,9 @@ def build_parser() -> argparse.ArgumentParser:
         [],
         _run_warmup,
     )
-    p.add_argument("sections", nargs="*", metavar="SECTION", help="default: all (assembly, quant, cohort)")
+    p.add_argument(
+        "sections", nargs="*", metavar="SECTION", help="default: all (assembly, quant, cohort)"
+    )
 
     # classify -------------------------------------------------------------------------
     p = sub.add_parser(
