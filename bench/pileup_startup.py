@@ -3,8 +3,9 @@
     python bench/pileup_startup.py BAM REFERENCE OUT [pileup options]   # e.g. OUT.tsv -q 20 -Q 13
 
 Runs ``biometal pileup`` in this process, as a fresh command would, and prints CPU seconds
-(``time.process_time``: user + system, all threads) per step: each import, numba's target
-set-up (done here on purpose, before the first compiled call, so that it is counted apart),
+(``time.process_time``: user + system, all threads) per step: each import, numba's runtime
+set-up (done here on purpose, before the first compiled call, so that it is counted apart;
+the command defers numba's compiler set-up, :func:`biometal._startup.defer_numba_registries`),
 then the run with the first call of each cached numba function and the time in each kernel,
 inflate, compress, reference fetch and indel text summed over the run; "rest of run" is the
 remainder (Python per block, file writes). Run it as its own process, a few times: the
@@ -35,10 +36,11 @@ _mark("import numpy")
 import numba  # noqa: E402, F401
 
 _mark("import numba")
-from biometal._startup import preload_cython_blas  # noqa: E402
+from biometal._startup import defer_numba_registries, preload_cython_blas  # noqa: E402
 
 preload_cython_blas()
-_mark("preload scipy's cython_blas")
+defer_numba_registries()
+_mark("preload scipy's cython_blas, defer numba's registries")
 import biometal.cli as cli  # noqa: E402
 
 _mark("import biometal.cli")
@@ -54,9 +56,10 @@ from biometal.io import bgzf  # noqa: E402
 
 _mark("import the pileup modules")
 from numba.core.registry import cpu_target  # noqa: E402
+from numba.core.runtime import nrt  # noqa: E402
 
-cpu_target.target_context.refresh()
-_mark("numba's target set-up (else at the first compiled call)")
+nrt.rtsys.initialize(cpu_target.target_context)
+_mark("numba's runtime (NRT) set-up (else at the first compiled call)")
 
 _acc: dict[str, float] = {}
 

@@ -21,6 +21,9 @@ as usual and ``from scipy.linalg import cython_blas`` returns this module (only 
 attribute ``scipy.linalg.cython_blas`` is not set on the package). Anything unexpected
 (scipy missing, another file layout, the module already imported) leaves the normal import
 path in place.
+
+:func:`defer_numba_registries` (same entry points) lets numba load its cached functions
+without first registering every implementation its compiler could need (0.1 s a process).
 """
 
 from __future__ import annotations
@@ -60,4 +63,79 @@ def preload_cython_blas() -> bool:
             raise
     except Exception:  # noqa: BLE001 - any failure: numba imports scipy.linalg as usual
         return False
+    return True
+
+
+def _load_overload_without_registries(self, sig, target_context):  # pragma: no cover - patched in
+    """numba's ``Cache.load_overload`` without the full target refresh on a cache hit.
+
+    numba refreshes its target context before it looks in its cache: that imports and
+    registers every typing and lowering implementation it has (``numba.np.arraymath``,
+    ``numba.cpython.unicode``, ...), which only compiling needs. Loading a cached function
+    needs the runtime (NRT: its C helpers and atomics, which the compiled code calls) and
+    the code library. On a miss the full refresh runs, as before, and numba's compiler
+    refreshes again before it compiles anything.
+    """
+    from numba.core.runtime import nrt
+
+    nrt.rtsys.initialize(target_context)
+    with self._guard_against_spurious_io_errors():
+        data = self._load_overload(sig, target_context)
+        if data is not None:
+            return data
+    target_context.refresh()
+    return None
+
+
+class _PatchNumbaCache:
+    """Meta-path hook: once ``numba.core.caching`` is imported, install
+    :func:`_load_overload_without_registries` (numba 0.68 only; other versions as they are)."""
+
+    name = "numba.core.caching"
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            _patch_cache(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def _patch_cache(caching) -> bool:
+    import numba
+
+    cache = getattr(caching, "Cache", None)
+    if not numba.__version__.startswith("0.68.") or cache is None:
+        return False
+    if not hasattr(cache, "_load_overload") or not hasattr(
+        cache, "_guard_against_spurious_io_errors"
+    ):
+        return False
+    cache.load_overload = _load_overload_without_registries
+    return True
+
+
+def defer_numba_registries() -> bool:
+    """Load numba's cached functions without registering every implementation first.
+
+    numba's first load of a cached function set up its whole compiler (0.10-0.13 s of CPU
+    in every process, ``python bench/pileup_startup.py``), though nothing is compiled when
+    the cache is warm. Installs :func:`_load_overload_without_registries` in numba's cache
+    (now, or when numba is imported). Process entry points only, like
+    :func:`preload_cython_blas`; True when installed or scheduled.
+    """
+    if "numba.core.caching" in sys.modules:
+        return _patch_cache(sys.modules["numba.core.caching"])
+    if any(isinstance(f, _PatchNumbaCache) for f in sys.meta_path):
+        return True
+    sys.meta_path.insert(0, _PatchNumbaCache())
     return True

@@ -133,14 +133,14 @@ def _format_block(
     max_del = int(-events.length.min()) if len(events) and events.length.min() < 0 else 0
     ref_seq = ref.fetch(block_contig, start, start + n + max_del + 1)
     texts = indel_strings(events, ref_seq, start)
-    lens = np.zeros(n + 1, np.int64)
+    offsets = np.zeros(n + 1, np.int64)  # no indel text: all rows empty, no cumsum
     blob = b""
     if texts:
         rows = sorted(texts)
         for pos in rows:
-            lens[pos - start + 1] = len(texts[pos])
+            offsets[pos - start + 1] = len(texts[pos])
         blob = "".join(texts[p] for p in rows).encode("ascii")
-    offsets = np.cumsum(lens)
+        np.cumsum(offsets, out=offsets)
     chrom = np.frombuffer(block_contig.encode(), np.uint8)
     # bytes per row: contig, position (<= 11 digits), ref, 13 counts (int64 sums of uint32
     # columns: <= 20 digits each, whatever the depth), two means (<= 6 bytes), separators.

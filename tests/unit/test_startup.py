@@ -3,6 +3,7 @@ entry points use it."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -70,3 +71,58 @@ def test_process_entry_points_skip_scipy_linalg(entry: str, tmp_path) -> None:
         "assert arraymath._HAVE_BLAS\n"
     )
     subprocess.run([sys.executable, "-c", code, str(fq)], check=True, capture_output=True)
+
+
+def test_defer_numba_registries_loads_cached_functions_and_still_compiles(tmp_path) -> None:
+    """A cached function loads (same result) without numba's implementation registries;
+    a cache miss and a new function still compile (the full set-up runs then)."""
+    mod = tmp_path / "cached_mod.py"
+    mod.write_text(
+        "import numpy as np\nfrom numba import njit, prange\n"
+        "@njit(cache=True)\ndef f(a):\n    out = np.empty(len(a), np.int64)\n"
+        "    for i in range(len(a)):\n        out[i] = a[i] * 3 + 1\n    return out, out.sum()\n"
+        "@njit(cache=True, parallel=True)\ndef g(a):\n    s = 0\n"
+        "    for i in prange(len(a)):\n        s += a[i]\n    return s\n"
+    )
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.path.insert(0, sys.argv[1])
+        from biometal._startup import defer_numba_registries
+        assert defer_numba_registries()
+        import numpy as np
+        from numba.core import cpu
+        calls = []
+        full = cpu.CPUContext.load_additional_registries
+        def counted(self):
+            calls.append(1)
+            return full(self)
+        cpu.CPUContext.load_additional_registries = counted
+        from cached_mod import f, g
+        a = np.arange(10)
+        out, s = f(a)
+        assert out.tolist() == [3 * x + 1 for x in range(10)] and s == 145
+        assert g(a) == 45
+        hits = sum(f.stats.cache_hits.values()) + sum(g.stats.cache_hits.values())
+        print(hits, bool(calls))
+        from numba import njit
+        @njit
+        def h(x):
+            return np.sort(x)[::-1][0]
+        assert h(np.array([3, 9, 1])) == 9  # compiling still works
+        assert f(a.astype(np.float64))[1] == 145.0  # a new signature of a cached function
+        """
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout.split()
+        for _ in range(3)
+    ]
+    assert runs[0] == ["0", "True"]  # cold cache: compiled, with the full set-up
+    assert runs[2] == ["2", "False"]  # warm: both loaded, no registries imported
