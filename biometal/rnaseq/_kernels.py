@@ -36,6 +36,8 @@ MAX_READ_ECS = 64
 MAX_FRAG_LEN = 1000
 #: reads ahead of the one being scanned whose first hash-table slots are prefetched.
 PREFETCH_AHEAD = 2
+#: k-mers ahead of the one being linked whose 8 successor slots are prefetched (index build).
+NEIGHBOUR_AHEAD = 4
 
 
 @njit(inline="always")
@@ -211,9 +213,17 @@ def group_kmers(kmers, tx):  # pragma: no cover - compiled
     set_tx int32[...]).
     """
     n = kmers.shape[0]
-    uniq = np.empty(n, np.uint64)
-    set_off = np.empty(n + 1, np.int64)
-    set_tx = np.empty(n, np.int32)
+    n_u = 0
+    n_s = 0
+    for i in range(n):
+        if i == 0 or kmers[i] != kmers[i - 1]:
+            n_u += 1
+            n_s += 1
+        elif tx[i] != tx[i - 1]:
+            n_s += 1
+    uniq = np.empty(n_u, np.uint64)  # sized exactly: no slack kept alive by a slice
+    set_off = np.empty(n_u + 1, np.int64)
+    set_tx = np.empty(n_s, np.int32)
     u = 0
     s = 0
     set_off[0] = 0
@@ -231,7 +241,7 @@ def group_kmers(kmers, tx):  # pragma: no cover - compiled
     if n > 0:
         u += 1
         set_off[u] = s
-    return uniq[:u], set_off[: u + 1], set_tx[:s]
+    return uniq, set_off, set_tx
 
 
 @njit(inline="always")
@@ -344,55 +354,69 @@ def assign_ecs(set_off, set_tx, n_tx):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def build_table(kmers, capacity):  # pragma: no cover - compiled
-    """Open-addressing table of distinct k-mers: (keys uint64[capacity], dense int32[capacity]).
+    """Open-addressing table of distinct k-mers, uint64[capacity, 2]: row = (k-mer, index).
 
-    ``dense[slot]`` is the k-mer's index in ``kmers`` (-1 for an empty slot).
+    The index is the k-mer's position in ``kmers`` (an empty slot: (EMPTY, EMPTY));
+    :func:`pack_table` later replaces it, in place, by the k-mer's packed unitig value.
     """
-    keys = np.full(capacity, EMPTY, np.uint64)
-    dense = np.full(capacity, -1, np.int32)
+    table = np.full((capacity, 2), EMPTY, np.uint64)
     mask = capacity - 1
     for i in range(kmers.shape[0]):
         km = kmers[i]
         slot = np.int64(_mix(km) & np.uint64(mask))
-        while keys[slot] != EMPTY and keys[slot] != km:
+        while table[slot, 0] != EMPTY and table[slot, 0] != km:
             slot = (slot + 1) & mask
-        keys[slot] = km
-        dense[slot] = i
-    return keys, dense
+        table[slot, 0] = km
+        table[slot, 1] = np.uint64(i)
+    return table
 
 
 @njit(inline="always")
-def _dense_of(keys, dense, km):  # pragma: no cover - compiled
-    s = _find(keys, km)
-    if s < 0:
-        return -1
-    return np.int64(dense[s])
+def _prefetch_successors(table, fwk, k, mask, shift, cmask):  # pragma: no cover - compiled
+    rck = _revcomp(fwk, k)
+    for o in range(2):
+        seq = fwk if o == 0 else rck
+        seq_rc = rck if o == 0 else fwk
+        for b in range(4):
+            bu = np.uint64(b)
+            s = ((seq << _U2) | bu) & mask
+            rc = (seq_rc >> _U2) | ((_U3 - bu) << shift)
+            c = s if s < rc else rc
+            _prefetch_row(table, np.int64(_mix(c) & cmask))
 
 
 @njit(cache=True, parallel=True)
-def _neighbours(kmers, keys, dense, k):  # pragma: no cover - compiled
+def neighbours(kmers, table, k):  # pragma: no cover - compiled
     """Out-degree and (if 1) the successor of each oriented k-mer (idx, strand).
 
     Strand 0 is the canonical sequence, 1 its reverse complement. Returns (count
-    int8[u, 2], node int64[u, 2], node_strand int8[u, 2]). Parallel over k-mers (each
+    int8[u, 2], node int32[u, 2], node_strand int8[u, 2]). Parallel over k-mers (each
     writes its own row only).
     """
     u = kmers.shape[0]
     cnt = np.zeros((u, 2), np.int8)
-    node = np.full((u, 2), -1, np.int64)
+    node = np.full((u, 2), -1, np.int32)  # k-mer indices fit (dense ids are int32)
     nstr = np.zeros((u, 2), np.int8)
     mask = (np.uint64(1) << np.uint64(2 * k)) - np.uint64(1)
+    shift = np.uint64(2 * (k - 1))
+    cmask = np.uint64(table.shape[0] - 1)
     for x in prange(u):
+        if x + NEIGHBOUR_AHEAD < u:  # start loading a later k-mer's 8 slots: latency overlaps
+            _prefetch_successors(table, kmers[x + NEIGHBOUR_AHEAD], k, mask, shift, cmask)
+        fwk = kmers[x]
+        rck = _revcomp(fwk, k)
         for o in range(2):
-            seq = kmers[x] if o == 0 else _revcomp(kmers[x], k)
+            seq = fwk if o == 0 else rck
+            seq_rc = rck if o == 0 else fwk
             for b in range(4):
-                s = ((seq << _U2) | np.uint64(b)) & mask
-                rc = _revcomp(s, k)
+                bu = np.uint64(b)
+                s = ((seq << _U2) | bu) & mask
+                rc = (seq_rc >> _U2) | ((_U3 - bu) << shift)  # revcomp(s), rolled
                 c = s if s < rc else rc
-                y = _dense_of(keys, dense, c)
+                y = _hit(table, c)  # the k-mer's index (build_table)
                 if y >= 0:
                     cnt[x, o] += 1
-                    node[x, o] = y
+                    node[x, o] = np.int32(y)
                     nstr[x, o] = 0 if s == c else 1
     return cnt, node, nstr
 
@@ -402,7 +426,7 @@ def _link(x, o, cnt, node, nstr, ec):  # pragma: no cover - compiled
     """The unitig successor of oriented k-mer (x, o), or (-1, 0)."""
     if cnt[x, o] != 1:
         return -1, 0
-    y = node[x, o]
+    y = np.int64(node[x, o])
     p = nstr[x, o]
     if y == x or cnt[y, 1 - p] != 1 or ec[y] != ec[x]:
         return -1, 0
@@ -410,15 +434,15 @@ def _link(x, o, cnt, node, nstr, ec):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def build_unitigs(kmers, keys, dense, ec, k):  # pragma: no cover - compiled
+def build_unitigs(cnt, node, nstr, ec):  # pragma: no cover - compiled
     """Compact the k-mer graph into unitigs whose k-mers all share one equivalence class.
 
-    Returns (contig int32[u], pos int32[u], orient int8[u], contig_len int32[n_contigs]):
-    for each k-mer its unitig, position along it and whether the unitig reads its canonical
-    sequence (0) or the reverse complement (1).
+    ``cnt``, ``node``, ``nstr``: the graph (:func:`neighbours`). Returns (contig int32[u],
+    pos int32[u], orient int8[u], contig_len int32[n_contigs]): for each k-mer its unitig,
+    position along it and whether the unitig reads its canonical sequence (0) or the reverse
+    complement (1).
     """
-    u = kmers.shape[0]
-    cnt, node, nstr = _neighbours(kmers, keys, dense, k)
+    u = cnt.shape[0]
     contig = np.full(u, -1, np.int32)
     pos = np.zeros(u, np.int32)
     orient = np.zeros(u, np.int8)
@@ -458,20 +482,17 @@ def build_unitigs(kmers, keys, dense, ec, k):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def pack_table(keys, dense, contig, pos, orient):  # pragma: no cover - compiled
-    """The lookup table: uint64[capacity, 2], row ``slot`` = (k-mer, packed value).
+def pack_table(table, contig, pos, orient):  # pragma: no cover - compiled
+    """Turn :func:`build_table`'s table into the lookup table, in place.
 
-    Packed value ``contig << 32 | pos << 1 | orient``; key and value share a cache line.
+    Row ``slot`` = (k-mer, packed value ``contig << 32 | pos << 1 | orient``); key and value
+    share a cache line. Empty slots stay (EMPTY, EMPTY).
     """
-    table = np.empty((keys.shape[0], 2), np.uint64)
-    for s in range(keys.shape[0]):
-        table[s, 0] = keys[s]
-        i = dense[s]
-        if i >= 0:
+    for s in range(table.shape[0]):
+        if table[s, 0] != EMPTY:
+            i = np.int64(table[s, 1])
             v = (np.int64(contig[i]) << 32) | (np.int64(pos[i]) << 1) | np.int64(orient[i])
             table[s, 1] = np.uint64(v)
-        else:
-            table[s, 1] = EMPTY
     return table
 
 
@@ -503,45 +524,77 @@ def contig_placements(codes, offsets, k, table, n_contigs):  # pragma: no cover
 
     ``txpos`` is the transcript position of the unitig's first k-mer; ``forward`` is 1 when
     the transcript runs along the unitig (its k-mer ``p`` is then at ``txpos + p``), 0 when
-    it runs against it (at ``txpos - p``).
+    it runs against it (at ``txpos - p``). One pass over the transcripts (rolling k-mers, one
+    lookup per window) lists the records in transcript order; a counting sort by unitig
+    (stable) makes the CSR.
     """
     n_tx = offsets.shape[0] - 1
-    count = np.zeros(n_contigs + 1, np.int64)
-    for rnd in range(2):
-        if rnd == 1:
-            off = np.zeros(n_contigs + 1, np.int64)
-            for c in range(n_contigs):
-                off[c + 1] = off[c] + count[c]
-            pl_tx = np.empty(off[n_contigs], np.int32)
-            pl_pos = np.empty(off[n_contigs], np.int32)
-            pl_fw = np.empty(off[n_contigs], np.int8)
-            fill = off[:-1].copy()
-        for t in range(n_tx):
-            a = offsets[t]
-            for i in range(a, offsets[t + 1] - k + 1):
-                fw, rc, bad = _kmer_at(codes, i, k)
-                if bad:
-                    continue
-                canon = fw if fw < rc else rc
-                v = _hit(table, canon)
-                if v < 0:
-                    continue
-                c = v >> 32
-                p = (v >> 1) & 0x7FFFFFFF
-                o = v & 1
-                if p != 0:  # one record per traversal: where it meets the first k-mer
-                    continue
-                # the transcript runs along the unitig iff its k-mer is the unitig's strand
-                along = (fw == canon) == (o == 0)
-                if rnd == 0:
-                    count[c] += 1
-                else:
-                    j = fill[c]
-                    pl_tx[j] = t
-                    pl_pos[j] = i - a
-                    pl_fw[j] = 1 if along else 0
-                    fill[c] += 1
+    mask = (np.uint64(1) << np.uint64(2 * k)) - np.uint64(1)
+    shift = np.uint64(2 * (k - 1))
+    cap = max(16, n_contigs)
+    r_c = np.empty(cap, np.int32)
+    r_t = np.empty(cap, np.int32)
+    r_p = np.empty(cap, np.int32)
+    r_f = np.empty(cap, np.int8)
+    n = 0
+    for t in range(n_tx):
+        a = offsets[t]
+        fw = np.uint64(0)
+        rc = np.uint64(0)
+        valid = 0
+        for i in range(a, offsets[t + 1]):
+            cb = codes[i]
+            if cb > 3:
+                valid = 0
+                continue
+            cu = np.uint64(cb)
+            fw = ((fw << _U2) | cu) & mask
+            rc = (rc >> _U2) | ((_U3 - cu) << shift)
+            valid += 1
+            if valid < k:
+                continue
+            canon = fw if fw < rc else rc
+            v = _hit(table, canon)
+            if v < 0:
+                continue
+            if (v >> 1) & 0x7FFFFFFF != 0:  # one record per traversal: at the first k-mer
+                continue
+            o = v & 1
+            if n == cap:
+                cap *= 2
+                r_c = _grow(r_c, cap)
+                r_t = _grow(r_t, cap)
+                r_p = _grow(r_p, cap)
+                r_f = _grow(r_f, cap)
+            # the transcript runs along the unitig iff its k-mer is the unitig's strand
+            r_c[n] = np.int32(v >> 32)
+            r_t[n] = t
+            r_p[n] = i - k + 1 - a
+            r_f[n] = 1 if (fw == canon) == (o == 0) else 0
+            n += 1
+    off = np.zeros(n_contigs + 1, np.int64)
+    for j in range(n):
+        off[r_c[j] + 1] += 1
+    for c in range(n_contigs):
+        off[c + 1] += off[c]
+    fill = off[:-1].copy()
+    pl_tx = np.empty(n, np.int32)
+    pl_pos = np.empty(n, np.int32)
+    pl_fw = np.empty(n, np.int8)
+    for j in range(n):
+        q = fill[r_c[j]]
+        pl_tx[q] = r_t[j]
+        pl_pos[q] = r_p[j]
+        pl_fw[q] = r_f[j]
+        fill[r_c[j]] = q + 1
     return off, pl_tx, pl_pos, pl_fw
+
+
+@njit(inline="always")
+def _grow(a, cap):  # pragma: no cover - compiled
+    b = np.empty(cap, a.dtype)
+    b[: a.shape[0]] = a
+    return b
 
 
 # --------------------------------------------------------------------------- pseudoalignment

@@ -118,37 +118,72 @@ def build_index(transcripts: str | os.PathLike, k: int = DEFAULT_K) -> KmerIndex
 
 
 def _build(
-    names: list[str], codes: np.ndarray, offsets: np.ndarray, k: int, source: str, t0: float
+    names: list[str],
+    codes: np.ndarray,
+    offsets: np.ndarray,
+    k: int,
+    source: str,
+    t0: float,
+    timings: dict | None = None,
 ) -> KmerIndex:
+    """The index of transcripts ``codes``/``offsets``; ``timings``, if given, receives
+    (wall s, CPU s, peak RSS so far in KiB) per stage (bench/rnaseq_index_build.py)."""
     from biometal.rnaseq import _kernels
 
     n_tx = len(names)
     progress = Progress(log, f"index of {source}", total=6, unit="stages")
+    mark = [(time.perf_counter(), time.process_time())]
+
+    def lap(name: str) -> None:
+        if timings is not None:
+            import resource
+
+            r = resource.getrusage(resource.RUSAGE_SELF)
+            now = (time.perf_counter(), r.ru_utime + r.ru_stime)
+            timings[name] = (now[0] - mark[0][0], now[1] - mark[0][1], r.ru_maxrss)
+            mark[0] = now
+
     kmers, tx = _kernels.transcript_kmers(codes, offsets, k)
     if kmers.size == 0:
         raise BiometalError(f"{source}: no transcript has a {k}-mer of A/C/G/T only")
     progress.update(1, f"{kmers.size:,} k-mers listed")
+    lap("k-mer extraction")
     order = np.argsort(kmers, kind="stable")  # transcripts stay ascending within a k-mer
-    uniq, set_off, set_tx = _kernels.group_kmers(kmers[order], tx[order])
-    del kmers, tx, order
+    lap("sort")
+    kmers = kmers[order]  # each input freed as soon as it is gathered: lower peak
+    tx = tx[order]
+    del order
+    lap("gather")
+    uniq, set_off, set_tx = _kernels.group_kmers(kmers, tx)
+    del kmers, tx
     progress.update(1, f"{uniq.size:,} distinct k-mers")
+    lap("group")
     ec, ec_off, ec_tx = _kernels.assign_ecs(set_off, set_tx, n_tx)
     del set_off, set_tx
     progress.update(1, "equivalence classes")
+    lap("equivalence classes")
     capacity = 1 << max(4, int(np.ceil(np.log2(uniq.size / MAX_LOAD))))
-    keys, dense = _kernels.build_table(uniq, capacity)
+    table = _kernels.build_table(uniq, capacity)
     progress.update(1, "hash table")
-    contig, pos, orient, contig_len = _kernels.build_unitigs(uniq, keys, dense, ec, k)
+    lap("hash table")
+    cnt, node, nstr = _kernels.neighbours(uniq, table, k)
+    lap("neighbours")
+    contig, pos, orient, contig_len = _kernels.build_unitigs(cnt, node, nstr, ec)
+    del cnt, node, nstr
+    lap("unitig walk")
     contig_ec = np.empty(len(contig_len), np.int32)
     contig_ec[contig] = ec
-    table = _kernels.pack_table(keys, dense, contig, pos, orient)
+    _kernels.pack_table(table, contig, pos, orient)
+    lap("pack")
     useq, uoff = _kernels.unitig_sequences(uniq, contig, pos, orient, contig_len, k)
-    del keys, dense, contig, pos, orient
+    del contig, pos, orient
     progress.update(1, f"{len(contig_len):,} unitigs")
+    lap("unitig sequences")
     pl_off, pl_tx, pl_pos, pl_fw = _kernels.contig_placements(
         codes, offsets, k, table, len(contig_len)
     )
     progress.update(1, "unitig placements")
+    lap("contig placements")
     progress.done()
     no_kmer = np.setdiff1d(np.arange(n_tx), pl_tx)
     if no_kmer.size:
