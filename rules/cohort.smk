@@ -123,95 +123,41 @@ rule cohort_map:
         "../scripts/cohort_map.py"
 
 
-if PLAN.cohort.simulated:
-
-    rule cohort_gvcf_joint:
-        """The simulated cohort's gVCFs (as cohort_gvcf writes them), then joint
-        genotyping (as cohort_joint), in one job: the Python and numba start-up paid once,
-        not once per sample; the job's CPU split into one record per gVCF and the joint.
-        """
-        input:
-            bams=PLAN.cohort.bams,
-            bais=PLAN.cohort.bais,
-            reference=PLAN.cohort.region,
-        output:
-            gvcfs=[PLAN.cohort.gvcf(s) for s in PLAN.cohort.samples],
-            tbis=[f"{PLAN.cohort.gvcf(s)}.tbi" for s in PLAN.cohort.samples],
-            cpu_gvcf=[f"results/cohort/cpu/gvcf_{s}.json" for s in PLAN.cohort.samples],
-            vcf=PLAN.cohort.joint,
-            tbi=f"{PLAN.cohort.joint}.tbi",
-            cpu="results/cohort/cpu/joint.json",
-        log:
-            "logs/cohort/gvcf_joint.log",
-        benchmark:
-            "benchmarks/cohort/gvcf_joint.tsv"
-        conda:
-            "../envs/biometal.yaml"
-        resources:
-            runtime=20 + 5 * len(PLAN.cohort.samples),
-            mem_mb=1000,
-            gpu=PLAN.gpus,
-        params:
-            samples=PLAN.cohort.samples,
-            pileup=config["variants"]["pileup"],
-            calling=config["variants"]["calling"],
-            gvcf=config["cohort"]["gvcf"],
-            backend=config["compute"]["backend"],
-        script:
-            "../scripts/cohort_gvcf_joint.py"
-
-else:
-
-    rule cohort_gvcf:
-        """One sample's gVCF: streaming pileup, site_stats kernel at every position, site
-        records where reads show an ALT, GQ-banded reference blocks elsewhere."""
-        input:
-            unpack(lambda wc: PLAN.cohort.bam_inputs(wc.sample)),
-        output:
-            gvcf="results/cohort/gvcf/{sample}.g.vcf.gz",
-            tbi="results/cohort/gvcf/{sample}.g.vcf.gz.tbi",
-            cpu="results/cohort/cpu/gvcf_{sample}.json",
-        log:
-            "logs/cohort/gvcf_{sample}.log",
-        benchmark:
-            "benchmarks/cohort/gvcf_{sample}.tsv"
-        conda:
-            "../envs/biometal.yaml"
-        resources:
-            runtime=20,
-            mem_mb=800,
-            gpu=PLAN.gpus,
-        params:
-            pileup=config["variants"]["pileup"],
-            calling=config["variants"]["calling"],
-            gvcf=config["cohort"]["gvcf"],
-            backend=config["compute"]["backend"],
-        script:
-            "../scripts/cohort_gvcf.py"
-
-    rule cohort_joint:
-        """Joint genotyping of every sample's gVCF: one multi-sample VCF, cohort priors (EM)."""
-        input:
-            gvcfs=[PLAN.cohort.gvcf(s) for s in PLAN.cohort.samples],
-            tbis=[f"{PLAN.cohort.gvcf(s)}.tbi" for s in PLAN.cohort.samples],
-            reference=PLAN.cohort.region,
-        output:
-            vcf=PLAN.cohort.joint,
-            tbi=f"{PLAN.cohort.joint}.tbi",
-            cpu="results/cohort/cpu/joint.json",
-        log:
-            "logs/cohort/joint.log",
-        benchmark:
-            "benchmarks/cohort/joint.tsv"
-        conda:
-            "../envs/biometal.yaml"
-        resources:
-            runtime=20,
-            mem_mb=1000,
-        params:
-            calling=config["variants"]["calling"],
-        script:
-            "../scripts/cohort_joint.py"
+rule cohort_gvcf_joint:
+    """Every sample's gVCF (streaming pileup, site_stats kernel at every position, site
+    records where reads show an ALT, GQ-banded reference blocks elsewhere), then joint
+    genotyping with cohort priors, in one job: the Python and numba start-up paid once, not
+    once per sample (a per-sample job buys no failure isolation: the joint step needs every
+    gVCF); the job's CPU split into one record per gVCF and the joint."""
+    input:
+        bams=PLAN.cohort.bams,
+        bais=PLAN.cohort.bais,
+        reference=PLAN.cohort.region,
+    output:
+        gvcfs=[PLAN.cohort.gvcf(s) for s in PLAN.cohort.samples],
+        tbis=[f"{PLAN.cohort.gvcf(s)}.tbi" for s in PLAN.cohort.samples],
+        cpu_gvcf=[f"results/cohort/cpu/gvcf_{s}.json" for s in PLAN.cohort.samples],
+        vcf=PLAN.cohort.joint,
+        tbi=f"{PLAN.cohort.joint}.tbi",
+        cpu="results/cohort/cpu/joint.json",
+    log:
+        "logs/cohort/gvcf_joint.log",
+    benchmark:
+        "benchmarks/cohort/gvcf_joint.tsv"
+    conda:
+        "../envs/biometal.yaml"
+    resources:
+        runtime=20 + 5 * len(PLAN.cohort.samples),
+        mem_mb=1000,
+        gpu=PLAN.gpus,
+    params:
+        samples=PLAN.cohort.samples,
+        pileup=config["variants"]["pileup"],
+        calling=config["variants"]["calling"],
+        gvcf=config["cohort"]["gvcf"],
+        backend=config["compute"]["backend"],
+    script:
+        "../scripts/cohort_gvcf_joint.py"
 
 
 # The simulated cohort's BAMs carry their sample as SM; your own BAMs may not: there a

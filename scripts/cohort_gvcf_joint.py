@@ -1,5 +1,5 @@
-"""Rule cohort_gvcf_joint: every simulated sample's BAM -> its gVCF, then the joint VCF, in
-one job (+ the CPU time of each part)."""
+"""Rule cohort_gvcf_joint: every cohort sample's BAM (simulated or your own) -> its gVCF,
+then the joint VCF, in one job (+ the CPU time of each part)."""
 
 from biometal.pileup.params import pileup_params
 from biometal.runner import run

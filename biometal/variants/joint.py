@@ -42,6 +42,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,10 @@ class SampleEvidence:
     pl_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int64))
     ad_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
     ad_ok: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    dp_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # per item of ``sites`` (in its order): the record row and the ALT's allele index
+    site_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    site_allele: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def lookup(
         self, key: Key, indel_error: float = 0.001
@@ -145,6 +150,55 @@ class SampleEvidence:
         return int(bdp[b]) if b >= 0 and ends[b] > pos else 0
 
 
+class _RowSlices:
+    """Row ``r`` of a padded int array cut to its width (``arr[r, :widths[r]]``), made on
+    access: the per-row lists of :class:`SampleEvidence` without a slice per record."""
+
+    def __init__(self, arr: np.ndarray, widths: np.ndarray) -> None:
+        self.arr, self.widths = arr, widths.tolist()
+
+    def __len__(self) -> int:
+        return len(self.widths)
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        return self.arr[row, : self.widths[row]]
+
+
+def _index_simple(ev, alts_of, chrom, pos, ref, n_gt, k_of, dp_list, rows) -> bool:
+    """Index the record rows of ``ev`` without a Python step per row when every row has
+    one ALT allele, alone or before a symbolic one (``A`` / ``A,<*>``: every record of
+    :func:`~biometal.variants.gvcf.write_gvcf`); the same dictionaries as the general
+    loop of :func:`read_evidence` (later rows win in ``sites``, the first in ``at_pos`` /
+    ``indel_at``). False (nothing set) for any other row."""
+    first = [a[0] for a in alts_of]
+    for alts, a in zip(alts_of, first, strict=True):
+        if (
+            len(alts) > 2
+            or (len(alts) == 2 and alts[1] not in _SYMBOLIC)
+            or a in _SYMBOLIC
+            or a in ("*", ".")
+        ):
+            return False
+    n = len(first)
+    ev.alleles = alts_of
+    ev.pl = _RowSlices(ev.pl_rows, n_gt)
+    ev.ad = _RowSlices(ev.ad_rows, np.where(ev.ad_ok, np.asarray(k_of, np.int64), 0))
+    ev.dp = [dp_list[i] for i in rows.tolist()]
+    at = list(zip(chrom, pos, strict=True))
+    back = range(n - 1, -1, -1)
+    ev.at_pos = dict(zip(reversed(at), back, strict=True))  # the first row of a position wins
+    keys = zip(chrom, pos, ref, first, strict=True)
+    ev.sites = dict(zip(keys, range(n), strict=True))  # the last row of a key wins
+    indel = [
+        i for i, (r, a) in enumerate(zip(ref, first, strict=True))
+        if len(a) != len(r) and not a.startswith("<")
+    ]  # fmt: skip
+    ev.indel_at = dict(zip([at[i] for i in reversed(indel)], reversed(indel), strict=True))
+    ev.site_rows = np.fromiter(ev.sites.values(), np.int64, len(ev.sites))
+    ev.site_allele = np.ones(len(ev.sites), np.int64)
+    return True
+
+
 def read_evidence(path: str | os.PathLike) -> SampleEvidence:
     """Index one single-sample gVCF (ours, or ``bcftools call --gvcf`` / GATK ``-ERC GVCF``
     style: site records with a ``<*>`` / ``<NON_REF>`` ALT, blocks with ``END``)."""
@@ -188,8 +242,15 @@ def read_evidence(path: str | os.PathLike) -> SampleEvidence:
     ad_ok = ((ad_all >= 0).cumsum(axis=1)[rows, np.minimum(n_alt[rows], width - 1)]
              == n_alt[rows] + 1) & (n_alt[rows] + 1 <= width)  # fmt: skip
     ev.pl_rows, ev.ad_rows, ev.ad_ok = pl_all[rows], ad_all[rows], ad_ok
+    ev.dp_rows = dp_all[rows]
+    ref_of = ch.ref[rows].astype(str).tolist()
+    if _index_simple(
+        ev, alts_of, chrom[rows].tolist(), pos0[rows].tolist(), ref_of, n_gt[rows], k_of,
+        dp_list, rows,
+    ):  # fmt: skip
+        return ev
     for i, contig, p, ref, alts, k, ok_ad, n_pl in zip(
-        rows.tolist(), chrom[rows].tolist(), pos0[rows].tolist(), ch.ref[rows].astype(str).tolist(),
+        rows.tolist(), chrom[rows].tolist(), pos0[rows].tolist(), ref_of,
         alts_of, k_of, ad_ok.tolist(), n_gt[rows].tolist(), strict=True,
     ):  # fmt: skip
         row = len(ev.alleles)
@@ -207,6 +268,10 @@ def read_evidence(path: str | os.PathLike) -> SampleEvidence:
                 indel = True
         if indel:
             ev.indel_at.setdefault((contig, p), row)
+    ev.site_rows = np.fromiter(ev.sites.values(), np.int64, len(ev.sites))
+    ev.site_allele = np.array(
+        [ev.alleles[r].index(k[3]) + 1 for k, r in ev.sites.items()], np.int64
+    ).reshape(-1)
     return ev
 
 
@@ -314,18 +379,18 @@ def _fill(samples, cand, order, indel_error, pl, ad, has_ad, dp, has) -> None:
     c_pos = np.array([k[1] for k in cand], np.int64)
     is_indel = np.array([len(k[2]) != len(k[3]) for k in cand], bool)
     for j, s in enumerate(samples):
-        hit = [(cidx[k], row, s.alleles[row].index(k[3]) + 1) for k, row in s.sites.items()
-               if k in cidx]  # fmt: skip
+        ci = np.fromiter(map(cidx.get, s.sites, repeat(-1)), np.int64, len(s.sites))
+        hit = ci >= 0
         done = np.zeros(m, bool)
-        if hit:
-            i, r, a = (np.array(x, np.int64) for x in zip(*hit, strict=True))
+        if hit.any():
+            i, r, a = ci[hit], s.site_rows[hit], s.site_allele[hit]
             g1 = a * (a + 1) // 2  # VCF index of 0/a, then a/a
             pl[i, j] = np.stack([s.pl_rows[r, 0], s.pl_rows[r, g1], s.pl_rows[r, g1 + a]], 1)
             ok = s.ad_ok[r]
             ad[i[ok], j, 0] = s.ad_rows[r[ok], 0]
             ad[i[ok], j, 1] = s.ad_rows[r[ok], a[ok]]
             has_ad[i, j] = ok
-            dp[i, j] = np.array(s.dp, np.int64)[r]
+            dp[i, j] = s.dp_rows[r]
             has[i, j] = True
             done[i] = True
         at = np.array([order.get(c, -1) * big + p for c, p in s.at_pos], np.int64)
@@ -382,14 +447,20 @@ def joint_genotype(
         raise BiometalError(f"{samples[names.index(dup)].path}: sample {dup!r} appears twice")
     support: dict[Key, int] = {}
     for s in samples:
-        for k, row in s.sites.items():
-            if k[0] not in contigs:
+        if not {c for c, _ in s.at_pos} <= contigs.keys():
+            k = next((k for k in s.sites if k[0] not in contigs), None)
+            if k is not None:
                 raise BiometalError(f"{s.path}: contig {k[0]!r} is not in {reference}")
-            ad = s.ad[row]
-            i = s.alleles[row].index(k[3]) + 1
-            # a record without AD (another tool's) counts as enough support
-            n_alt = int(ad[i]) if len(ad) > i else calling.min_alt_reads
-            support[k] = support.get(k, 0) + n_alt
+        r, a = s.site_rows, s.site_allele
+        # a record without AD (another tool's) counts as enough support
+        n_alt = np.full(len(r), calling.min_alt_reads, np.int64)
+        if s.ad_rows.shape[1]:
+            got = s.ad_rows[r, np.minimum(a, s.ad_rows.shape[1] - 1)]
+            n_alt = np.where(s.ad_ok[r], got, n_alt)
+        n_alt = n_alt.tolist()
+        get = support.get
+        for k, n in zip(s.sites, n_alt, strict=True):
+            support[k] = get(k, 0) + n
     keys = {k for k, n_alt in support.items() if n_alt >= calling.min_alt_reads}
     order = {c: i for i, c in enumerate(contigs)}
     cand = sorted(keys, key=lambda k: (order[k[0]], k[1], len(k[2]) != len(k[3]), k[2], k[3]))

@@ -303,6 +303,8 @@ def test_1000g_cohort_preset_dry_run(tmp_path: Path) -> None:
     jobs = _jobs(proc.stdout)
     assert jobs.get("ena_filereport") == 1 and jobs.get("ena_reference") == 1
     assert jobs.get("cohort_reference") == 1 and "cohort_simulate" not in jobs
-    for rule in ("cohort_map", "cohort_subset", "cohort_gvcf"):
+    for rule in ("cohort_map", "cohort_subset"):
         assert jobs.get(rule) == 5, (rule, jobs)
-    assert jobs.get("cohort_joint") == 1 and jobs.get("cohort_bcftools") == 1
+    # every gVCF and the joint VCF in one job (mapping stays per sample)
+    assert jobs.get("cohort_gvcf_joint") == 1 and jobs.get("cohort_bcftools") == 1
+    assert "cohort_gvcf" not in jobs and "cohort_joint" not in jobs
