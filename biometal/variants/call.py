@@ -564,6 +564,20 @@ def genotype_indels(
     other alleles, genotyped as :func:`call_indels` genotypes (same thresholds and prior,
     REF and ALT reads), GT 0/0 where not called. Returns (record, other reads) pairs."""
     sup = indel_read_support(aln, ref, contig, alleles, pileup)
+    return indel_records(sup, contig, alleles, params, evidence_min_alt=evidence_min_alt)
+
+
+def indel_records(
+    sup: np.ndarray,
+    contig: str,
+    alleles: list[tuple[int, str, str]],
+    params: CallParams,
+    *,
+    evidence_min_alt: int = 1,
+) -> list[tuple[VcfRecord, int]]:
+    """:func:`genotype_indels` from a support table already counted (rows as
+    :func:`indel_read_support`'s: REF fwd/rev, ALT fwd/rev, other reads, MAPQ sum; one per
+    allele); the gVCF writer passes its compiled counts here."""
     n_ref = sup[:, 0] + sup[:, 1]
     n_alt = sup[:, 2] + sup[:, 3]
     idx = np.flatnonzero(n_alt >= evidence_min_alt)

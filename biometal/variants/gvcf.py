@@ -64,11 +64,11 @@ from biometal.variants.call import (
     HAP_FLANK,
     CallParams,
     _assign_reads,
-    _finish,
     _loci,
     _Reference,
     bam_sample_name,
     call_indels,
+    indel_records,
     indel_span,
 )
 from biometal.variants.vcf import VcfRecord, VcfWriter, header_lines
@@ -463,28 +463,7 @@ def _genotype_indels(
 ) -> list[tuple[VcfRecord, int]]:
     """:func:`biometal.variants.call.genotype_indels` on :func:`indel_support`'s counts."""
     sup = indel_support(aln, ref, contig, alleles, pileup)
-    n_ref = sup[:, 0] + sup[:, 1]
-    n_alt = sup[:, 2] + sup[:, 3]
-    idx = np.flatnonzero(n_alt >= evidence_min_alt)
-    if not len(idx):
-        return []
-    n_ref, n_alt, sup = n_ref[idx], n_alt[idx], sup[idx]
-    depth = n_ref + n_alt
-    called = (
-        (n_alt >= params.min_alt_reads)
-        & (n_alt >= params.min_af * depth)
-        & (depth >= max(1, params.min_depth))
-    )
-    e = np.full(len(idx), params.indel_error)
-    mq = np.divide(sup[:, 5], depth, out=np.zeros(len(idx)), where=depth > 0)
-    recs = _finish(
-        contig,
-        np.array([alleles[i][0] for i in idx.tolist()], dtype=np.int64),
-        [alleles[i][1] for i in idx.tolist()],
-        [alleles[i][2] for i in idx.tolist()],
-        "INDEL", n_ref, n_alt, e, e, e, sup[:, :4], mq, params, called,
-    )  # fmt: skip
-    return list(zip(recs, sup[:, 4].tolist(), strict=True))
+    return indel_records(sup, contig, alleles, params, evidence_min_alt=evidence_min_alt)
 
 
 def write_gvcf(
