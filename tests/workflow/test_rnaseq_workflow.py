@@ -49,8 +49,12 @@ def test_rnaseq_outputs(tiny_run: Path) -> None:
     assert (acc[acc.method == "biometal"].spearman > 0.9).all()
     cost = pd.read_csv(rna / "cost.tsv", sep="\t")
     assert len(cost) == 2 * (1 + len(PEERS)) and (cost.reads == 2000).all()
-    # a peer's job on 2000 pairs can end before Snakemake samples its CPU time (then NaN)
-    assert (cost[cost.method == "biometal"].reads_per_s_per_core > 0).all()
+    # Snakemake samples a job's CPU time every 0.5 s: a job on 2000 pairs can end before the
+    # first sample (then NaN): a peer's, and biometal's too now that its kernels load compiled
+    # (make setup's warm-up) and start-up is cut; wall time is always measured
+    bm = cost[cost.method == "biometal"]
+    assert (bm.reads_per_s > 0).all() and (bm.wall_s > 0).all()
+    assert ((bm.reads_per_s_per_core > 0) | bm.reads_per_s_per_core.isna()).all()
     assert list(cost[cost.method == "biometal"].job_samples) == [2, 2]
     index_cost = pd.read_csv(rna / "index_cost.tsv", sep="\t")
     assert list(index_cost.method) == ["biometal", *PEERS]
