@@ -42,35 +42,16 @@ import numpy as np
 from biometal.assembly import _kernels as K
 from biometal.assembly.graph import End, Graph, revcomp
 from biometal.assembly.kmers import KmerTable
-from biometal.assembly.pairs import anchors
+from biometal.assembly.pairs import anchors, unique_kmer_table
 from biometal.io.encoding import DECODE_LUT, encode
 from biometal.io.fastx import read_fastq_chunks
-from biometal.kernels.kmer_count import kmer_slots
 
 _RC = np.array([3, 2, 1, 0, 4], np.uint8)
 
 
 def _index(tails: list[str], k: int) -> tuple[KmerTable, np.ndarray, np.ndarray, np.ndarray]:
     """Distinct k-mers of the tails: table -> 1 + index into (tail id, start, canonical)."""
-    codes = np.concatenate([encode(t) for t in tails])
-    offsets = np.zeros(len(tails) + 1, np.int64)
-    np.cumsum([len(t) for t in tails], out=offsets[1:])
-    slots = kmer_slots(offsets, k)
-    hi, lo, canon = K.oriented_words(codes, offsets, slots, k)
-    n_pos = np.diff(slots)
-    owner = np.repeat(np.arange(len(tails), dtype=np.int64), n_pos)
-    pos = np.concatenate([np.arange(n, dtype=np.int64) for n in n_pos])
-    ok = hi != K.EMPTY
-    hi, lo, canon, owner, pos = hi[ok], lo[ok], canon[ok], owner[ok], pos[ok]
-    order = np.lexsort((lo, hi))
-    h, low = hi[order], lo[order]
-    dup = np.zeros(len(order) + 1, bool)
-    dup[1:-1] = (h[1:] == h[:-1]) & (low[1:] == low[:-1])
-    keep = np.sort(order[~(dup[:-1] | dup[1:])])
-    table = KmerTable.empty(k, 2 * len(keep) + 2)
-    K.table_put(table.keys_hi, table.keys_lo, table.counts, hi[keep], lo[keep],
-                np.arange(1, len(keep) + 1, dtype=np.uint32))  # fmt: skip
-    return table, owner[keep], pos[keep], canon[keep]
+    return unique_kmer_table(tails, range(len(tails)), [0] * len(tails), k)
 
 
 def overhangs(

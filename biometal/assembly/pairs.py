@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,6 +89,35 @@ def anchors(g: Graph, min_len: int, max_cov_ratio: float = 1.5) -> list[int]:
     return [u for u, s in g.seq.items() if len(s) >= min_len and g.cov[u] < max_cov_ratio * d]
 
 
+def unique_kmer_table(
+    parts: Sequence[str], owner: Sequence[int], starts: Sequence[int], k: int
+) -> tuple[KmerTable, np.ndarray, np.ndarray, np.ndarray]:
+    """The k-mers that occur once among ``parts`` (a k-mer in two places places no read):
+    a table mapping each to 1 + its index into the returned (owner, position, canonical)
+    arrays; part ``i``'s k-mer at offset ``j`` has owner ``owner[i]`` and position
+    ``starts[i] + j``."""
+    codes = np.concatenate([encode(p) for p in parts]) if parts else np.zeros(0, np.uint8)
+    offsets = np.zeros(len(parts) + 1, np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    slots = kmer_slots(offsets, k)
+    hi, lo, canon = K.oriented_words(codes, offsets, slots, k)
+    n_pos = np.diff(slots)
+    knode = np.repeat(np.asarray(owner, np.int64), n_pos)
+    kpos = np.concatenate([np.arange(n) + a for n, a in zip(n_pos, starts, strict=True)]
+                          or [np.zeros(0, np.int64)]).astype(np.int64)  # fmt: skip
+    ok = hi != K.EMPTY
+    hi, lo, canon, knode, kpos = hi[ok], lo[ok], canon[ok], knode[ok], kpos[ok]
+    order = np.lexsort((lo, hi))
+    h, low = hi[order], lo[order]
+    dup = np.zeros(len(order) + 1, bool)
+    dup[1:-1] = (h[1:] == h[:-1]) & (low[1:] == low[:-1])
+    keep = np.sort(order[~(dup[:-1] | dup[1:])])
+    table = KmerTable.empty(k, 2 * len(keep) + 2)
+    K.table_put(table.keys_hi, table.keys_lo, table.counts, hi[keep], lo[keep],
+                np.arange(1, len(keep) + 1, dtype=np.uint32))  # fmt: skip
+    return table, knode[keep], kpos[keep], canon[keep]
+
+
 def _index(
     g: Graph, nodes: list[int], window: int
 ) -> tuple[KmerTable, np.ndarray, np.ndarray, np.ndarray]:
@@ -100,27 +130,7 @@ def _index(
             parts.append(s[a:b])
             starts.append(a)
             owner.append(u)
-    codes = np.concatenate([encode(p) for p in parts]) if parts else np.zeros(0, np.uint8)
-    offsets = np.zeros(len(parts) + 1, np.int64)
-    np.cumsum([len(p) for p in parts], out=offsets[1:])
-    slots = kmer_slots(offsets, k)
-    hi, lo, canon = K.oriented_words(codes, offsets, slots, k)
-    n_pos = np.diff(slots)
-    knode = np.repeat(np.asarray(owner, np.int64), n_pos)
-    kpos = np.concatenate([np.arange(n) + a for n, a in zip(n_pos, starts, strict=True)]
-                          or [np.zeros(0, np.int64)]).astype(np.int64)  # fmt: skip
-    ok = hi != K.EMPTY
-    hi, lo, canon, knode, kpos = hi[ok], lo[ok], canon[ok], knode[ok], kpos[ok]
-    # distinct k-mers only: a k-mer in two places places no read
-    order = np.lexsort((lo, hi))
-    h, low = hi[order], lo[order]
-    dup = np.zeros(len(order) + 1, bool)
-    dup[1:-1] = (h[1:] == h[:-1]) & (low[1:] == low[:-1])
-    keep = np.sort(order[~(dup[:-1] | dup[1:])])
-    table = KmerTable.empty(k, 2 * len(keep) + 2)
-    K.table_put(table.keys_hi, table.keys_lo, table.counts, hi[keep], lo[keep],
-                np.arange(1, len(keep) + 1, dtype=np.uint32))  # fmt: skip
-    return table, knode[keep], kpos[keep], canon[keep]
+    return unique_kmer_table(parts, owner, starts, k)
 
 
 def place_pairs(
