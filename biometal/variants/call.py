@@ -483,12 +483,7 @@ def indel_read_support(
         strand: list[int] = []
         mapq: list[int] = []
         for rd in aln.fetch(contig, start, end + 1):
-            flag = rd.flag
-            if flag & exclude or rd.mapping_quality < pileup.min_mapq:
-                continue
-            if include and not flag & include:
-                continue
-            if not pileup.count_orphans and flag & 0x1 and not flag & 0x2:
+            if not read_passes(rd.flag, rd.mapping_quality, pileup, exclude, include):
                 continue
             read = rd.query_sequence
             if read is None:
@@ -547,6 +542,16 @@ def indel_read_support(
         if costs:
             _assign_reads(np.array(costs), strand, mapq, locus, out)
     return out
+
+
+def read_passes(flag: int, mapq: int, pileup: PileupParams, exclude: int, include: int) -> bool:
+    """The pileup's read filters, as the indel read counts apply them: ``exclude`` the flags
+    to drop (unmapped included), ``include`` those required (0: none); MAPQ, orphans."""
+    if flag & exclude or mapq < pileup.min_mapq:
+        return False
+    if include and not flag & include:
+        return False
+    return pileup.count_orphans or not (flag & 0x1 and not flag & 0x2)
 
 
 def genotype_indels(

@@ -70,6 +70,7 @@ from biometal.variants.call import (
     call_indels,
     indel_records,
     indel_span,
+    read_passes,
 )
 from biometal.variants.vcf import VcfRecord, VcfWriter, header_lines
 
@@ -351,12 +352,7 @@ class _Reads:
         include = pileup.include_mask
         starts, ends, n_cig, ops, seqs, quals, strand, mapq = [], [], [], [], [], [], [], []
         for rd in aln.fetch(contig, lo, hi):
-            flag = rd.flag
-            if flag & exclude or rd.mapping_quality < pileup.min_mapq:
-                continue
-            if include and not flag & include:
-                continue
-            if not pileup.count_orphans and flag & 0x1 and not flag & 0x2:
+            if not read_passes(rd.flag, rd.mapping_quality, pileup, exclude, include):
                 continue
             read = rd.query_sequence
             if read is None:
