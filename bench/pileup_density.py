@@ -27,7 +27,10 @@ Shapes:
 - ``--bam NAME=BAM:REF`` adds any other BAM with its reference.
 
 ``--other-tree DIR`` adds the same command run with ``PYTHONPATH=DIR`` (a copy of an earlier
-``biometal/``, e.g. ``git archive HEAD~1 biometal | tar -x -C DIR``), for before/after.
+``biometal/``, e.g. ``git archive HEAD~1 biometal | tar -x -C DIR``), for before/after. The
+editable install maps ``biometal.kernels`` to this checkout's ``kernels/`` whatever the
+``PYTHONPATH``; for the earlier kernels too, copy them and link them in:
+``git archive HEAD~1 biometal kernels | tar -x -C DIR; ln -s ../kernels DIR/biometal/kernels``.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def pileup_accumulate(
     ``min_bq``: an entry (base, deletion or skip) counts when its base quality is at least
     this (samtools ``-Q``). ``backend``: auto | metal | cpu (None: ``$BIOMETAL_BACKEND``).
     ``threads``: numba threads for the cpu backend, for this call (None: numba's current
-    count; <= 0: all cores).
+    count; <= 0: all cores; 1: on the calling thread, without starting numba's pool).
     """
     buf = _check(buf, reads, acc, min_bq)
     if len(reads) == 0:
@@ -109,6 +109,11 @@ def pileup_accumulate(
             ],
         )
         acc += out
+        return
+    if threads == 1:  # without numba's thread pool (pileup_cpu_serial)
+        from .pileup_cpu import pileup_cpu_serial
+
+        pileup_cpu_serial(buf, reads, acc, np.uint32(min_bq))
         return
     from .pileup_cpu import pileup_cpu
 

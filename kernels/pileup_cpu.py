@@ -196,3 +196,17 @@ def pileup_cpu(buf, reads, acc, min_bq, n_chunks):  # pragma: no cover - compile
             s = 2 * j + parity
             for rr in range(bounds[s], bounds[s + 1]):
                 _add_read(buf, reads, rr, acc, min_q, lut)
+
+
+@njit(cache=True, nogil=True)
+def pileup_cpu_serial(buf, reads, acc, min_bq):  # pragma: no cover - compiled
+    """:func:`pileup_cpu` on the calling thread alone (same arguments, no n_chunks).
+
+    For one thread: a ``parallel=True`` function starts numba's thread pool when it first
+    runs, and its workers spin between calls, which costs a short process more CPU than the
+    pileup of a few hundred reads (a sparse BAM's sites) takes.
+    """
+    lut = _NT16_TO_CODE
+    min_q = np.uint32(min_bq)
+    for r in range(reads.shape[0]):
+        _add_read(buf, reads, r, acc, min_q, lut)

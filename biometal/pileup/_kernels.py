@@ -170,15 +170,17 @@ def _put_mean(out, p, total, n):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def format_rows(
-    chrom, start, counts, ref, indel_text, indel_off, keep_zero, out
+    chrom, seg_pos, seg_row, counts, ref, indel_row, indel_text, indel_off, keep_zero, out
 ):  # pragma: no cover
-    """TSV rows of one block (columns: biometal.pileup.tsv.COLUMNS) into ``out``.
+    """TSV rows of one or more blocks (columns: biometal.pileup.tsv.COLUMNS) into ``out``.
 
-    chrom uint8 (contig name), start: 0-based position of counts[0], counts uint32[n, 24],
-    ref uint8[n] (reference letters), indel_text uint8 + indel_off int64[n+1] (the
-    ``indels`` column per row; empty means '.'), keep_zero: also write depth-0 rows.
-    Returns (bytes written, rows written); ``out`` must hold the longest possible row for
-    every row plus the text (biometal.pileup.tsv._format_block sizes it).
+    chrom uint8 (contig name); counts uint32[n, 24] holds the blocks back to back: block
+    ``s`` is rows ``seg_row[s]:seg_row[s + 1]`` (int64[k + 1], seg_row[k] == n) and starts at
+    0-based position ``seg_pos[s]`` (int64[k]); ref uint8[n] (reference letter of each row);
+    the ``indels`` column: rows ``indel_row`` (int64[m], ascending) have the text
+    ``indel_text[indel_off[e]:indel_off[e + 1]]``, every other row '.'; keep_zero: also
+    write depth-0 rows. Returns (bytes written, rows written); ``out`` must hold the longest
+    possible row for every row plus the text (biometal.pileup.tsv._format_run sizes it).
     """
     p = 0
     n_rows = 0
@@ -192,112 +194,131 @@ def format_rows(
     pre[d0 - 1] = 9
     n_dig = 0
     last = np.int64(-2)
-    for i in range(counts.shape[0]):
-        # counts[i, k], not a row view c = counts[i]: a view is reference-counted (two
-        # atomic operations a row); 6% of this function on the sparse shape
-        a = np.int64(counts[i, 0]) + counts[i, 5]
-        cc = np.int64(counts[i, 1]) + counts[i, 6]
-        g = np.int64(counts[i, 2]) + counts[i, 7]
-        t = np.int64(counts[i, 3]) + counts[i, 8]
-        nn = np.int64(counts[i, 4]) + counts[i, 9]
-        dl = np.int64(counts[i, 10]) + counts[i, 11]
-        sk = np.int64(counts[i, 12]) + counts[i, 13]
-        bases = a + cc + g + t + nn
-        depth = bases + dl + sk
-        if depth == 0 and not keep_zero:
-            continue
-        fwd = (
-            np.int64(counts[i, 0])
-            + counts[i, 1]
-            + counts[i, 2]
-            + counts[i, 3]
-            + counts[i, 4]
-            + counts[i, 10]
-            + counts[i, 12]
-        )
-        pos = start + i + 1
-        if pos == last + 1:
-            k = d0 + n_dig - 1
-            while k >= d0 and pre[k] == 57:
-                pre[k] = 48
-                k -= 1
-            if k >= d0:
-                pre[k] += 1
-            else:  # 99..9 + 1: one more digit
-                for m in range(d0 + n_dig, d0, -1):
-                    pre[m] = pre[m - 1]
-                pre[d0] = 49
-                n_dig += 1
-        else:
-            n_dig = _put_int(pre, d0, pos) - d0
-        last = pos
-        n_pre = d0 + n_dig
-        for j in range(n_pre):
-            out[p + j] = pre[j]
-        p += n_pre
-        out[p] = 9
-        out[p + 1] = ref[i]
-        out[p + 2] = 9
-        p = _put_int(out, p + 3, depth)
-        # the columns one by one: a loop over a tuple of them indexes the tuple at run time
-        # (a jump table per column)
-        out[p] = 9
-        p = _put_int(out, p + 1, a)
-        out[p] = 9
-        p = _put_int(out, p + 1, cc)
-        out[p] = 9
-        p = _put_int(out, p + 1, g)
-        out[p] = 9
-        p = _put_int(out, p + 1, t)
-        ins = np.int64(counts[i, 14]) + counts[i, 15]
-        dst = np.int64(counts[i, 16]) + counts[i, 17]
-        if (nn | dl | sk | ins | dst) == 0:  # the usual row: five zero columns at once
-            for j in range(5):
-                out[p + 2 * j] = 9
-                out[p + 2 * j + 1] = 48
-            p += 10
-        else:
+    e = 0  # next entry of indel_row
+    n_text = indel_row.shape[0]
+    for s in range(seg_pos.shape[0]):
+        row_to_pos = seg_pos[s] - seg_row[s] + 1
+        for i in range(seg_row[s], seg_row[s + 1]):
+            # counts[i, k], not a row view c = counts[i]: a view is reference-counted (two
+            # atomic operations a row); 6% of this function on the sparse shape
+            a = np.int64(counts[i, 0]) + counts[i, 5]
+            cc = np.int64(counts[i, 1]) + counts[i, 6]
+            g = np.int64(counts[i, 2]) + counts[i, 7]
+            t = np.int64(counts[i, 3]) + counts[i, 8]
+            nn = np.int64(counts[i, 4]) + counts[i, 9]
+            dl = np.int64(counts[i, 10]) + counts[i, 11]
+            sk = np.int64(counts[i, 12]) + counts[i, 13]
+            bases = a + cc + g + t + nn
+            depth = bases + dl + sk
+            if depth == 0 and not keep_zero:
+                continue
+            fwd = (
+                np.int64(counts[i, 0])
+                + counts[i, 1]
+                + counts[i, 2]
+                + counts[i, 3]
+                + counts[i, 4]
+                + counts[i, 10]
+                + counts[i, 12]
+            )
+            pos = row_to_pos + i
+            if pos == last + 1:
+                k = d0 + n_dig - 1
+                while k >= d0 and pre[k] == 57:
+                    pre[k] = 48
+                    k -= 1
+                if k >= d0:
+                    pre[k] += 1
+                else:  # 99..9 + 1: one more digit
+                    for m in range(d0 + n_dig, d0, -1):
+                        pre[m] = pre[m - 1]
+                    pre[d0] = 49
+                    n_dig += 1
+            else:
+                n_dig = _put_int(pre, d0, pos) - d0
+            last = pos
+            n_pre = d0 + n_dig
+            for j in range(n_pre):
+                out[p + j] = pre[j]
+            p += n_pre
             out[p] = 9
-            p = _put_int(out, p + 1, nn)
+            out[p + 1] = ref[i]
+            out[p + 2] = 9
+            p = _put_int(out, p + 3, depth)
+            # the columns one by one: a loop over a tuple of them indexes the tuple at run
+            # time (a jump table per column)
             out[p] = 9
-            p = _put_int(out, p + 1, dl)
+            p = _put_int(out, p + 1, a)
             out[p] = 9
-            p = _put_int(out, p + 1, sk)
+            p = _put_int(out, p + 1, cc)
             out[p] = 9
-            p = _put_int(out, p + 1, ins)
+            p = _put_int(out, p + 1, g)
             out[p] = 9
-            p = _put_int(out, p + 1, dst)
-        out[p] = 9
-        p = _put_int(out, p + 1, fwd)
-        out[p] = 9
-        p = _put_int(out, p + 1, depth - fwd)
-        out[p] = 9
-        qsum = (
-            np.int64(counts[i, 18]) + counts[i, 19] + counts[i, 20] + counts[i, 21] + counts[i, 22]
-        )
-        p = _put_mean(out, p + 1, qsum, bases)
-        out[p] = 9
-        p = _put_mean(out, p + 1, np.int64(counts[i, 23]), depth)
-        out[p] = 9
-        p += 1
-        s0 = indel_off[i]
-        s1 = indel_off[i + 1]
-        if s1 == s0:
-            out[p] = 46
+            p = _put_int(out, p + 1, t)
+            ins = np.int64(counts[i, 14]) + counts[i, 15]
+            dst = np.int64(counts[i, 16]) + counts[i, 17]
+            if (nn | dl | sk | ins | dst) == 0:  # the usual row: five zero columns at once
+                for j in range(5):
+                    out[p + 2 * j] = 9
+                    out[p + 2 * j + 1] = 48
+                p += 10
+            else:
+                out[p] = 9
+                p = _put_int(out, p + 1, nn)
+                out[p] = 9
+                p = _put_int(out, p + 1, dl)
+                out[p] = 9
+                p = _put_int(out, p + 1, sk)
+                out[p] = 9
+                p = _put_int(out, p + 1, ins)
+                out[p] = 9
+                p = _put_int(out, p + 1, dst)
+            out[p] = 9
+            p = _put_int(out, p + 1, fwd)
+            out[p] = 9
+            p = _put_int(out, p + 1, depth - fwd)
+            out[p] = 9
+            qsum = (
+                np.int64(counts[i, 18])
+                + counts[i, 19]
+                + counts[i, 20]
+                + counts[i, 21]
+                + counts[i, 22]
+            )
+            p = _put_mean(out, p + 1, qsum, bases)
+            out[p] = 9
+            p = _put_mean(out, p + 1, np.int64(counts[i, 23]), depth)
+            out[p] = 9
             p += 1
-        else:
-            for j in range(s0, s1):
-                out[p] = indel_text[j]
+            while e < n_text and indel_row[e] < i:
+                e += 1
+            if e < n_text and indel_row[e] == i:
+                for j in range(indel_off[e], indel_off[e + 1]):
+                    out[p] = indel_text[j]
+                    p += 1
+            else:
+                out[p] = 46
                 p += 1
-        out[p] = 10
-        p += 1
-        n_rows += 1
+            out[p] = 10
+            p += 1
+            n_rows += 1
     return p, n_rows
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def format_rows_parallel(
-    chrom, start, counts, ref, indel_text, indel_off, keep_zero, out, n_chunks, per_row
+    chrom,
+    seg_pos,
+    seg_row,
+    counts,
+    ref,
+    indel_row,
+    indel_text,
+    indel_off,
+    keep_zero,
+    out,
+    n_chunks,
+    per_row,
 ):  # pragma: no cover
     """:func:`format_rows` on ``n_chunks`` row ranges at once.
 
@@ -308,27 +329,44 @@ def format_rows_parallel(
     n = counts.shape[0]
     bounds = np.empty(n_chunks + 1, np.int64)
     region = np.empty(n_chunks + 1, np.int64)
+    text_at = np.empty(n_chunks + 1, np.int64)  # first indel_row entry of each chunk
     for j in range(n_chunks + 1):
         bounds[j] = (n * j) // n_chunks
+        text_at[j] = np.searchsorted(indel_row, bounds[j])
     region[0] = 0
     for j in range(n_chunks):
-        text = indel_off[bounds[j + 1]] - indel_off[bounds[j]]
+        text = indel_off[text_at[j + 1]] - indel_off[text_at[j]]
         region[j + 1] = region[j] + (bounds[j + 1] - bounds[j]) * per_row + text
     used = np.zeros(n_chunks, np.int64)
     rows = np.zeros(n_chunks, np.int64)
     for j in prange(n_chunks):
         a = bounds[j]
         b = bounds[j + 1]
-        u, r = format_rows(
+        # the blocks that overlap rows [a, b), cut to them
+        s0 = np.searchsorted(seg_row, a, side="right") - 1
+        s1 = np.searchsorted(seg_row, b, side="left")
+        k = s1 - s0
+        sp = np.empty(k, np.int64)
+        sr = np.empty(k + 1, np.int64)
+        for t in range(k):
+            r0 = max(seg_row[s0 + t], a)
+            sp[t] = seg_pos[s0 + t] + r0 - seg_row[s0 + t]
+            sr[t] = r0 - a
+        sr[k] = b - a
+        e0 = text_at[j]
+        e1 = text_at[j + 1]
+        u, nr = format_rows(
             chrom,
-            start + a,
+            sp,
+            sr,
             counts[a:b],
             ref[a:b],
+            indel_row[e0:e1] - a,
             indel_text,
-            indel_off[a : b + 1],
+            indel_off[e0 : e1 + 1],
             keep_zero,
             out[region[j] : region[j + 1]],
         )
         used[j] = u
-        rows[j] = r
+        rows[j] = nr
     return bounds, region, used, rows
