@@ -167,6 +167,88 @@ def format_blocks(contig, start, end, base, row, gq, dp, min_dp, pl):  # pragma:
     return out[:p], off
 
 
+_S_SNP = np.frombuffer(b",<*>\t", np.uint8)
+_S_BINQ = np.frombuffer(b";TYPE=SNP;BINOMQ=", np.uint8)
+_S_BBQ = np.frombuffer(b";BBQ=", np.uint8)
+_S_SFMT = np.frombuffer(b"\tGT:GQ:DP:AD:PL\t", np.uint8)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _put_text(out, p, txt, off, i):  # pragma: no cover - compiled
+    """Entry ``i`` of a text table (``txt[off[i]:off[i + 1]]``) at ``out[p:]``."""
+    for k in range(off[i], off[i + 1]):
+        out[p] = txt[k]
+        p += 1
+    return p
+
+
+@njit(cache=True, nogil=True)
+def _widest(off):  # pragma: no cover - compiled
+    w = 0
+    for k in range(len(off) - 1):
+        w = max(w, off[k + 1] - off[k])
+    return w
+
+
+@njit(cache=True, nogil=True)
+def format_sites(
+    contig, pos, ref, alt, idx, q_txt, q_off, f_txt, f_off, a_txt, a_off, b_txt, b_off,
+    c_txt, c_off, gt, gq, dp, ad, pl,
+):  # fmt: skip  # pragma: no cover - compiled
+    """gVCF SNP site-record lines (see biometal.variants.gvcf): line i at 0-based
+    ``pos[i]``, REF / ALT the ASCII bases ``ref[i]`` / ``alt[i]`` (ALT ``X,<*>``), QUAL,
+    FILTER, then INFO ``<DP and AF>;TYPE=SNP;BINOMQ=<b>;BBQ=<c>``: the texts
+    ``idx[i, 0..4]`` of five tables (q, f, a, b, c: text ``*_txt``, offsets ``*_off``,
+    formatted once per distinct value in Python), then ``GT:GQ:DP:AD:PL`` from the
+    integers (GT index 0/1/2, AD [n, 3], PL [n, 6]).
+    Returns (ASCII text, int64[n + 1] line offsets)."""
+    n = len(pos)
+    w = _widest(q_off) + _widest(f_off) + _widest(a_off) + _widest(b_off) + _widest(c_off)
+    out = np.empty(n * (len(contig) + w + 12 * 21 + 80), np.uint8)
+    off = np.empty(n + 1, np.int64)
+    p = 0
+    for i in range(n):
+        off[i] = p
+        p = _put(out, p, contig)
+        out[p] = 9
+        p = _put_int(out, p + 1, pos[i] + 1)
+        p = _put(out, p, _S_DOT)
+        out[p] = ref[i]
+        out[p + 1] = 9
+        out[p + 2] = alt[i]
+        p = _put(out, p + 3, _S_SNP)
+        p = _put_text(out, p, q_txt, q_off, idx[i, 0])
+        out[p] = 9
+        p = _put_text(out, p + 1, f_txt, f_off, idx[i, 1])
+        out[p] = 9
+        p = _put_text(out, p + 1, a_txt, a_off, idx[i, 2])
+        p = _put(out, p, _S_BINQ)
+        p = _put_text(out, p, b_txt, b_off, idx[i, 3])
+        p = _put(out, p, _S_BBQ)
+        p = _put_text(out, p, c_txt, c_off, idx[i, 4])
+        p = _put(out, p, _S_SFMT)
+        g = gt[i]
+        out[p] = 48 if g < 2 else 49  # 0/0, 0/1, 1/1
+        out[p + 1] = 47
+        out[p + 2] = 48 if g == 0 else 49
+        out[p + 3] = 58
+        p = _put_int(out, p + 4, gq[i])
+        out[p] = 58
+        p = _put_int(out, p + 1, dp[i])
+        out[p] = 58
+        p += 1
+        for k in range(3):
+            p = _put_int(out, p, ad[i, k])
+            out[p] = 44 if k < 2 else 58
+            p += 1
+        for k in range(6):
+            p = _put_int(out, p, pl[i, k])
+            out[p] = 44 if k < 5 else 10
+            p += 1
+    off[n] = p
+    return out[:p], off
+
+
 @njit(cache=True, nogil=True)
 def _pairwise0(a, lo, n):  # pragma: no cover - compiled
     """numpy's pairwise summation of ``a[lo:lo + n]`` (float64 ``add.reduce``), n <= 128:
@@ -262,7 +344,8 @@ MAX_PAIRWISE = 112 * 2**6
 def em_frequency(lik, has, f0, n_has, iterations):  # pragma: no cover - compiled
     """The EM steps of biometal.variants.joint.em_frequency_numpy, site by site: the same
     operations in the same order (numpy's pairwise sums included), so the same
-    frequencies bit for bit without [m, N, 3] temporaries per step. ``lik``: the
+    frequencies bit for bit without [m, N, 3] temporaries per step (and without the steps
+    after a site's frequency stops changing: a step is a function of f alone). ``lik``: the
     likelihoods scaled to the best genotype, ``f0`` the start, ``n_has`` max(1, samples
     with data), as the numpy function computes them."""
     m, n_s = lik.shape[0], lik.shape[1]
@@ -281,6 +364,9 @@ def em_frequency(lik, has, f0, n_has, iterations):  # pragma: no cover - compile
                 s = (q0 + q1) + q2
                 e = ((q0 / s) * 0.0 + (q1 / s) * 1.0) + (q2 / s) * 2.0
                 ed[j] = e * (1.0 if has[i, j] else 0.0)
-            f = min(max(_pairwise6(ed, 0, n_s) / (2.0 * n_has[i]), 1e-6), 1 - 1e-6)
+            f_new = min(max(_pairwise6(ed, 0, n_s) / (2.0 * n_has[i]), 1e-6), 1 - 1e-6)
+            if f_new == f:
+                break  # a fixed point: every further step gives this f again
+            f = f_new
         out[i] = f
     return out

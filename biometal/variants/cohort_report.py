@@ -36,12 +36,15 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from biometal.errors import BiometalError
 from biometal.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where used: the gVCF + joint job does not need it
 
 AC_BINS = ((1, 1, "1"), (2, 2, "2"), (3, 4, "3-4"), (5, 8, "5-8"), (9, 10**9, ">8"))
 DEPTH_BINS = ((0, 5, "<6"), (6, 9, "6-9"), (10, 13, "10-13"), (14, 10**9, ">13"))
@@ -73,9 +76,13 @@ def gvcf_joint_job(
 ) -> None:
     """Every sample's gVCF (:func:`biometal.variants.gvcf.write_gvcf`) then the joint VCF
     (:func:`biometal.variants.joint.joint_genotype`) in one process: Python and numba
-    start-up paid once. Each output's CPU JSON holds the CPU spent since the previous one
-    (the first sample's includes the start-up), so their sum is the job's CPU time.
+    start-up paid once; each gVCF's records are handed to the joint step as written (its
+    ``evidence``), not parsed again from the file. Each output's CPU JSON holds the CPU
+    spent since the previous one (the first sample's includes the start-up), so their sum
+    is the job's CPU time.
     ``options``: ``pileup``, ``calling``, ``gvcf``, ``backend`` (as write_gvcf takes them)."""
+    import gc
+
     from biometal.variants.gvcf import write_gvcf
     from biometal.variants.joint import joint_genotype
 
@@ -83,12 +90,18 @@ def gvcf_joint_job(
     if len(n) != 1:
         raise BiometalError(f"gvcf_joint_job: {len(bams)} BAMs for {len(samples)} samples")
     mark = 0.0
+    evidence: list = []  # each gVCF's records as written: the joint step does not reparse
     for bam, sample, out, cpu in zip(bams, samples, gvcfs, cpu_gvcf, strict=True):
-        stats = write_gvcf(bam, reference, out, sample=sample, threads=1, **options)
+        stats = write_gvcf(
+            bam, reference, out, sample=sample, threads=1, evidence=evidence, **options
+        )
+        # what is alive now (the evidence kept for the joint step, the library) is kept
+        # to the end: out of the collector's sight, not scanned again by each collection
+        gc.freeze()
         now = cpu_seconds()
         write_cpu(cpu, {**stats, "cpu_s": now - mark})
         mark = now
-    stats = joint_genotype(gvcfs, reference, joint_vcf, calling=options.get("calling"))
+    stats = joint_genotype(evidence, reference, joint_vcf, calling=options.get("calling"))
     write_cpu(cpu_joint, {**stats, "cpu_s": cpu_seconds() - mark})
 
 
@@ -189,6 +202,8 @@ def _inside(alleles: dict[str, dict[tuple, str]], interval) -> dict[str, dict[tu
 def _count_calls(reference, samples, callers, cpu, out_eval, out_recall, interval) -> pd.DataFrame:
     """Without a truth: every caller's calls per sample and type (het / hom), CPU; an
     empty recall table. The ``note`` column says they are not scored."""
+    import pandas as pd
+
     from biometal.variants.joint import sample_alleles
 
     rows = []
@@ -240,6 +255,8 @@ def evaluate_cohort(
     own cohort's cohort.region). ``truth`` None: the calls are counted per caller, sample,
     type and zygosity, not scored (a ``note`` column says so; the recall table is empty).
     Returns the evaluation table."""
+    import pandas as pd
+
     from biometal.variants.joint import read_evidence, sample_alleles
 
     callers: dict[str, dict[str, str | os.PathLike]] = {
@@ -363,6 +380,7 @@ def site_stats_throughput(
     ``covered`` (your own cohort, whose reference may be a whole genome): the positions of
     the pileup's blocks (reads there) inside ``interval``, the first ``max_positions`` of
     them, instead of every position of every contig."""
+    import pandas as pd
     import pysam
 
     from biometal.kernels import metal_available
@@ -469,6 +487,8 @@ def cohort_figures(
 ) -> None:
     """Recall by cohort allele count and by depth (SNPs, every caller) with F1 / het recall
     / CPU per caller; the kernel's positions per CPU-second (numba 1 / 2 threads, numpy)."""
+    import pandas as pd
+
     plt = _plt()
     ev = pd.read_csv(evaluation, sep="\t")
     rt = pd.read_csv(recall, sep="\t", keep_default_na=False)
@@ -555,6 +575,8 @@ def _recall_figure(plt, ev, rt, callers, colours, recall_png) -> None:
 
 
 def _throughput_figure(plt, throughput, throughput_png) -> None:
+    import pandas as pd
+
     tp = pd.read_csv(throughput, sep="\t")
     tp = tp[tp["repeats"] > 0]
     fig, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)

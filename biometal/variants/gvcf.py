@@ -50,6 +50,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -201,6 +202,29 @@ def ref_blocks(
     return _Blocks(start + lo, start + hi, gq, dp, min_dp, bpl, base)
 
 
+@dataclass
+class _Sites:
+    """SNP site records of one pileup block: their lines (``text``, line ``i`` is
+    ``text[off[i]:off[i + 1]]``) and the numbers written (0-based ``pos``, REF / ALT codes
+    0-3, PL int64[n, 6], AD int64[n, 3], DP)."""
+
+    pos: np.ndarray
+    text: str
+    off: np.ndarray
+    ref: np.ndarray
+    alt: np.ndarray
+    pl: np.ndarray
+    ad: np.ndarray
+    dp: np.ndarray
+
+
+def _text_table(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """ASCII ``strings`` concatenated (uint8) and their int64[k + 1] offsets."""
+    off = np.zeros(len(strings) + 1, np.int64)
+    np.cumsum([len(x) for x in strings], out=off[1:])
+    return np.frombuffer("".join(strings).encode("ascii"), np.uint8), off
+
+
 def _site_lines(
     contig: str,
     block_start: int,
@@ -209,13 +233,19 @@ def _site_lines(
     st,
     params: CallParams,
     gparams: GvcfParams,
-) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
-    """SNP site records of one pileup block: (rows, [(pos, order, line)])."""
+) -> tuple[np.ndarray, _Sites | None]:
+    """SNP site records of one pileup block: (rows, :class:`_Sites` or None without any).
+
+    QUAL, FILTER and the INFO values are formatted in Python once per distinct value (the
+    floats by their float32 bits: ``-0.0`` keeps its sign), the lines by
+    :func:`biometal.variants._kernels.format_sites`."""
+    from biometal.variants._kernels import format_sites
+
     ints, floats = st.ints, st.floats
     n_alt = ints[:, 2]
     rows = np.flatnonzero((ref_codes < 4) & (n_alt >= gparams.evidence_min_alt))
     if not len(rows):
-        return rows, []
+        return rows, None
     c = counts[rows].astype(np.int64)
     acgt = c[:, 0:4] + c[:, 5:9]
     qs = c[:, 18:22]
@@ -238,48 +268,62 @@ def _site_lines(
         & (depth >= max(1, params.min_depth))
     )
     max_bbq = float(S.pvalue_to_phred(np.array([params.max_error_pvalue]))[0])
-    # columns as Python lists (numpy scalars per row cost more than the formatting);
-    # the ErrorLike test in the kernel's float32, as a float32 scalar compares
-    low_bbq = (floats[rows, 2] < max_bbq).tolist()
-    gq_l = np.where(called, ints[rows, 8], ints[rows, 9]).tolist()
-    gt_l = np.where(called, ints[rows, 7], 0).tolist()
-    pos_l = (block_start + rows).tolist()
-    out = []
-    for pos, c, g, gq, qual, binq, bbq, low, d, nr, nx, no, rc, ac, pl in zip(
-        pos_l, called.tolist(), gt_l, gq_l, floats[rows, 0].tolist(), floats[rows, 1].tolist(),
-        floats[rows, 2].tolist(), low_bbq, depth.tolist(), n_ref.tolist(), n_x.tolist(),
-        n_o.tolist(), r.tolist(), a.tolist(), pl6.tolist(), strict=True,
-    ):  # fmt: skip
-        if c:
-            f = []
-            if qual < params.min_qual:
-                f.append("LowQual")
-            if low:
-                f.append("ErrorLike")
-            flt = ";".join(f) or "PASS"
-        else:
-            flt = "."
-        line = (
-            f"{contig}\t{pos + 1}\t.\t{_LETTER[rc]}\t{_LETTER[ac]},<*>\t{qual:.2f}\t{flt}\t"
-            f"DP={d};AF={round(nx / d, 4) if d else 0.0:.4g};TYPE=SNP;"
-            f"BINOMQ={binq:.4g};BBQ={bbq:.4g}\tGT:GQ:DP:AD:PL\t{_GT[g]}:{gq}:{d}:"
-            f"{nr},{nx},{no}:{pl[0]},{pl[1]},{pl[2]},{pl[3]},{pl[4]},{pl[5]}\n"
-        )
-        out.append((pos, 1, line))
-    return rows, out
+    qual = np.ascontiguousarray(floats[rows, 0], dtype=np.float32)
+    binq = np.ascontiguousarray(floats[rows, 1], dtype=np.float32)
+    bbq = np.ascontiguousarray(floats[rows, 2], dtype=np.float32)
+    # FILTER: "." (not called), PASS, LowQual, ErrorLike, LowQual;ErrorLike; the ErrorLike
+    # test in the kernel's float32, as a float32 scalar compares
+    low_q = qual.astype(np.float64) < params.min_qual
+    low_bbq = bbq < max_bbq
+    f_i = np.where(called, 1 + low_q + 2 * low_bbq, 0).astype(np.int64)
+    # each column's distinct values, formatted once (floats by their float32 bits)
+    f_tab = _text_table([".", "PASS", "LowQual", "ErrorLike", "LowQual;ErrorLike"])
+    q_u, q_i = np.unique(qual.view(np.uint32), return_inverse=True)
+    q_tab = _text_table([f"{x:.2f}" for x in q_u.view(np.float32).tolist()])
+    a_u, a_i = np.unique((depth << 32) | n_x, return_inverse=True)
+    a_tab = _text_table(
+        [
+            f"DP={d};AF={round(nx / d, 4) if d else 0.0:.4g}"
+            for d, nx in zip((a_u >> 32).tolist(), (a_u & 0xFFFFFFFF).tolist(), strict=True)
+        ]
+    )
+    b_u, b_i = np.unique(binq.view(np.uint32), return_inverse=True)
+    b_tab = _text_table([f"{x:.4g}" for x in b_u.view(np.float32).tolist()])
+    c_u, c_i = np.unique(bbq.view(np.uint32), return_inverse=True)
+    c_tab = _text_table([f"{x:.4g}" for x in c_u.view(np.float32).tolist()])
+    idx = np.stack([q_i, f_i, a_i, b_i, c_i], axis=1).astype(np.int64)
+    pos = (block_start + rows).astype(np.int64)
+    ad = np.stack([n_ref, n_x, n_o], axis=1)
+    lut = np.frombuffer(_LETTER.encode(), np.uint8)
+    text, off = format_sites(
+        np.frombuffer(contig.encode(), np.uint8), pos, lut[r], lut[a], idx,
+        *q_tab, *f_tab, *a_tab, *b_tab, *c_tab,
+        np.where(called, ints[rows, 7], 0).astype(np.int64),
+        np.where(called, ints[rows, 8], ints[rows, 9]).astype(np.int64), depth, ad,
+        pl6.astype(np.int64),
+    )  # fmt: skip
+    return rows, _Sites(pos, text.tobytes().decode("ascii"), off, r, a, pl6, ad, depth)
 
 
-def _indel_line(rec: VcfRecord, params: CallParams, n_other: int = 0) -> str:
-    e = np.full((1, 3), params.indel_error)
+def _indel_pls(got: list[tuple[VcfRecord, int]], params: CallParams) -> list[list[int]]:
+    """The six PLs of each indel record of :func:`_genotype_indels` (REF, ALT, other reads
+    at error ``indel_error``), in one :func:`pl_three_alleles` call."""
+    if not got:
+        return []
+    n = np.array([[rec.ad[0], rec.ad[1], n_other] for rec, n_other in got])
+    return pl_three_alleles(n, np.full((len(got), 3), params.indel_error), snp=False).tolist()
+
+
+def _indel_line(rec: VcfRecord, pls: list[int], n_other: int = 0) -> str:
+    """The indel record's line (``pls``: its six PLs, :func:`_indel_pls`)."""
     n_ref, n_alt = rec.ad
-    pl6 = pl_three_alleles(np.array([[n_ref, n_alt, n_other]]), e, snp=False)[0]
     info = ";".join(
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
         for k, v in rec.info.items()
         if k in ("DP", "AF", "TYPE", "BINOMQ", "BBQ")
     )
     flt = ";".join(rec.filters) or ("PASS" if rec.gt != "0/0" else ".")
-    pl = ",".join(str(int(x)) for x in pl6)
+    pl = ",".join(map(str, pls))
     return (
         f"{rec.chrom}\t{rec.pos + 1}\t.\t{rec.ref}\t{rec.alt},<*>\t{rec.qual:.2f}\t{flt}\t"
         f"{info}\tGT:GQ:DP:AD:PL\t{rec.gt}:{rec.gq}:{rec.dp}:{n_ref},{n_alt},{n_other}:{pl}\n"
@@ -288,13 +332,15 @@ def _indel_line(rec: VcfRecord, params: CallParams, n_other: int = 0) -> str:
 
 def _block_lines(
     contig: str, seq_of, blocks: list[_Blocks], spans: np.ndarray
-) -> tuple[np.ndarray, str, np.ndarray]:
+) -> tuple[np.ndarray, str, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Block lines of one contig, cut around record spans (``spans`` int64[k, 2], sorted):
-    (0-based start of each line, the lines' text, int64[n + 1] line offsets in it)."""
+    (0-based start of each line, the lines' text, int64[n + 1] line offsets in it, and
+    each line's (exclusive end, PL int64[n, 3], DP) as written)."""
     from biometal.variants._kernels import format_blocks
 
     if not blocks:
-        return np.zeros(0, np.int64), "", np.zeros(1, np.int64)
+        e = np.zeros(0, np.int64)
+        return e, "", np.zeros(1, np.int64), (e, np.zeros((0, 3), np.int64), e)
     start, end, gq, dp, min_dp = (
         np.concatenate([getattr(b, f) for b in blocks]).astype(np.int64)
         for f in ("start", "end", "gq", "dp", "min_dp")
@@ -337,7 +383,7 @@ def _block_lines(
     text, off = format_blocks(
         np.frombuffer(contig.encode(), np.uint8), start, end, base, row, gq, dp, min_dp, pl
     )
-    return start, text.tobytes().decode("ascii"), off
+    return start, text.tobytes().decode("ascii"), off, (end, pl[row], dp[row])
 
 
 #: reads of at most this many reference bases are loaded at once for the indel loci
@@ -345,23 +391,35 @@ _READ_WINDOW = 50_000
 
 
 class _Reads:
-    """The reads of one window in flat arrays (BAM order), those the pileup's filters keep."""
+    """The reads of one window in flat arrays (BAM order), those the pileup's filters keep
+    that overlap one of ``spans`` (sorted, disjoint ``[lo, hi)`` pairs; None: all)."""
 
-    def __init__(self, aln, contig: str, lo: int, hi: int, pileup: PileupParams) -> None:
+    def __init__(
+        self, aln, contig: str, lo: int, hi: int, pileup: PileupParams, spans=None
+    ) -> None:
         exclude = 0x4 | pileup.exclude_mask
         include = pileup.include_mask
         starts, ends, n_cig, ops, seqs, quals, strand, mapq = [], [], [], [], [], [], [], []
+        s_lo = [x[0] for x in spans] if spans is not None else None
+        s_hi = [x[1] for x in spans] if spans is not None else None
         for rd in aln.fetch(contig, lo, hi):
+            s = rd.reference_start
+            e = rd.reference_end
+            e = e if e is not None else s + 1
+            if s_lo is not None:
+                # the last span starting before e ends furthest: the read overlaps a span
+                # iff that one ends after s
+                k = bisect_left(s_lo, e) - 1
+                if k < 0 or s_hi[k] <= s:
+                    continue
             if not read_passes(rd.flag, rd.mapping_quality, pileup, exclude, include):
                 continue
             read = rd.query_sequence
             if read is None:
                 continue
             cig = rd.cigartuples or []
-            s = rd.reference_start
-            e = rd.reference_end
             starts.append(s)
-            ends.append(e if e is not None else s + 1)
+            ends.append(e)
             n_cig.append(len(cig))
             ops.extend(cig)
             seqs.append(read.upper().encode())
@@ -394,7 +452,8 @@ def indel_support(
 ) -> np.ndarray:
     """:func:`biometal.variants.call.indel_read_support` (same int64[k, 6], same reads and
     rules) with the per-read loop compiled (:func:`biometal.variants._kernels.locus_costs`)
-    and the reads fetched once per window of loci, not once per locus."""
+    and the reads fetched once per window of loci, not once per locus (a fetch costs more
+    than reading past reads: only reads that overlap a locus are decoded)."""
     from biometal.variants._kernels import locus_costs
 
     out = np.zeros((len(alleles), 6), dtype=np.int64)
@@ -415,7 +474,13 @@ def indel_support(
         while v < len(loci) and max(w_hi, bounds[v][1] + 1) - w_lo <= _READ_WINDOW:
             w_hi = max(w_hi, bounds[v][1] + 1)
             v += 1
-        reads = _Reads(aln, contig, w_lo, w_hi, pileup)
+        spans: list[list[int]] = []  # the loci's [start, end + 1), merged
+        for b0, b1 in bounds[w:v]:
+            if spans and b0 <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], b1 + 1)
+            else:
+                spans.append([b0, b1 + 1])
+        reads = _Reads(aln, contig, w_lo, w_hi, pileup, spans)
         for locus, (start, end) in zip(loci[w:v], bounds[w:v], strict=True):
             longest = max(abs(len(alleles[i][2]) - len(alleles[i][1])) for i in locus)
             m = end - start + longest + HAP_FLANK
@@ -473,12 +538,17 @@ def write_gvcf(
     gvcf: GvcfParams | None = None,
     backend: str | None = None,
     threads: int | None = None,
+    evidence: list | None = None,
 ) -> dict[str, float]:
     """Write the gVCF of ``bam`` (bgzipped VCF 4.3 + ``.tbi``; see the module docstring).
 
     The BAM is validated against ``reference`` first (one-line
     :class:`~biometal.errors.BiometalError`). ``backend`` / ``threads``: the site_stats
-    kernel's. Returns counts (positions, site records, indel records, blocks) and times
+    kernel's. ``evidence``: a list to which the gVCF's
+    :class:`~biometal.variants.joint.SampleEvidence` is appended, made from the numbers
+    written (what :func:`~biometal.variants.joint.read_evidence` reads back from the file,
+    tests/unit/test_joint.py), for joint genotyping without parsing the file again.
+    Returns counts (positions, site records, indel records, blocks) and times
     (``kernel_seconds``: the site_stats dispatches alone).
     """
     pileup = pileup or PileupParams()
@@ -509,10 +579,12 @@ def write_gvcf(
     t_kernel = 0.0
     import pysam
 
-    with VcfWriter(out_gvcf, lines) as vcf, pysam.AlignmentFile(str(bam)) as aln:
+    with VcfWriter(out_gvcf, lines, level=1) as vcf, pysam.AlignmentFile(str(bam)) as aln:
         current = None
-        recs: list[tuple[int, int, str]] = []
-        spans: list[tuple[int, int]] = []
+        sites: list[_Sites] = []
+        # per contig: the records' numbers in file order, for ``evidence``
+        ev_rows: list[tuple] = []
+        ev_blocks: dict[str, tuple] = {}
         blocks: list[_Blocks] = []
 
         indel_alleles: set[tuple[int, str, str]] = set()
@@ -521,15 +593,25 @@ def write_gvcf(
             if current is None:
                 return
             # indels of the whole contig: left-alignment can move one out of its block
-            for rec, n_other in _genotype_indels(
+            ind: list[tuple] = []  # (pos, end, line, REF, ALT, PL, AD, DP)
+            got = _genotype_indels(
                 aln, ref, current, sorted(indel_alleles), pileup, calling,
                 gvcf.evidence_min_alt,
-            ):  # fmt: skip
-                recs.append((rec.pos, 2, _indel_line(rec, calling, n_other)))
-                spans.append((rec.pos, rec.pos + len(rec.ref)))
-                n["indels"] += 1
+            )  # fmt: skip
+            for (rec, n_other), pl6 in zip(got, _indel_pls(got, calling), strict=True):
+                text = _indel_line(rec, pl6, n_other)
+                ind.append(
+                    (rec.pos, rec.pos + len(rec.ref), text, rec.ref, rec.alt, pl6,
+                     (rec.ad[0], rec.ad[1], n_other), rec.dp)
+                )  # fmt: skip
+            n["indels"] += len(ind)
             indel_alleles.clear()
-            sp = np.array(sorted(spans), dtype=np.int64).reshape(-1, 2)
+            i_pos = np.array([x[0] for x in ind], np.int64)
+            s_pos = np.concatenate([x.pos for x in sites]) if sites else np.zeros(0, np.int64)
+            starts = np.concatenate([s_pos, i_pos])
+            ends = np.concatenate([s_pos + 1, np.array([x[1] for x in ind], np.int64)])
+            o = np.lexsort((ends, starts))
+            sp = np.stack([starts[o], ends[o]], axis=1).reshape(-1, 2)
             seq_cache: dict[int, str] = {}
 
             def seq_of(p: int) -> str:
@@ -537,23 +619,45 @@ def write_gvcf(
                     seq_cache[p] = ref.base(current, p)
                 return seq_cache[p]
 
-            b_pos, b_text, b_off = _block_lines(current, seq_of, blocks, sp)
+            b_pos, b_text, b_off, b_num = _block_lines(current, seq_of, blocks, sp)
             n["blocks"] += len(b_pos)
-            recs.sort(key=lambda x: (x[0], x[1]))
+            # records by position, a site record before the indel records there (these
+            # in their order)
+            order = np.argsort(np.concatenate([s_pos * 2, i_pos * 2 + 1]), kind="stable")
+            texts = [
+                x.text[o0:o1] for x in sites
+                for o0, o1 in zip(x.off[:-1].tolist(), x.off[1:].tolist(), strict=True)
+            ] + [x[2] for x in ind]  # fmt: skip
+            order_l = order.tolist()
+            rec_pos = starts[order]
             # records after the blocks that start at or before them (a block line sorts
             # first at its position)
-            at = np.searchsorted(b_pos, [r[0] for r in recs], side="right").tolist()
+            at = np.searchsorted(b_pos, rec_pos, side="right").tolist()
             pieces, j = [], 0
-            for (_, _, text), k in zip(recs, at, strict=True):
+            for i, k in zip(order_l, at, strict=True):
                 if k > j:
                     pieces.append(b_text[b_off[j] : b_off[k]])
                     j = k
-                pieces.append(text)
+                pieces.append(texts[i])
             pieces.append(b_text[b_off[j] :])
             for i in range(0, len(pieces), 8192):
                 vcf.write(_Line("".join(pieces[i : i + 8192])))
-            recs.clear()
-            spans.clear()
+            if evidence is not None:
+                r = np.concatenate([x.ref for x in sites]) if sites else np.zeros(0, np.int64)
+                a = np.concatenate([x.alt for x in sites]) if sites else np.zeros(0, np.int64)
+                refs = [_LETTER[c] for c in r.tolist()] + [x[3] for x in ind]
+                alts = [_LETTER[c] for c in a.tolist()] + [x[4] for x in ind]
+                i_num = [np.array([x[f] for x in ind], np.int64) for f in (5, 6, 7)]
+                pl = np.concatenate([x.pl for x in sites] + [i_num[0].reshape(-1, 6)])
+                ad = np.concatenate([x.ad for x in sites] + [i_num[1].reshape(-1, 3)])
+                dp = np.concatenate([x.dp for x in sites] + [i_num[2]])
+                ev_rows.append(
+                    (current, rec_pos, [refs[i] for i in order_l], [alts[i] for i in order_l],
+                     pl[order], ad[order], dp[order])
+                )  # fmt: skip
+                if len(b_pos):
+                    ev_blocks[current] = (b_pos, *b_num)
+            sites.clear()
             blocks.clear()
 
         for block in iter_pileup(bam, pileup, reference=reference, header=header):
@@ -571,10 +675,9 @@ def write_gvcf(
             t_kernel += time.perf_counter() - t1
             n["positions"] += len(codes)
             rows, site = _site_lines(block.contig, block.start, codes, counts, st, calling, gvcf)
-            recs.extend(site)
-            n["sites"] += len(site)
-            for p in rows.tolist():
-                spans.append((block.start + p, block.start + p + 1))
+            if site is not None:
+                sites.append(site)
+            n["sites"] += len(rows)
             mask = codes < 4
             mask[rows] = False
             blocks.append(
@@ -592,6 +695,10 @@ def write_gvcf(
                 seen = call_indels(block, ref, calling, evidence_min_alt=gvcf.evidence_min_alt)
                 indel_alleles.update((r.pos, r.ref, r.alt) for r in seen)
         flush()
+    if evidence is not None:
+        from biometal.variants.joint import evidence_from_records
+
+        evidence.append(evidence_from_records(sample, str(out_gvcf), ev_rows, ev_blocks))
     n_out = {k: float(v) for k, v in n.items()}
     n_out["seconds"] = time.perf_counter() - t0
     n_out["kernel_seconds"] = t_kernel

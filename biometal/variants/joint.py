@@ -42,7 +42,6 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +88,17 @@ class SampleEvidence:
     # per item of ``sites`` (in its order): the record row and the ALT's allele index
     site_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     site_allele: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # per record row: its contig (index into ``contig_names``), 0-based position, first
+    # symbolic ALT (allele index, 0: none), whether an ALT is an indel, alleles (REF too)
+    contig_names: list[str] = field(default_factory=list)
+    row_cid: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    row_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    row_star: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    row_indel: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    row_k: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # per item of ``sites`` (in its order): its (REF, ALT) as an index into ``pairs``
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    item_pair: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def lookup(
         self, key: Key, indel_error: float = 0.001
@@ -196,6 +206,19 @@ def _index_simple(ev, alts_of, chrom, pos, ref, n_gt, k_of, dp_list, rows) -> bo
     ev.indel_at = dict(zip([at[i] for i in reversed(indel)], reversed(indel), strict=True))
     ev.site_rows = np.fromiter(ev.sites.values(), np.int64, len(ev.sites))
     ev.site_allele = np.ones(len(ev.sites), np.int64)
+    names = {c: i for i, c in enumerate(dict.fromkeys(chrom))}
+    ev.contig_names = list(names)
+    ev.row_cid = np.fromiter(map(names.__getitem__, chrom), np.int64, n)
+    ev.row_pos = np.array(pos, np.int64).reshape(n)
+    ev.row_star = np.fromiter(map(len, alts_of), np.int64, n)  # 2 for A,<*>; 0 for A
+    ev.row_star[ev.row_star == 1] = 0
+    ev.row_indel = np.zeros(n, bool)
+    ev.row_indel[indel] = True
+    ev.row_k = np.asarray(k_of, np.int64).reshape(n)
+    pairs = list(zip(ref, first, strict=True))
+    pair_id = {p: i for i, p in enumerate(dict.fromkeys(pairs))}
+    ev.pairs = list(pair_id)
+    ev.item_pair = np.fromiter(map(pair_id.__getitem__, pairs), np.int64, n)[ev.site_rows]
     return True
 
 
@@ -272,6 +295,70 @@ def read_evidence(path: str | os.PathLike) -> SampleEvidence:
     ev.site_allele = np.array(
         [ev.alleles[r].index(k[3]) + 1 for k, r in ev.sites.items()], np.int64
     ).reshape(-1)
+    chrom_r = chrom[rows].tolist()
+    names = {c: i for i, c in enumerate(dict.fromkeys(chrom_r))}
+    ev.contig_names = list(names)
+    ev.row_cid = np.array([names[c] for c in chrom_r], np.int64).reshape(-1)
+    ev.row_pos = pos0[rows].astype(np.int64)
+    ev.row_star = np.array(
+        [next((i + 1 for i, a in enumerate(x) if a in _SYMBOLIC), 0) for x in ev.alleles],
+        np.int64,
+    ).reshape(-1)
+    ev.row_indel = np.array(
+        [
+            any(len(a) != len(r) and not a.startswith("<") for a in x if a not in ("*", "."))
+            for r, x in zip(ref_of, ev.alleles, strict=True)
+        ],
+        bool,
+    ).reshape(-1)
+    ev.row_k = np.asarray(k_of, np.int64).reshape(-1)
+    pair_id: dict[tuple[str, str], int] = {}
+    ev.item_pair = np.array(
+        [pair_id.setdefault((k[2], k[3]), len(pair_id)) for k in ev.sites], np.int64
+    ).reshape(-1)
+    ev.pairs = list(pair_id)
+    return ev
+
+
+def evidence_from_records(
+    name: str, path: str, parts: Sequence[tuple], blocks: dict[str, tuple]
+) -> SampleEvidence:
+    """The :class:`SampleEvidence` of a gVCF of :func:`~biometal.variants.gvcf.write_gvcf`
+    from the numbers it wrote, equal to what :func:`read_evidence` reads from the file
+    (tests/unit/test_joint.py). ``parts``: per contig, in file order, its records (each
+    ``ALT,<*>``) as (contig, 0-based positions int[k], REFs, ALTs, PL int[k, 6], AD
+    int[k, 3], DP int[k]); ``blocks``: contig -> (starts, exclusive ends, PL int[b, 3], DP)
+    of its reference blocks, sorted."""
+    ev = SampleEvidence(name, path)
+    ev.blocks = {
+        c: (
+            np.asarray(st, np.int64), np.asarray(en, np.int64),
+            np.asarray(pl, np.int64).reshape(-1, 3), np.asarray(dp, np.int64),
+        )
+        for c, (st, en, pl, dp) in blocks.items()
+    }  # fmt: skip
+    chrom, pos, ref, alt = [], [], [], []
+    for c, p, r, a, *_ in parts:
+        chrom += [c] * len(p)
+        pos += np.asarray(p, np.int64).tolist()
+        ref += r
+        alt += a
+    n = len(pos)
+
+    def cat(i: int, width: int) -> np.ndarray:
+        return np.concatenate(
+            [np.asarray(x[i], np.int64).reshape(-1, width) for x in parts]
+            or [np.zeros((0, width), np.int64)]
+        )
+
+    ev.pl_rows, ev.ad_rows = cat(4, 6), cat(5, 3)
+    ev.ad_ok = np.ones(n, bool)
+    ev.dp_rows = cat(6, 1).reshape(n)
+    if not _index_simple(
+        ev, [[x, "<*>"] for x in alt], chrom, pos, ref, np.full(n, 6, np.int64), [3] * n,
+        ev.dp_rows.tolist(), np.arange(n),
+    ):  # fmt: skip
+        raise BiometalError(f"{path}: a record is not one ALT allele before <*>")
     return ev
 
 
@@ -365,23 +452,89 @@ class _Line:
         return self.text
 
 
-def _fill(samples, cand, order, indel_error, pl, ad, has_ad, dp, has) -> None:
-    """Every sample's evidence at every candidate (:meth:`SampleEvidence.lookup`, the
-    same precedence): the sample's record of the allele, then (indels) another indel
-    record there, then a record at the position, then the reference block; the first and
-    the last vectorised, the others through ``lookup``."""
+@dataclass
+class _Coded:
+    """Alleles as integers: ``code = (offset[contig] + pos) * n_pairs + rank``, where the
+    contigs lie end to end in the reference's order (each as long as its length or its
+    furthest record) and ``rank`` orders the (REF, ALT) pairs by (is indel, REF, ALT):
+    codes sort as the candidates do. Per sample: the items of ``sites`` and the record
+    rows as codes / position codes (-1: a contig the reference lacks)."""
+
+    pairs: list[tuple[str, str]]  # by rank
+    n_pairs: int
+    index: dict[str, int]  # contig -> its index in the reference
+    offsets: np.ndarray  # int64[contigs], reference order
+    items: list[np.ndarray]  # per sample: code of each item of ``sites``
+    rows: list[np.ndarray]  # per sample: position code of each record row
+
+
+def _code(samples: Sequence[SampleEvidence], contigs: dict[str, int]) -> _Coded:
+    pairs = sorted(
+        dict.fromkeys(p for s in samples for p in s.pairs),
+        key=lambda p: (len(p[0]) != len(p[1]), p[0], p[1]),
+    )
+    rank = {p: i for i, p in enumerate(pairs)}
+    n_pairs = max(1, len(pairs))
+    extent = dict(contigs)
+    for s in samples:
+        if len(s.row_pos):
+            far = np.full(len(s.contig_names), -1, np.int64)
+            np.maximum.at(far, s.row_cid, s.row_pos)
+            for c, x in zip(s.contig_names, far.tolist(), strict=True):
+                if c in extent:
+                    extent[c] = max(extent[c], x + 1)
+    offsets = np.zeros(len(extent), np.int64)
+    np.cumsum(list(extent.values())[:-1], out=offsets[1:])
+    if (sum(extent.values()) + 1) * n_pairs >= 1 << 62:
+        raise BiometalError("joint genotyping: too many distinct alleles to index")
+    off_of = dict(zip(extent, offsets.tolist(), strict=True))
+    items, rows = [], []
+    for s in samples:
+        off = np.array([off_of.get(c, -1) for c in s.contig_names] + [-1], np.int64)
+        r_off = off[s.row_cid]
+        rows.append(np.where(r_off >= 0, r_off + s.row_pos, -1))
+        i_row = s.site_rows
+        i_off = r_off[i_row]
+        p_rank = np.array([rank[p] for p in s.pairs] + [0], np.int64)
+        items.append(
+            np.where(i_off >= 0, (i_off + s.row_pos[i_row]) * n_pairs + p_rank[s.item_pair], -1)
+        )
+    index = {c: i for i, c in enumerate(extent)}
+    return _Coded(pairs, n_pairs, index, offsets, items, rows)
+
+
+def _first_at(pc: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct position codes of ``rows``, the first of ``rows`` at each)."""
+    pc = pc[rows]
+    ok = pc >= 0
+    u, first = np.unique(pc[ok], return_index=True)
+    return u, rows[ok][first]
+
+
+def _find(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Index of each of ``query`` in the sorted ``keys``, -1 where absent."""
+    if not len(keys):
+        return np.full(len(query), -1, np.int64)
+    k = np.searchsorted(keys, query)
+    k[k >= len(keys)] = 0
+    return np.where(keys[k] == query, k, -1)
+
+
+def _fill(samples, coded, cand, cand_pc, cand_contig, cand_pos, is_indel, indel_error,
+          pl, ad, has_ad, dp, has) -> None:  # fmt: skip
+    """Every sample's evidence at every candidate, in arrays, with the precedence of
+    :meth:`SampleEvidence.lookup` (tests/unit/test_joint.py): the sample's record of the
+    allele, then (indels) the first other indel record at the position, then the first
+    record at the position (its ``<*>``; without one, no data), then the reference block
+    covering the position."""
     m = len(cand)
     if not m:
         return
-    cidx = {k: i for i, k in enumerate(cand)}
-    big = 1 << 40
-    c_code = np.array([order[k[0]] * big + k[1] for k in cand], np.int64)
-    c_pos = np.array([k[1] for k in cand], np.int64)
-    is_indel = np.array([len(k[2]) != len(k[3]) for k in cand], bool)
+    lg = np.log10([1.0 - indel_error, 0.5, indel_error])
     for j, s in enumerate(samples):
-        ci = np.fromiter(map(cidx.get, s.sites, repeat(-1)), np.int64, len(s.sites))
+        rest = np.ones(m, bool)
+        ci = _find(cand, coded.items[j])
         hit = ci >= 0
-        done = np.zeros(m, bool)
         if hit.any():
             i, r, a = ci[hit], s.site_rows[hit], s.site_allele[hit]
             g1 = a * (a + 1) // 2  # VCF index of 0/a, then a/a
@@ -392,28 +545,56 @@ def _fill(samples, cand, order, indel_error, pl, ad, has_ad, dp, has) -> None:
             has_ad[i, j] = ok
             dp[i, j] = s.dp_rows[r]
             has[i, j] = True
-            done[i] = True
-        at = np.array([order.get(c, -1) * big + p for c, p in s.at_pos], np.int64)
-        slow = ~done & (is_indel | np.isin(c_code, at))
-        for i in np.flatnonzero(slow).tolist():
-            got = s.lookup(cand[i], indel_error)
-            if got is None:
-                continue
-            pl[i, j], a_, dp[i, j] = got
-            if a_ is not None:
-                ad[i, j] = a_
-                has_ad[i, j] = True
-            has[i, j] = True
-        rest = ~done & ~slow
+            rest[i] = False
+        pc = coded.rows[j]
+        # an indel: another indel record here counts every read it saw as lacking this one
+        sel = np.flatnonzero(rest & is_indel)
+        if len(sel):
+            u, first = _first_at(pc, np.flatnonzero(s.row_indel))
+            k = _find(u, cand_pc[sel])
+            sel, row = sel[k >= 0], first[k[k >= 0]]
+            ok = s.ad_ok[row]
+            sel, row = sel[ok], row[ok]
+            width = s.ad_rows.shape[1]
+            cols = np.arange(width)[None, :] < s.row_k[row][:, None]
+            n = (s.ad_rows[row] * cols).sum(axis=1)
+            gl = n[:, None] * lg[None, :]
+            pl[sel, j] = np.rint(-10.0 * (gl - gl.max(axis=1, keepdims=True))).astype(np.int64)
+            ad[sel, j, 0] = n
+            ad[sel, j, 1] = 0
+            has_ad[sel, j] = True
+            dp[sel, j] = s.dp_rows[row]
+            has[sel, j] = True
+            rest[sel] = False
+        # a record at the position: the candidate is part of its <*> (none: no data)
+        sel = np.flatnonzero(rest)
+        if len(sel):
+            u, first = _first_at(pc, np.arange(len(pc)))
+            k = _find(u, cand_pc[sel])
+            sel, row = sel[k >= 0], first[k[k >= 0]]
+            rest[sel] = False
+            star = s.row_star[row]
+            sel, row, star = sel[star > 0], row[star > 0], star[star > 0]
+            g1 = star * (star + 1) // 2
+            pl[sel, j] = np.stack(
+                [s.pl_rows[row, 0], s.pl_rows[row, g1], s.pl_rows[row, g1 + star]], 1
+            )
+            ok = s.ad_ok[row]
+            ad[sel[ok], j, 0] = s.ad_rows[row[ok], 0]
+            ad[sel[ok], j, 1] = 0
+            has_ad[sel, j] = ok
+            dp[sel, j] = s.dp_rows[row]
+            has[sel, j] = True
         for contig, (starts, ends, bpl, bdp) in s.blocks.items():
-            if contig not in order:
+            c = coded.index.get(contig)
+            if c is None:
                 continue
-            sel = np.flatnonzero(rest & (c_code // big == order[contig]))
+            sel = np.flatnonzero(rest & (cand_contig == c))
             if not len(sel):
                 continue
-            b = np.searchsorted(starts, c_pos[sel], side="right") - 1
+            b = np.searchsorted(starts, cand_pos[sel], side="right") - 1
             ok = b >= 0
-            ok[ok] = ends[b[ok]] > c_pos[sel[ok]]
+            ok[ok] = ends[b[ok]] > cand_pos[sel[ok]]
             sel, b = sel[ok], b[ok]
             pl[sel, j] = bpl[b]
             dp[sel, j] = bdp[b]
@@ -421,7 +602,7 @@ def _fill(samples, cand, order, indel_error, pl, ad, has_ad, dp, has) -> None:
 
 
 def joint_genotype(
-    gvcfs: Sequence[str | os.PathLike],
+    gvcfs: Sequence[str | os.PathLike | SampleEvidence],
     reference: str | os.PathLike,
     out_vcf: str | os.PathLike,
     *,
@@ -429,6 +610,8 @@ def joint_genotype(
     em_iterations: int = 30,
 ) -> dict[str, float]:
     """Joint-genotype the samples of ``gvcfs`` into ``out_vcf`` (see the module docstring).
+    ``gvcfs``: gVCF paths, or their evidence already indexed
+    (:func:`~biometal.variants.gvcf.write_gvcf`'s ``evidence``).
 
     Raises :class:`~biometal.errors.BiometalError` naming the file for a missing or
     malformed gVCF, a duplicate sample name, or a contig the reference lacks.
@@ -440,41 +623,52 @@ def joint_genotype(
     if not gvcfs:
         raise BiometalError("joint genotyping: no gVCF given")
     contigs = reference_contigs(reference)
-    samples = [read_evidence(p) for p in gvcfs]
+    samples = [p if isinstance(p, SampleEvidence) else read_evidence(p) for p in gvcfs]
     names = [s.name for s in samples]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise BiometalError(f"{samples[names.index(dup)].path}: sample {dup!r} appears twice")
-    support: dict[Key, int] = {}
     for s in samples:
-        if not {c for c, _ in s.at_pos} <= contigs.keys():
+        if not set(s.contig_names) <= contigs.keys():
             k = next((k for k in s.sites if k[0] not in contigs), None)
             if k is not None:
                 raise BiometalError(f"{s.path}: contig {k[0]!r} is not in {reference}")
+    coded = _code(samples, contigs)
+    codes, reads = [], []
+    for s, item in zip(samples, coded.items, strict=True):
         r, a = s.site_rows, s.site_allele
         # a record without AD (another tool's) counts as enough support
         n_alt = np.full(len(r), calling.min_alt_reads, np.int64)
         if s.ad_rows.shape[1]:
             got = s.ad_rows[r, np.minimum(a, s.ad_rows.shape[1] - 1)]
             n_alt = np.where(s.ad_ok[r], got, n_alt)
-        n_alt = n_alt.tolist()
-        get = support.get
-        for k, n in zip(s.sites, n_alt, strict=True):
-            support[k] = get(k, 0) + n
-    keys = {k for k, n_alt in support.items() if n_alt >= calling.min_alt_reads}
-    order = {c: i for i, c in enumerate(contigs)}
-    cand = sorted(keys, key=lambda k: (order[k[0]], k[1], len(k[2]) != len(k[3]), k[2], k[3]))
+        codes.append(item[item >= 0])
+        reads.append(n_alt[item >= 0])
+    # candidates: alleles with min_alt_reads ALT reads over the samples, in code order
+    # (contig, position, SNP before indel, REF, ALT)
+    u, inv = np.unique(np.concatenate(codes or [np.zeros(0, np.int64)]), return_inverse=True)
+    total = np.zeros(len(u), np.int64)
+    np.add.at(total, inv.reshape(-1), np.concatenate(reads or [np.zeros(0, np.int64)]))
+    cand = u[total >= calling.min_alt_reads]
+    cand_pc, cand_rank = np.divmod(cand, coded.n_pairs)
+    cand_contig = np.searchsorted(coded.offsets, cand_pc, side="right") - 1
+    cand_pos = cand_pc - coded.offsets[cand_contig] if len(cand) else cand_pc
+    is_indel = np.array([len(r) != len(a) for r, a in coded.pairs] + [False], bool)[cand_rank]
+    contig_names = list(coded.index)
     n_s, m = len(samples), len(cand)
     pl = np.zeros((m, n_s, 3), np.int64)
     dp = np.zeros((m, n_s), np.int64)
     has = np.zeros((m, n_s), bool)
     ad = np.zeros((m, n_s, 2), np.int64)
     has_ad = np.zeros((m, n_s), bool)
-    _fill(samples, cand, order, calling.indel_error, pl, ad, has_ad, dp, has)
+    _fill(
+        samples, coded, cand, cand_pc, cand_contig, cand_pos, is_indel, calling.indel_error,
+        pl, ad, has_ad, dp, has,
+    )  # fmt: skip
     pl -= pl.min(axis=2, keepdims=True)  # a subset of a record's PLs: best back to 0
     gl = -pl / 10.0
     f = em_frequency(gl, has, em_iterations) if m else np.zeros(0)
-    is_snp = np.array([len(k[2]) == len(k[3]) for k in cand], bool)
+    is_snp = ~is_indel
     theta = np.where(is_snp, calling.theta, calling.indel_theta)
     a_n = sum(1.0 / i for i in range(1, 2 * n_s))
     pi = np.minimum(theta * a_n, 0.5)
@@ -486,58 +680,67 @@ def joint_genotype(
         lse = mx[..., 0] + np.log(np.exp(lp - mx).sum(axis=2))
         post = np.exp(lp - lse[..., None])
         gt = post.argmax(axis=2)
-        p_best = np.take_along_axis(post, gt[..., None], axis=2)[..., 0]
+        # records: candidates where a sample with data carries the ALT; GQ and QUAL of
+        # those alone (the same operations on their rows)
+        rows = np.flatnonzero((has & (gt > 0)).any(axis=1))
+        post, gt_r, has_r, lse, gl_r = post[rows], gt[rows], has[rows], lse[rows], gl[rows]
+        p_best = np.take_along_axis(post, gt_r[..., None], axis=2)[..., 0]
         # 1 - P(best) without cancellation: the sum of the two others
         wrong = np.clip(post.sum(axis=2) - p_best, 0, None)
         with np.errstate(divide="ignore"):
             gq = np.minimum(99, np.rint(-10 * np.log10(np.maximum(wrong, 1e-300)))).astype(int)
-        l0 = (gl[:, :, 0] * ln10 * has).sum(axis=1)
-        l1 = (lse * has).sum(axis=1)
-        a = np.log1p(-pi) + l0
-        b = np.log(pi) + l1
+        l0 = (gl_r[:, :, 0] * ln10 * has_r).sum(axis=1)
+        l1 = (lse * has_r).sum(axis=1)
+        a = np.log1p(-pi[rows]) + l0
+        b = np.log(pi[rows]) + l1
         mxab = np.maximum(a, b)
         log_p0 = a - (mxab + np.log(np.exp(a - mxab) + np.exp(b - mxab)))
         qual = np.minimum(-10 * log_p0 / ln10, 3000.0)
+    else:
+        rows = np.zeros(0, np.int64)
+        gt = gq = np.zeros((0, n_s), np.int64)
+        qual = np.zeros(0)
     meta = [
         f"biometal_joint=theta:{calling.theta};indel_theta:{calling.indel_theta};min_qual:{calling.min_qual};em_iterations:{em_iterations}"
     ]
     n = {"candidates": m, "records": 0, "pass": 0, "snps": 0, "indels": 0}
     gt_text = ("0/0", "0/1", "1/1")
-    with VcfWriter(out_vcf, _header(names, contigs, reference, meta)) as vcf:
-        for i, k in enumerate(cand):
-            carried = has[i] & (gt[i] > 0)
-            if not carried.any():
+    lines = []
+    for i, h_i, g_i, gq_i, dp_i, hd_i, ad_i, pl_i, q, f_i, dp_sum, ns in zip(
+        rows.tolist(), has[rows].tolist(), gt[rows].tolist(), gq.tolist(),
+        dp[rows].tolist(), has_ad[rows].tolist(), ad[rows].tolist(), pl[rows].tolist(),
+        qual.tolist(), f[rows].tolist(), dp[rows].sum(axis=1).tolist(),
+        has[rows].sum(axis=1).tolist(), strict=True,
+    ):  # fmt: skip
+        contig, pos = contig_names[cand_contig[i]], int(cand_pos[i])
+        ref, alt = coded.pairs[cand_rank[i]]
+        cols = []
+        ac = an = 0
+        for h, g, gq_j, dp_j, hd, ad_j, pl_j in zip(
+            h_i, g_i, gq_i, dp_i, hd_i, ad_i, pl_i, strict=True
+        ):
+            if not h:
+                cols.append("./.:.:0:.:.")
                 continue
-            contig, pos, ref, alt = k
-            cols = []
-            ac = an = 0
-            for j in range(n_s):
-                if not has[i, j]:
-                    cols.append("./.:.:0:.:.")
-                    continue
-                g = int(gt[i, j])
-                ac += g
-                an += 2
-                cols.append(
-                    f"{gt_text[g]}:{int(gq[i, j])}:{int(dp[i, j])}:"
-                    f"{f'{ad[i, j, 0]},{ad[i, j, 1]}' if has_ad[i, j] else '.'}:"
-                    f"{pl[i, j, 0]},{pl[i, j, 1]},{pl[i, j, 2]}"
-                )
-            kind = "SNP" if is_snp[i] else ("INS" if len(alt) > len(ref) else "DEL")
-            flt = "PASS" if qual[i] >= calling.min_qual else "LowQual"
-            info = (
-                f"AF={f[i]:.4g};AC={ac};AN={an};DP={int(dp[i].sum())};NS={int(has[i].sum())};"
-                f"TYPE={kind}"
+            ac += g
+            an += 2
+            cols.append(
+                f"{gt_text[g]}:{gq_j}:{dp_j}:{f'{ad_j[0]},{ad_j[1]}' if hd else '.'}:"
+                f"{pl_j[0]},{pl_j[1]},{pl_j[2]}"
             )
-            vcf.write(
-                _Line(
-                    f"{contig}\t{pos + 1}\t.\t{ref}\t{alt}\t{qual[i]:.2f}\t{flt}\t{info}\t"
-                    "GT:GQ:DP:AD:PL\t" + "\t".join(cols) + "\n"
-                )
-            )
-            n["records"] += 1
-            n["pass"] += flt == "PASS"
-            n["snps" if is_snp[i] else "indels"] += 1
+        kind = "SNP" if is_snp[i] else ("INS" if len(alt) > len(ref) else "DEL")
+        flt = "PASS" if q >= calling.min_qual else "LowQual"
+        info = f"AF={f_i:.4g};AC={ac};AN={an};DP={dp_sum};NS={ns};TYPE={kind}"
+        lines.append(
+            f"{contig}\t{pos + 1}\t.\t{ref}\t{alt}\t{q:.2f}\t{flt}\t{info}\t"
+            "GT:GQ:DP:AD:PL\t" + "\t".join(cols) + "\n"
+        )
+        n["records"] += 1
+        n["pass"] += flt == "PASS"
+        n["snps" if is_snp[i] else "indels"] += 1
+    with VcfWriter(out_vcf, _header(names, contigs, reference, meta), level=1) as vcf:
+        for i in range(0, len(lines), 4096):
+            vcf.write(_Line("".join(lines[i : i + 4096])))
     out = {k: float(v) for k, v in n.items()}
     out["samples"] = float(n_s)
     out["seconds"] = time.perf_counter() - t0

@@ -117,15 +117,19 @@ def header_lines(
 
 
 class VcfWriter(AtomicWriter):
-    """bgzipped VCF + tabix index, atomic. Records must come sorted (contig order, pos)."""
+    """bgzipped VCF + tabix index, atomic. Records must come sorted (contig order, pos).
 
-    def __init__(self, path: str | os.PathLike, header: list[str]) -> None:
+    ``level``: the BGZF deflate level (6: zlib's default; 1-3: ISA-L's, when installed,
+    about 5x faster for ~20% bigger files; the text is the same)."""
+
+    def __init__(self, path: str | os.PathLike, header: list[str], *, level: int = 6) -> None:
         self._header = header
+        self._level = int(level)
         self.n_records = 0
         super().__init__(path)
 
     def _open(self, stack: ExitStack, tmp: Path) -> None:
-        self._out = BgzfWriter(tmp, level=6)
+        self._out = BgzfWriter(tmp, level=self._level)
         stack.callback(self._out.abort)  # no-op once closed; else drops its temporary file
         self._out.write(("\n".join(self._header) + "\n").encode())
 

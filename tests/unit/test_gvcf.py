@@ -308,3 +308,90 @@ def test_compiled_indel_support_is_indel_read_support(tmp_path, sim, window, mon
                     np.testing.assert_array_equal(got, want)
                     n += int(want[:, :4].sum())
     assert n > 1000  # reads were counted
+
+
+def _site_lines_reference(contig, block_start, ref_codes, counts, st, params, gparams):
+    """The site records as the gVCF writer formatted them in Python, line by line (the
+    reference the compiled formatting is held to)."""
+    ints, floats = st.ints, st.floats
+    rows = np.flatnonzero((ref_codes < 4) & (ints[:, 2] >= gparams.evidence_min_alt))
+    c = counts[rows].astype(np.int64)
+    acgt, qs = c[:, 0:4] + c[:, 5:9], c[:, 18:22]
+    r, a = ref_codes[rows].astype(np.int64), ints[rows, 0].astype(np.int64)
+    k = np.arange(len(rows))
+    n_ref, n_x, depth = acgt[k, r], acgt[k, a], ints[rows, 3].astype(np.int64)
+    n_o = depth - n_ref - n_x
+    q_o = qs.sum(axis=1) - qs[k, r] - qs[k, a]
+    e = np.stack(
+        [S.mean_error(qs[k, r], n_ref), S.mean_error(qs[k, a], n_x), S.mean_error(q_o, n_o)],
+        axis=1,
+    )
+    pl6 = pl_three_alleles(np.stack([n_ref, n_x, n_o], axis=1), e)
+    called = (
+        (ints[rows, 7] > 0) & (n_x >= params.min_alt_reads) & (n_x >= params.min_af * depth)
+        & (depth >= max(1, params.min_depth))
+    )  # fmt: skip
+    max_bbq = float(S.pvalue_to_phred(np.array([params.max_error_pvalue]))[0])
+    low_bbq = (floats[rows, 2] < max_bbq).tolist()
+    gq_l = np.where(called, ints[rows, 8], ints[rows, 9]).tolist()
+    gt_l = np.where(called, ints[rows, 7], 0).tolist()
+    out = []
+    for i, (pos, cl, g, gq, qual, binq, bbq, low, d) in enumerate(
+        zip((block_start + rows).tolist(), called.tolist(), gt_l, gq_l,
+            floats[rows, 0].tolist(), floats[rows, 1].tolist(), floats[rows, 2].tolist(),
+            low_bbq, depth.tolist(), strict=True)
+    ):  # fmt: skip
+        flt = "."
+        if cl:
+            f = (["LowQual"] if qual < params.min_qual else []) + (["ErrorLike"] if low else [])
+            flt = ";".join(f) or "PASS"
+        nr, nx, no, pl = int(n_ref[i]), int(n_x[i]), int(n_o[i]), pl6[i].tolist()
+        out.append(
+            f"{contig}\t{pos + 1}\t.\t{'ACGT'[r[i]]}\t{'ACGT'[a[i]]},<*>\t{qual:.2f}\t{flt}\t"
+            f"DP={d};AF={round(nx / d, 4) if d else 0.0:.4g};TYPE=SNP;"
+            f"BINOMQ={binq:.4g};BBQ={bbq:.4g}\tGT:GQ:DP:AD:PL\t{('0/0', '0/1', '1/1')[g]}:{gq}:"
+            f"{d}:{nr},{nx},{no}:{pl[0]},{pl[1]},{pl[2]},{pl[3]},{pl[4]},{pl[5]}\n"
+        )
+    return rows, out
+
+
+def test_compiled_site_lines_are_the_python_formatting(sim):
+    """The site records' text (QUAL, FILTER, INFO formatted once per distinct value, the
+    lines by a compiled loop) equals Python's formatting line by line, on the simulated
+    sample's pileup and with its floats replaced by awkward values (-0.0, 0.005, 1e-5,
+    huge, nan, values at the LowQual / ErrorLike thresholds)."""
+    from biometal.variants.call import CallParams
+    from biometal.variants.gvcf import _REF_LUT, _site_lines
+
+    fa = pysam.FastaFile(str(sim.reference))
+    params, gparams = CallParams(), GvcfParams()
+    rng = np.random.default_rng(3)
+    awkward = np.array(
+        [-0.0, 0.0, 0.005, 0.015, 1e-5, 19.995, 20.0, 3000.0, 1e30, np.nan, 12.3456], np.float32
+    )
+    from itertools import islice
+
+    from biometal.pileup import iter_pileup
+
+    n = 0
+    for block in islice(iter_pileup(sim.bam, PileupParams(), reference=sim.reference), 3):
+        seq = fa.fetch(block.contig, block.start, block.end).upper()
+        codes = _REF_LUT[np.frombuffer(seq.encode(), np.uint8)]
+        counts = np.ascontiguousarray(block.counts, dtype=np.uint32)
+        st0 = site_stats(
+            counts, codes, theta=params.theta, rho=params.overdispersion, backend="cpu"
+        )
+        for trial in range(2):
+            floats = st0.floats.copy()
+            if trial:
+                floats[:] = rng.choice(awkward, floats.shape)
+            st = type(st0)(st0.ints, floats)
+            rows, sites = _site_lines(block.contig, block.start, codes, counts, st, params, gparams)
+            rows_ref, want = _site_lines_reference(
+                block.contig, block.start, codes, counts, st, params, gparams
+            )
+            assert np.array_equal(rows, rows_ref)
+            got = [sites.text[a:b] for a, b in zip(sites.off[:-1], sites.off[1:], strict=True)]
+            assert got == want
+            n += len(want)
+    assert n > 1000

@@ -269,3 +269,59 @@ def test_multiallelic_gvcf_takes_the_general_loop(cohort, tmp_path):
     assert ev.site_allele.tolist() == [1, 2]
     stats = joint_genotype([f"{plain}.gz", gvcfs[0]], d / "ref.fa", tmp_path / "j.vcf.gz")
     assert stats["samples"] == 2
+
+
+def test_evidence_handed_over_is_the_files(cohort, tmp_path):
+    """write_gvcf's ``evidence`` (the numbers it wrote) equals read_evidence of the file it
+    wrote, field by field, and joint genotyping from it writes the same joint VCF as from
+    the files (the cohort job hands it over instead of parsing its gVCFs again)."""
+    import gzip
+
+    d, _, _ = cohort
+    evidence, paths = [], []
+    for s in SAMPLES:
+        paths.append(tmp_path / f"{s}.g.vcf.gz")
+        write_gvcf(d / f"{s}.bam", d / "ref.fa", paths[-1], backend="cpu", evidence=evidence)
+    assert [e.name for e in evidence] == SAMPLES
+    for mem, path in zip(evidence, paths, strict=True):
+        disk = read_evidence(path)
+        assert mem.path == disk.path == str(path)
+        assert mem.sites == disk.sites and mem.at_pos == disk.at_pos
+        assert mem.indel_at == disk.indel_at and len(mem.indel_at) > 0
+        assert mem.alleles == disk.alleles and mem.dp == disk.dp and len(mem.sites) > 1000
+        for f in ("pl_rows", "ad_rows", "ad_ok", "dp_rows", "site_rows", "site_allele"):
+            a, b = getattr(mem, f), getattr(disk, f)
+            assert a.dtype == b.dtype and np.array_equal(a, b), f
+        assert list(mem.blocks) == list(disk.blocks) and mem.blocks
+        for c, blk in disk.blocks.items():
+            for a, b in zip(mem.blocks[c], blk, strict=True):
+                assert a.dtype == b.dtype and np.array_equal(a, b), c
+    joint_genotype(evidence, d / "ref.fa", tmp_path / "mem.vcf.gz")
+    joint_genotype(paths, d / "ref.fa", tmp_path / "disk.vcf.gz")
+    text = [gzip.decompress((tmp_path / n).read_bytes()) for n in ("mem.vcf.gz", "disk.vcf.gz")]
+    assert text[0] == text[1] and text[0].count(b"\n") > 100
+
+
+def test_array_fill_is_lookup(cohort, tmp_path):
+    """The joint VCF's per-sample PL / AD / DP (filled in arrays for all candidates at once)
+    are SampleEvidence.lookup's for every record and sample: own record, another indel
+    record there, the position's <*>, the reference block, or no data."""
+    d, gvcfs, _ = cohort
+    evs = [read_evidence(p) for p in gvcfs]
+    out = tmp_path / "j.vcf.gz"
+    joint_genotype(gvcfs, d / "ref.fa", out)
+    kinds = {"own": 0, "other": 0, "none": 0}
+    with pysam.VariantFile(str(out)) as fh:
+        for r in fh:
+            key = (r.chrom, r.pos - 1, r.ref, r.alts[0])
+            for ev in evs:
+                smp, got = r.samples[ev.name], ev.lookup(key)
+                if got is None:
+                    assert smp["GT"] == (None, None) and smp["DP"] == 0
+                    kinds["none"] += 1
+                    continue
+                pl, ad, dp = got
+                assert list(smp["PL"]) == (pl - pl.min()).tolist() and smp["DP"] == dp
+                assert (smp["AD"] == (None,)) if ad is None else (tuple(smp["AD"]) == ad)
+                kinds["own" if key in ev.sites else "other"] += 1
+    assert kinds["own"] > 100 and kinds["other"] > 100, kinds
