@@ -6,8 +6,8 @@ token-type embeddings are not at their trivial initial values, saved as ``model.
 (``save_pretrained``), as ``pytorch_model.bin`` (``torch.save`` of the state dict, the
 layout older transformers wrote and every version reads) and sharded. Our reader's hidden
 states and MLM logits must equal transformers' within ``ATOL`` (measured ~1.5e-6 on values
-up to ~4), with and without padding; the ONNX export of the loaded encoder must equal
-transformers within the export's 1e-4.
+up to ~4; the bound is 1e-4, see ``ATOL``), with and without padding; the ONNX export of the
+loaded encoder must equal transformers within the export's 1e-4.
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ from biometal.ml.tokenizer import KmerTokenizer  # noqa: E402
 
 VOCAB = 5 + 4**3  # DNABERT k=3
 LENGTH = 24
-ATOL = 1e-5
+#: Usually 1.3-1.5e-6 apart; once 6.3e-5 (gelu_new, 'bin', one element in six) in a full-suite
+#: run, not reproduced alone, after the same earlier tests, or in fresh processes: fp32 kernel
+#: choices differ between runs. 1e-4 still tells the activations apart (see
+#: test_tolerance_tells_gelu_variants_apart: exact and tanh GELU differ by ~6e-4 here).
+ATOL = 1e-4
 
 
 def _hf_model(kind="mlm", act="gelu", eps=1e-12, seed=0, **kw):
@@ -351,3 +355,14 @@ def test_finetune_from_hf_dir(tmp_path):
     # and the fine-tuned classifier exports (ONNX == torch)
     ex.export_onnx(back, tmp_path / "clf.onnx")
     assert max(ex.check_onnx(back, tmp_path / "clf.onnx", (1, 4)).values()) < 1e-4
+
+
+def test_tolerance_tells_gelu_variants_apart():
+    """ATOL is meaningful: the same weights with exact GELU and with its tanh form
+    (``gelu_new``) give hidden states further apart than it, so a reader that picked the
+    wrong activation would fail the equality tests above."""
+    ids = ex.random_tokens(9, LENGTH, VOCAB, seed=1)
+    mask = (ids != 0).astype(np.int64)
+    exact = _hf_hidden(_hf_model("mlm", "gelu", 1e-3), ids, mask)[0]
+    tanh = _hf_hidden(_hf_model("mlm", "gelu_new", 1e-3), ids, mask)[0]
+    assert np.abs(exact - tanh).max() > 3 * ATOL
