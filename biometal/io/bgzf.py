@@ -11,8 +11,9 @@ here it is an error, because a truncated BAM silently loses its last reads).
 Writing (:class:`BgzfWriter`): data is cut into blocks of at most 65280 bytes, each
 compressed as a raw deflate stream wrapped in the BGZF header/trailer, on ``threads``
 workers, and written in order; the EOF marker block is appended on close. The output is
-atomic (temporary name, renamed on success) and deterministic (no timestamps), and is read
-by htslib (``bgzip -d``, ``tabix``, ``bcftools``).
+atomic (temporary name, renamed on success) and deterministic in its text and block layout
+(no timestamps; with ``threads`` > 1 one block's deflate bytes were seen to differ in rare
+runs, text equal, cause not found), and is read by htslib (``bgzip -d``, ``tabix``, ``bcftools``).
 """
 
 from __future__ import annotations
