@@ -213,10 +213,10 @@ def test_pileup_tsv_same_bytes_whatever_the_threads(sim, tmp_path, all_positions
     formatting, BGZF compression); the text must not change by a byte, and the file must be
     BGZF with the same block layout. Small regions make many blocks.
 
-    The compressed bytes are not compared: in about 1 run in 20 at 2 threads (two fresh-clone
-    suites, one CI run, 4 of 24 in a loop) one block's deflate stream differed while every
-    block's text was the same; the cause (ISA-L, level 1, on a worker thread?) was not found,
-    and ISA-L alone, in threads, on unaligned views, compressed the same data the same way."""
+    The compressed bytes are not compared: at 2 threads they differed in rare runs (a
+    fresh-clone suite; 4 of 24 runs in a loop) while the text was the same; the cause was
+    not found (ISA-L alone, in threads, on unaligned views, compressed the same data the
+    same way)."""
     texts, sizes = [], []
     for threads in (1, 2, 3):
         out = tmp_path / f"t{threads}.tsv.gz"
