@@ -225,23 +225,13 @@ def _text_table(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer("".join(strings).encode("ascii"), np.uint8), off
 
 
-def _site_lines(
-    contig: str,
-    block_start: int,
-    ref_codes: np.ndarray,
-    counts: np.ndarray,
-    st,
-    params: CallParams,
-    gparams: GvcfParams,
-) -> tuple[np.ndarray, _Sites | None]:
-    """SNP site records of one pileup block: (rows, :class:`_Sites` or None without any).
-
-    QUAL, FILTER and the INFO values are formatted in Python once per distinct value (the
-    floats by their float32 bits: ``-0.0`` keeps its sign), the lines by
-    :func:`biometal.variants._kernels.format_sites`."""
-    from biometal.variants._kernels import format_sites
-
-    ints, floats = st.ints, st.floats
+def _site_values(
+    ref_codes: np.ndarray, counts: np.ndarray, st, params: CallParams, gparams: GvcfParams
+) -> tuple[np.ndarray, tuple | None]:
+    """The SNP site rows of a block (a called ALT or enough ALT evidence) and their values:
+    (rows, (REF code, ALT code, REF / ALT / other read counts, depth, six PLs, called))
+    or (rows, None) without any; the numbers :func:`_site_lines` formats."""
+    ints = st.ints
     n_alt = ints[:, 2]
     rows = np.flatnonzero((ref_codes < 4) & (n_alt >= gparams.evidence_min_alt))
     if not len(rows):
@@ -267,6 +257,30 @@ def _site_lines(
         & (n_x >= params.min_af * depth)
         & (depth >= max(1, params.min_depth))
     )
+    return rows, (r, a, n_ref, n_x, n_o, depth, pl6, called)
+
+
+def _site_lines(
+    contig: str,
+    block_start: int,
+    ref_codes: np.ndarray,
+    counts: np.ndarray,
+    st,
+    params: CallParams,
+    gparams: GvcfParams,
+) -> tuple[np.ndarray, _Sites | None]:
+    """SNP site records of one pileup block: (rows, :class:`_Sites` or None without any).
+
+    QUAL, FILTER and the INFO values are formatted in Python once per distinct value (the
+    floats by their float32 bits: ``-0.0`` keeps its sign), the lines by
+    :func:`biometal.variants._kernels.format_sites`."""
+    from biometal.variants._kernels import format_sites
+
+    rows, v = _site_values(ref_codes, counts, st, params, gparams)
+    if v is None:
+        return rows, None
+    ints, floats = st.ints, st.floats
+    r, a, n_ref, n_x, n_o, depth, pl6, called = v
     max_bbq = float(S.pvalue_to_phred(np.array([params.max_error_pvalue]))[0])
     qual = np.ascontiguousarray(floats[rows, 0], dtype=np.float32)
     binq = np.ascontiguousarray(floats[rows, 1], dtype=np.float32)

@@ -312,25 +312,15 @@ def test_compiled_indel_support_is_indel_read_support(tmp_path, sim, window, mon
 
 def _site_lines_reference(contig, block_start, ref_codes, counts, st, params, gparams):
     """The site records as the gVCF writer formatted them in Python, line by line (the
-    reference the compiled formatting is held to)."""
+    reference the compiled formatting is held to), from the same numbers
+    (:func:`biometal.variants.gvcf._site_values`)."""
+    from biometal.variants.gvcf import _site_values
+
     ints, floats = st.ints, st.floats
-    rows = np.flatnonzero((ref_codes < 4) & (ints[:, 2] >= gparams.evidence_min_alt))
-    c = counts[rows].astype(np.int64)
-    acgt, qs = c[:, 0:4] + c[:, 5:9], c[:, 18:22]
-    r, a = ref_codes[rows].astype(np.int64), ints[rows, 0].astype(np.int64)
-    k = np.arange(len(rows))
-    n_ref, n_x, depth = acgt[k, r], acgt[k, a], ints[rows, 3].astype(np.int64)
-    n_o = depth - n_ref - n_x
-    q_o = qs.sum(axis=1) - qs[k, r] - qs[k, a]
-    e = np.stack(
-        [S.mean_error(qs[k, r], n_ref), S.mean_error(qs[k, a], n_x), S.mean_error(q_o, n_o)],
-        axis=1,
-    )
-    pl6 = pl_three_alleles(np.stack([n_ref, n_x, n_o], axis=1), e)
-    called = (
-        (ints[rows, 7] > 0) & (n_x >= params.min_alt_reads) & (n_x >= params.min_af * depth)
-        & (depth >= max(1, params.min_depth))
-    )  # fmt: skip
+    rows, v = _site_values(ref_codes, counts, st, params, gparams)
+    if v is None:
+        return rows, []
+    r, a, n_ref, n_x, n_o, depth, pl6, called = v
     max_bbq = float(S.pvalue_to_phred(np.array([params.max_error_pvalue]))[0])
     low_bbq = (floats[rows, 2] < max_bbq).tolist()
     gq_l = np.where(called, ints[rows, 8], ints[rows, 9]).tolist()
