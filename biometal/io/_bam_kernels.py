@@ -111,3 +111,39 @@ def parse_records(buf, start, n_ref, last_tid, last_pos, out):  # pragma: no cov
         n += 1
         p = r + bs
     return n, p, OK, last_tid, last_pos
+
+
+#: BAM 4-bit base codes -> letters (SAM/BAM specification 4.2.3)
+NT16_LETTERS = np.frombuffer(b"=ACMGRSVTWYHKDBN", dtype=np.uint8).copy()
+
+
+@njit(cache=True, nogil=True)
+def gather_reads(
+    buf, table, rows, cig_off, seq_off, cig_op, cig_len, seq, qual, missing_qual
+):  # pragma: no cover - compiled
+    """Copy the CIGAR, bases and qualities of the records ``table[rows]`` of ``buf`` into
+    flat arrays: record ``i``'s ops at ``cig_off[i]:cig_off[i + 1]`` (``cig_op``,
+    ``cig_len``), its bases as letters and its qualities (phred, not +33) at
+    ``seq_off[i]:seq_off[i + 1]``; a record whose qualities are absent (first byte 0xFF,
+    as pysam's ``query_qualities`` is None) gets ``missing_qual`` for every base."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        c = table[r, F_CIGAR]
+        o = cig_off[i]
+        for k in range(table[r, F_NCIGAR]):
+            v = _u32(buf, c + 4 * k)
+            cig_op[o + k] = v & 0xF
+            cig_len[o + k] = v >> 4
+        s = table[r, F_SEQ]
+        q = table[r, F_QUAL]
+        o = seq_off[i]
+        n = table[r, F_LSEQ]
+        for k in range(n):
+            b = np.int64(buf[s + (k >> 1)])
+            seq[o + k] = NT16_LETTERS[(b >> 4) if (k & 1) == 0 else (b & 0xF)]
+        if n and buf[q] == 0xFF:
+            for k in range(n):
+                qual[o + k] = missing_qual
+        else:
+            for k in range(n):
+                qual[o + k] = buf[q + k]

@@ -17,6 +17,7 @@ object per read. Memory is bounded by ``read_bytes`` (a few pieces of the file a
 
 from __future__ import annotations
 
+import gzip
 import os
 import struct
 from collections.abc import Iterator
@@ -340,3 +341,128 @@ def iter_bam_batches(
         raise BamError(name, exc.what) from None
     if pending:
         raise BamError(name, "truncated BAM: the last record is incomplete")
+
+
+# ------------------------------------------------------------------------------ BAM index
+
+
+@dataclass
+class BamIndex:
+    """The chunks of a BAM's ``.bai``/``.csi``: per contig ``{bin: [(vbeg, vend), ...]}`` and
+    the 16 kb linear index (BAI only)."""
+
+    path: str
+    bins: list[dict[int, list[tuple[int, int]]]]
+    linear: list[tuple[int, ...]]
+    min_shift: int = 14
+    depth: int = 5
+
+    @staticmethod
+    def read(bam: str | os.PathLike) -> BamIndex:
+        """Parse the index next to ``bam`` (raises :class:`BamError` when missing or bad)."""
+        ipath = find_index(bam)
+        if ipath is None:
+            raise BamError(bam, "BAM index not found (.bai or .csi); run `samtools index`")
+        raw = ipath.read_bytes()
+        try:
+            if raw[:4] == b"BAI\x01":
+                return BamIndex._bai(str(ipath), raw)
+            data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+            if data[:4] == b"CSI\x01":
+                return BamIndex._csi(str(ipath), data)
+        except (struct.error, OSError, EOFError) as exc:
+            raise BamError(ipath, f"corrupt BAM index: {exc}") from None
+        raise BamError(ipath, "not a BAM index (no BAI or CSI magic)")
+
+    @staticmethod
+    def _bai(path: str, data: bytes) -> BamIndex:
+        (n_ref,) = struct.unpack_from("<i", data, 4)
+        p = 8
+        bins, linear = [], []
+        for _ in range(n_ref):
+            (n_bin,) = struct.unpack_from("<i", data, p)
+            p += 4
+            b: dict[int, list[tuple[int, int]]] = {}
+            for _b in range(n_bin):
+                bn, n_chunk = struct.unpack_from("<Ii", data, p)
+                p += 8
+                b[bn] = list(struct.iter_unpack("<QQ", data[p : p + 16 * n_chunk]))
+                p += 16 * n_chunk
+            (n_intv,) = struct.unpack_from("<i", data, p)
+            p += 4
+            linear.append(struct.unpack_from(f"<{n_intv}Q", data, p))
+            p += 8 * n_intv
+            bins.append(b)
+        return BamIndex(path, bins, linear)
+
+    @staticmethod
+    def _csi(path: str, data: bytes) -> BamIndex:
+        min_shift, depth, l_aux = struct.unpack_from("<iii", data, 4)
+        p = 16 + l_aux
+        (n_ref,) = struct.unpack_from("<i", data, p)
+        p += 4
+        bins = []
+        for _ in range(n_ref):
+            (n_bin,) = struct.unpack_from("<i", data, p)
+            p += 4
+            b: dict[int, list[tuple[int, int]]] = {}
+            for _b in range(n_bin):
+                bn, _loff, n_chunk = struct.unpack_from("<IQi", data, p)
+                p += 16
+                b[bn] = list(struct.iter_unpack("<QQ", data[p : p + 16 * n_chunk]))
+                p += 16 * n_chunk
+            bins.append(b)
+        return BamIndex(path, bins, [() for _ in bins], min_shift, depth)
+
+    def start(self, tid: int, beg: int, end: int) -> int | None:
+        """Smallest virtual offset of a record that may overlap [beg, end), or None (none)."""
+        if tid >= len(self.bins):
+            return None
+        bins, lin = self.bins[tid], self.linear[tid]
+        lo = 0
+        if lin:
+            lo = lin[min(beg >> 14, len(lin) - 1)]
+        best = None
+        from biometal.io.vcf import reg2bins  # the one copy of htslib's binning
+
+        for b in reg2bins(beg, max(end, beg + 1), self.min_shift, self.depth):
+            for cb, ce in bins.get(b, ()):
+                if ce > lo and (best is None or cb < best):
+                    best = cb
+        if best is not None and lin:
+            best = max(best, lo)
+        return best
+
+
+def iter_region_batches(
+    path: str | os.PathLike,
+    header: BamHeader,
+    index,
+    tid: int,
+    beg: int,
+    end: int,
+    *,
+    read_bytes: int = 128 << 10,
+    threads: int = 1,
+) -> Iterator[RecordBatch]:
+    """Records of contig ``tid`` with pos < ``end``, from the index's first virtual offset
+    for [``beg``, ``end``) on (``index``: a :class:`BamIndex`), as
+    :class:`RecordBatch` objects; the caller drops those ending at or before ``beg``.
+    ``read_bytes``: compressed bytes inflated at a time (what is read past the region's
+    last record is wasted)."""
+    voff = index.start(tid, max(beg, 0), end)
+    if voff is None:
+        return
+    batches = iter_bam_batches(path, header, read_bytes=read_bytes, threads=threads, voffset=voff)
+    try:
+        for batch in batches:
+            t = batch.table
+            past = (t[:, 1] != tid) | (t[:, 2] >= end)
+            if past.any():
+                stop = int(np.argmax(past))
+                if stop:
+                    yield RecordBatch(batch.data, t[:stop])
+                return
+            yield batch
+    finally:
+        batches.close()

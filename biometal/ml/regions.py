@@ -44,7 +44,7 @@ Streaming. Regions are processed in chunks of ``chunk_regions`` consecutive rows
 contig (sort the table by contig and start for the fewest reads); within a chunk, regions
 closer than ``max_gap`` bp are read together as one span of at most ``MAX_SPAN`` bp (the
 reference once; the BAM records that overlap a region once, from the index's first offset:
-:class:`biometal.regions.coverage.BamIndex` and :func:`biometal.io.bam.iter_bam_batches`;
+:class:`biometal.io.bam.BamIndex` and :func:`biometal.io.bam.iter_region_batches`;
 the VCF once per chunk). Regions leave in table order as soon as they and the rows before
 them are done. Memory: one span's count tables (~200 bytes per bp), a few BAM pieces and
 the regions waiting for an earlier row of their chunk (none when the chunk is sorted by
@@ -71,7 +71,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from biometal._threads import set_numba_threads
 from biometal.errors import BiometalError, ConfigError
-from biometal.io.bam import BamHeader, RecordBatch, check_bam, iter_bam_batches
+from biometal.io.bam import check_bam, iter_region_batches
 from biometal.io.bam import reference_contigs as _reference_contigs
 from biometal.io.encoding import ENCODE_LUT
 from biometal.ml.dataset import DnaBertDataset
@@ -265,40 +265,6 @@ def _merged(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return s[first], e[last]
 
 
-# ------------------------------------------------------------------------------ BAM by region
-
-
-def _region_batches(
-    path: str,
-    header: BamHeader,
-    index: Any,
-    tid: int,
-    beg: int,
-    end: int,
-    read_bytes: int,
-    threads: int = 1,
-) -> Iterator[RecordBatch]:
-    """Records of ``tid`` with pos < ``end`` from the index's first offset for [beg, end)
-    (:class:`biometal.regions.coverage.BamIndex`), as
-    :class:`~biometal.io.bam.RecordBatch` (the caller drops those ending <= beg)."""
-    voff = index.start(tid, max(beg, 0), end)
-    if voff is None:
-        return
-    batches = iter_bam_batches(path, header, read_bytes=read_bytes, threads=threads, voffset=voff)
-    try:
-        for batch in batches:
-            t = batch.table
-            past = (t[:, 1] != tid) | (t[:, 2] >= end)
-            if past.any():
-                stop = int(np.argmax(past))
-                if stop:
-                    yield RecordBatch(batch.data, t[:stop])
-                return
-            yield batch
-    finally:
-        batches.close()
-
-
 # ------------------------------------------------------------------------------ the loader
 
 
@@ -327,8 +293,8 @@ class _Sources:
         self.bam = None if bam is None else str(bam)
         self.header = None
         if self.bam is not None:
+            from biometal.io.bam import BamIndex
             from biometal.pileup.engine import PileupParams
-            from biometal.regions.coverage import BamIndex
 
             self.header = check_bam(self.bam, reference)
             self.index = BamIndex.read(self.bam)
@@ -408,8 +374,8 @@ class _Sources:
         read_bytes = int(min(128 << 10, max(32 << 10, 1.2 * (hi - lo) * self.bytes_per_bp)))
         acc = hist = None
         acc_start = lo
-        for batch in _region_batches(
-            self.bam, self.header, self.index, tid, lo, hi, read_bytes, p.threads
+        for batch in iter_region_batches(
+            self.bam, self.header, self.index, tid, lo, hi, read_bytes=read_bytes, threads=p.threads
         ):
             t = batch.table
             keep = read_filter(t, p)

@@ -231,12 +231,16 @@ class _Run:
             )
 
 
-def read_filter(table: np.ndarray, params: PileupParams) -> np.ndarray:
-    """Boolean mask of the records (index table rows) that enter the pileup."""
+def read_filter(table: np.ndarray, params: PileupParams, *, ref_bases: bool = True) -> np.ndarray:
+    """Boolean mask of the records (index table rows) that enter the pileup.
+
+    ``ref_bases`` False: keep reads without reference-consuming CIGAR operations too (the
+    indel read support compares them with the haplotypes; the pileup has nothing to add)."""
     flag = table[:, 4]
     keep = (table[:, 1] >= 0) & ((flag & (FUNMAP | params.exclude_mask)) == 0)
     keep &= table[:, 5] >= params.min_mapq
-    keep &= table[:, 3] > table[:, 2]  # reads without reference-consuming operations
+    if ref_bases:
+        keep &= table[:, 3] > table[:, 2]  # reads without reference-consuming operations
     if params.include_mask:
         keep &= (flag & params.include_mask) != 0
     if not params.count_orphans:

@@ -49,10 +49,8 @@ Memory: one pileup table of about ``region_size`` positions, the index, and the 
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
-import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -61,11 +59,10 @@ import pandas as pd
 
 from biometal.errors import BiometalError
 from biometal.io.bam import (
-    BamError,
     BamHeader,
+    BamIndex,
     RecordBatch,
     check_bam,
-    find_index,
     iter_bam_batches,
 )
 from biometal.regions.bed import Intervals, read_bed
@@ -78,101 +75,6 @@ DEFAULT_GAP = 65_536
 
 class CoverageError(BiometalError):
     """Bad coverage input; the message names the file and line."""
-
-
-# ------------------------------------------------------------------------------ BAM index
-
-
-def reg2bins(beg: int, end: int, min_shift: int, depth: int) -> list[int]:
-    from biometal.io.vcf import reg2bins  # the one copy of htslib's binning
-
-    return reg2bins(beg, end, min_shift, depth)
-
-
-@dataclass
-class BamIndex:
-    """The chunks of a BAM's ``.bai``/``.csi``: per contig ``{bin: [(vbeg, vend), ...]}`` and
-    the 16 kb linear index (BAI only)."""
-
-    path: str
-    bins: list[dict[int, list[tuple[int, int]]]]
-    linear: list[tuple[int, ...]]
-    min_shift: int = 14
-    depth: int = 5
-
-    @staticmethod
-    def read(bam: str | os.PathLike) -> BamIndex:
-        """Parse the index next to ``bam`` (raises :class:`BamError` when missing or bad)."""
-        ipath = find_index(bam)
-        if ipath is None:
-            raise BamError(bam, "BAM index not found (.bai or .csi); run `samtools index`")
-        raw = ipath.read_bytes()
-        try:
-            if raw[:4] == b"BAI\x01":
-                return BamIndex._bai(str(ipath), raw)
-            data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-            if data[:4] == b"CSI\x01":
-                return BamIndex._csi(str(ipath), data)
-        except (struct.error, OSError, EOFError) as exc:
-            raise BamError(ipath, f"corrupt BAM index: {exc}") from None
-        raise BamError(ipath, "not a BAM index (no BAI or CSI magic)")
-
-    @staticmethod
-    def _bai(path: str, data: bytes) -> BamIndex:
-        (n_ref,) = struct.unpack_from("<i", data, 4)
-        p = 8
-        bins, linear = [], []
-        for _ in range(n_ref):
-            (n_bin,) = struct.unpack_from("<i", data, p)
-            p += 4
-            b: dict[int, list[tuple[int, int]]] = {}
-            for _b in range(n_bin):
-                bn, n_chunk = struct.unpack_from("<Ii", data, p)
-                p += 8
-                b[bn] = list(struct.iter_unpack("<QQ", data[p : p + 16 * n_chunk]))
-                p += 16 * n_chunk
-            (n_intv,) = struct.unpack_from("<i", data, p)
-            p += 4
-            linear.append(struct.unpack_from(f"<{n_intv}Q", data, p))
-            p += 8 * n_intv
-            bins.append(b)
-        return BamIndex(path, bins, linear)
-
-    @staticmethod
-    def _csi(path: str, data: bytes) -> BamIndex:
-        min_shift, depth, l_aux = struct.unpack_from("<iii", data, 4)
-        p = 16 + l_aux
-        (n_ref,) = struct.unpack_from("<i", data, p)
-        p += 4
-        bins = []
-        for _ in range(n_ref):
-            (n_bin,) = struct.unpack_from("<i", data, p)
-            p += 4
-            b: dict[int, list[tuple[int, int]]] = {}
-            for _b in range(n_bin):
-                bn, _loff, n_chunk = struct.unpack_from("<IQi", data, p)
-                p += 16
-                b[bn] = list(struct.iter_unpack("<QQ", data[p : p + 16 * n_chunk]))
-                p += 16 * n_chunk
-            bins.append(b)
-        return BamIndex(path, bins, [() for _ in bins], min_shift, depth)
-
-    def start(self, tid: int, beg: int, end: int) -> int | None:
-        """Smallest virtual offset of a record that may overlap [beg, end), or None (none)."""
-        if tid >= len(self.bins):
-            return None
-        bins, lin = self.bins[tid], self.linear[tid]
-        lo = 0
-        if lin:
-            lo = lin[min(beg >> 14, len(lin) - 1)]
-        best = None
-        for b in reg2bins(beg, max(end, beg + 1), self.min_shift, self.depth):
-            for cb, ce in bins.get(b, ()):
-                if ce > lo and (best is None or cb < best):
-                    best = cb
-        if best is not None and lin:
-            best = max(best, lo)
-        return best
 
 
 # ------------------------------------------------------------------------------ regions

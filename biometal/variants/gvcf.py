@@ -50,15 +50,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
 
 from biometal.errors import BiometalError
-from biometal.io.bam import check_bam
+from biometal.io.bam import BamHeader, BamIndex, check_bam, iter_region_batches, read_bam_header
 from biometal.kernels.site_stats import site_stats
-from biometal.pileup.engine import PileupParams, iter_pileup
+from biometal.pileup.engine import PileupParams, iter_pileup, read_filter
 from biometal.variants import sitestats as S
 from biometal.variants.call import (
     FILTERS,
@@ -71,7 +70,6 @@ from biometal.variants.call import (
     call_indels,
     indel_records,
     indel_span,
-    read_passes,
 )
 from biometal.variants.vcf import VcfRecord, VcfWriter, header_lines
 
@@ -404,61 +402,72 @@ def _block_lines(
 _READ_WINDOW = 50_000
 
 
+class _Bam:
+    """An indexed BAM read for the indel support: path, header, index, contig ids."""
+
+    def __init__(self, path: str | os.PathLike, header: BamHeader | None = None) -> None:
+        self.path = str(path)
+        self.header = header or read_bam_header(self.path)
+        self.index = BamIndex.read(self.path)
+        self.tids = {name: i for i, name in enumerate(self.header.names)}
+
+
 class _Reads:
-    """The reads of one window in flat arrays (BAM order), those the pileup's filters keep
-    that overlap one of ``spans`` (sorted, disjoint ``[lo, hi)`` pairs; None: all)."""
+    """The reads of one window in flat arrays (BAM order): those the pileup's filters keep
+    (reads without reference bases included, as pysam's ``fetch`` returns them) that overlap
+    one of ``spans`` (sorted, disjoint ``[lo, hi)`` pairs; None: the window ``[lo, hi)``).
+    A read's end is pysam's ``reference_end`` (at least its start + 1), its bases letters,
+    its qualities phred values (40 for a read without qualities)."""
 
     def __init__(
-        self, aln, contig: str, lo: int, hi: int, pileup: PileupParams, spans=None
+        self, bam: _Bam, contig: str, lo: int, hi: int, pileup: PileupParams, spans=None
     ) -> None:
-        exclude = 0x4 | pileup.exclude_mask
-        include = pileup.include_mask
-        starts, ends, n_cig, ops, seqs, quals, strand, mapq = [], [], [], [], [], [], [], []
-        s_lo = [x[0] for x in spans] if spans is not None else None
-        s_hi = [x[1] for x in spans] if spans is not None else None
-        for rd in aln.fetch(contig, lo, hi):
-            s = rd.reference_start
-            e = rd.reference_end
-            e = e if e is not None else s + 1
-            if s_lo is not None:
-                # the last span starting before e ends furthest: the read overlaps a span
-                # iff that one ends after s
-                k = bisect_left(s_lo, e) - 1
-                if k < 0 or s_hi[k] <= s:
-                    continue
-            if not read_passes(rd.flag, rd.mapping_quality, pileup, exclude, include):
-                continue
-            read = rd.query_sequence
-            if read is None:
-                continue
-            cig = rd.cigartuples or []
-            starts.append(s)
-            ends.append(e)
-            n_cig.append(len(cig))
-            ops.extend(cig)
-            seqs.append(read.upper().encode())
-            q = rd.query_qualities
-            quals.append(bytes(q) if q is not None else b"\x28" * len(read))
-            strand.append(int(rd.is_reverse))
-            mapq.append(rd.mapping_quality)
-        self.start = np.array(starts, np.int64)
-        self.end = np.array(ends, np.int64)
-        self.cig_off = np.zeros(len(starts) + 1, np.int64)
+        from biometal.io._bam_kernels import gather_reads
+
+        s_lo = np.array([x[0] for x in spans] if spans is not None else [lo], np.int64)
+        s_hi = np.array([x[1] for x in spans] if spans is not None else [hi], np.int64)
+        picked = []  # (batch data, selected index rows, their ends)
+        tid = bam.tids[contig]
+        for batch in iter_region_batches(bam.path, bam.header, bam.index, tid, lo, hi):
+            t = batch.table
+            e = np.maximum(t[:, 3], t[:, 2] + 1)
+            # the last span starting before e ends furthest: the read overlaps a span iff
+            # that one ends after its start
+            k = np.searchsorted(s_lo, e, side="left") - 1
+            keep = (k >= 0) & (s_hi[np.maximum(k, 0)] > t[:, 2]) & (t[:, 10] > 0)
+            keep &= read_filter(t, pileup, ref_bases=False)
+            rows = np.flatnonzero(keep)
+            if len(rows):
+                picked.append((batch.data, t, rows, e[rows]))
+        tables = [t[rows] for _, t, rows, _ in picked]
+        sel = np.concatenate(tables) if tables else np.zeros((0, 11), np.int64)
+        n_cig, l_seq = sel[:, 7], sel[:, 10]
+        self.start = np.ascontiguousarray(sel[:, 2])
+        self.end = np.concatenate([x[3] for x in picked]) if picked else np.zeros(0, np.int64)
+        self.cig_off = np.zeros(len(sel) + 1, np.int64)
         np.cumsum(n_cig, out=self.cig_off[1:])
-        c = np.array(ops, np.int64).reshape(-1, 2)
-        self.cig_op, self.cig_len = np.ascontiguousarray(c[:, 0]), np.ascontiguousarray(c[:, 1])
-        self.seq_off = np.zeros(len(starts) + 1, np.int64)
-        np.cumsum([len(x) for x in seqs], out=self.seq_off[1:])
-        self.seq = np.frombuffer(b"".join(seqs), np.uint8)
-        self.qual = np.frombuffer(b"".join(quals), np.uint8)
-        self.strand = np.array(strand, np.int64)
-        self.mapq = np.array(mapq, np.int64)
+        self.seq_off = np.zeros(len(sel) + 1, np.int64)
+        np.cumsum(l_seq, out=self.seq_off[1:])
+        self.cig_op = np.empty(self.cig_off[-1], np.int64)
+        self.cig_len = np.empty(self.cig_off[-1], np.int64)
+        self.seq = np.empty(self.seq_off[-1], np.uint8)
+        self.qual = np.empty(self.seq_off[-1], np.uint8)
+        i = 0
+        for data, t, rows, _ in picked:
+            j = i + len(rows)
+            gather_reads(
+                data, t, rows, self.cig_off[i : j + 1], self.seq_off[i : j + 1],
+                self.cig_op, self.cig_len, self.seq, self.qual, 40,
+            )  # fmt: skip
+            i = j
+        self.strand = (sel[:, 4] >> 4) & 1
+        self.mapq = np.ascontiguousarray(sel[:, 5])
         span = self.end - self.start
         self.max_span = int(span.max()) if len(span) else 0
 
 
 def indel_support(
-    aln,
+    bam: _Bam | str | os.PathLike,
     ref: _Reference,
     contig: str,
     alleles: list[tuple[int, str, str]],
@@ -466,9 +475,13 @@ def indel_support(
 ) -> np.ndarray:
     """:func:`biometal.variants.call.indel_read_support` (same int64[k, 6], same reads and
     rules) with the per-read loop compiled (:func:`biometal.variants._kernels.locus_costs`)
-    and the reads fetched once per window of loci, not once per locus (a fetch costs more
-    than reading past reads: only reads that overlap a locus are decoded)."""
+    and the reads of ``bam`` (a path, or one opened with :class:`_Bam`) read once per
+    window of loci with the project's BAM reader, not fetched once per locus (only the
+    reads that overlap a locus are decoded)."""
     from biometal.variants._kernels import locus_costs
+
+    if not isinstance(bam, _Bam):
+        bam = _Bam(bam)
 
     out = np.zeros((len(alleles), 6), dtype=np.int64)
     if not alleles:
@@ -494,7 +507,7 @@ def indel_support(
                 spans[-1][1] = max(spans[-1][1], b1 + 1)
             else:
                 spans.append([b0, b1 + 1])
-        reads = _Reads(aln, contig, w_lo, w_hi, pileup, spans)
+        reads = _Reads(bam, contig, w_lo, w_hi, pileup, spans)
         for locus, (start, end) in zip(loci[w:v], bounds[w:v], strict=True):
             longest = max(abs(len(alleles[i][2]) - len(alleles[i][1])) for i in locus)
             m = end - start + longest + HAP_FLANK
@@ -528,7 +541,7 @@ def indel_support(
 
 
 def _genotype_indels(
-    aln,
+    bam: _Bam,
     ref: _Reference,
     contig: str,
     alleles: list[tuple[int, str, str]],
@@ -537,7 +550,7 @@ def _genotype_indels(
     evidence_min_alt: int,
 ) -> list[tuple[VcfRecord, int]]:
     """:func:`biometal.variants.call.genotype_indels` on :func:`indel_support`'s counts."""
-    sup = indel_support(aln, ref, contig, alleles, pileup)
+    sup = indel_support(bam, ref, contig, alleles, pileup)
     return indel_records(sup, contig, alleles, params, evidence_min_alt=evidence_min_alt)
 
 
@@ -591,9 +604,8 @@ def write_gvcf(
     ]
     n = {"positions": 0, "sites": 0, "indels": 0, "blocks": 0}
     t_kernel = 0.0
-    import pysam
-
-    with VcfWriter(out_gvcf, lines, level=1) as vcf, pysam.AlignmentFile(str(bam)) as aln:
+    reads = _Bam(bam, header)
+    with VcfWriter(out_gvcf, lines, level=1) as vcf:
         current = None
         sites: list[_Sites] = []
         # per contig: the records' numbers in file order, for ``evidence``
@@ -609,7 +621,7 @@ def write_gvcf(
             # indels of the whole contig: left-alignment can move one out of its block
             ind: list[tuple] = []  # (pos, end, line, REF, ALT, PL, AD, DP)
             got = _genotype_indels(
-                aln, ref, current, sorted(indel_alleles), pileup, calling,
+                reads, ref, current, sorted(indel_alleles), pileup, calling,
                 gvcf.evidence_min_alt,
             )  # fmt: skip
             for (rec, n_other), pl6 in zip(got, _indel_pls(got, calling), strict=True):

@@ -286,8 +286,9 @@ def _indel_alleles(bam, fa):
 
 @pytest.mark.parametrize("window", [50_000, 300])
 def test_compiled_indel_support_is_indel_read_support(tmp_path, sim, window, monkeypatch):
-    """The gVCF's read support (reads loaded once per window, compiled per-read loop) equals
-    the single-sample caller's indel_read_support (pysam fetch per locus, Python loop) on
+    """The gVCF's read support (reads loaded once per window by the project's BAM reader,
+    compiled per-read loop) equals the single-sample caller's indel_read_support (pysam
+    fetch per locus, Python loop) on
     the simulated sample and on samtools' real reads (pairs, clips, missing qualities);
     a small window makes loci share and split read windows."""
     import biometal.variants.gvcf as G
@@ -304,7 +305,7 @@ def test_compiled_indel_support_is_indel_read_support(tmp_path, sim, window, mon
             for contig, al in alleles.items():
                 for params in (PileupParams(), PileupParams(min_mapq=20, min_baseq=20)):
                     want = indel_read_support(aln, ref, contig, al, params)
-                    got = G.indel_support(aln, ref, contig, al, params)
+                    got = G.indel_support(bam, ref, contig, al, params)
                     np.testing.assert_array_equal(got, want)
                     n += int(want[:, :4].sum())
     assert n > 1000  # reads were counted
