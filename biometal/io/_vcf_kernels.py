@@ -1012,3 +1012,146 @@ def max_typed_count(meta):  # pragma: no cover - compiled
         if meta[r, 0] > 0 and meta[r, 1] > w:
             w = meta[r, 1]
     return w
+
+
+# ------------------------------------------------------------------------------ tabix
+
+#: tabix_lines columns: line start, line end (after the newline), 1 for a record (0: a
+#: header line), CHROM start, CHROM end, beg (0-based), end (exclusive) as ``tabix -p vcf``
+#: reads them, 1 where CHROM differs from the previous record's in the buffer (or none was)
+TBX_COLUMNS = 8
+
+_SVLEN = np.frombuffer(b"SVLEN=", np.uint8).copy()
+_END = np.frombuffer(b"END=", np.uint8).copy()
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _starts_with(buf, s, e, text):  # pragma: no cover - compiled
+    if e - s < len(text):
+        return False
+    for j in range(len(text)):
+        if buf[s + j] != text[j]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _info_end(buf, s, e):  # pragma: no cover - compiled
+    """INFO's END value (htslib's tbx_parse1: ``END=`` at the start, else ``;END=``), -1
+    when absent or ``.``; 1 << 62 flags an INFO with SVLEN (not handled here)."""
+    end = np.int64(-1)
+    p = s
+    while p < e:
+        q = p
+        while q < e and buf[q] != 59:  # ';'
+            q += 1
+        if _starts_with(buf, p, q, _SVLEN):
+            return np.int64(1) << 62
+        if end == -1 and _starts_with(buf, p, q, _END) and q > p + 4 and buf[p + 4] != 46:
+            v = np.int64(0)
+            k = p + 4
+            while k < q and 48 <= buf[k] <= 57:
+                v = v * 10 + (buf[k] - 48)
+                k += 1
+            end = v
+        p = q + 1
+    return end
+
+
+@njit(cache=True, nogil=True)
+def tabix_lines(buf, out):  # pragma: no cover - compiled
+    """The tabix interval of every complete line of ``buf`` (VCF text) in ``out``
+    int64[>= lines, TBX_COLUMNS]. Returns (lines, status): status 0, or 1 for a record
+    tabix would read otherwise than this function does (SVLEN in INFO, LEN in FORMAT: the
+    caller lets htslib index the file) or 2 for a record without POS / REF."""
+    n = 0
+    p = 0
+    size = buf.shape[0]
+    prev_s = np.int64(-1)
+    prev_e = np.int64(-1)
+    while p < size:
+        if buf[p] == 35:  # '#': a header line
+            q = p
+            while q < size and buf[q] != 10:
+                q += 1
+            if q == size:
+                break
+            out[n, 0] = p
+            out[n, 1] = q + 1
+            out[n, 2] = 0
+            n += 1
+            p = q + 1
+            continue
+        # the tab-separated columns: CHROM POS ID REF ALT QUAL FILTER INFO FORMAT; one
+        # pass up to FORMAT's end, then to the newline
+        col = 0
+        s = p
+        k = p
+        beg = np.int64(-1)
+        reflen = np.int64(-1)
+        end = np.int64(-1)
+        while k < size and col < 9:
+            c = buf[k]
+            if c != 9 and c != 10:
+                k += 1
+                continue
+            if col == 0:
+                out[n, 3] = s
+                out[n, 4] = k
+            elif col == 1:
+                v = np.int64(0)
+                j = s
+                while j < k and 48 <= buf[j] <= 57:
+                    v = v * 10 + (buf[j] - 48)
+                    j += 1
+                if j == s:
+                    return n, 2
+                beg = max(v - 1, 0)
+            elif col == 3:
+                reflen = k - s
+            elif col == 7:
+                end = _info_end(buf, s, k)
+                if end == np.int64(1) << 62:
+                    return n, 1
+            elif col == 8:
+                j = s
+                while j < k:
+                    t = j
+                    while t < k and buf[t] != 58:  # ':'
+                        t += 1
+                    if t - j == 3 and buf[j] == 76 and buf[j + 1] == 69 and buf[j + 2] == 78:
+                        return n, 1  # FORMAT/LEN
+                    j = t + 1
+            col += 1
+            s = k + 1
+            if c == 10:
+                break
+            k += 1
+        while k < size and buf[k] != 10:
+            k += 1
+        if k == size:
+            break
+        out[n, 0] = p
+        out[n, 1] = k + 1
+        out[n, 2] = 1
+        if beg < 0 or reflen <= 0:
+            return n, 2
+        e = beg + reflen
+        if end > beg:
+            e = max(end, e)
+        out[n, 5] = beg
+        out[n, 6] = max(e, 1)
+        cs = out[n, 3]
+        ce = out[n, 4]
+        same = prev_s >= 0 and ce - cs == prev_e - prev_s
+        if same:
+            for j in range(ce - cs):
+                if buf[cs + j] != buf[prev_s + j]:
+                    same = False
+                    break
+        out[n, 7] = 0 if same else 1
+        prev_s = cs
+        prev_e = ce
+        n += 1
+        p = k + 1
+    return n, 0

@@ -258,6 +258,10 @@ class BgzfWriter(AtomicWriter):
         self._buf: list[bytes] = []
         self._buffered = 0
         self._queue: list[Future] = []
+        #: compressed and uncompressed size of every block written (not the EOF marker),
+        #: in file order: what a caller needs to turn text offsets into virtual offsets
+        self.block_sizes: list[int] = []
+        self.block_data_sizes: list[int] = []
         super().__init__(path)
 
     def _open(self, stack: ExitStack, tmp: Path) -> None:
@@ -305,18 +309,28 @@ class BgzfWriter(AtomicWriter):
 
     def _emit(self, part: memoryview | bytes) -> None:
         if self._pool is None:
-            self._fh.write(_compress_many(part, self.level))
+            self._put(_compress_many(part, self.level))
             return
         self._queue.append(self._pool.submit(_compress_many, part, self.level))
         while len(self._queue) > self._threads + 1:
-            self._fh.write(self._queue.pop(0).result())
+            self._put(self._queue.pop(0).result())
+
+    def _put(self, blocks: bytes) -> None:
+        """Write compressed blocks and record their sizes (BSIZE + 1, ISIZE)."""
+        self._fh.write(blocks)
+        p, n = 0, len(blocks)
+        while p < n:
+            size = struct.unpack_from("<H", blocks, p + 16)[0] + 1
+            self.block_sizes.append(size)
+            self.block_data_sizes.append(struct.unpack_from("<I", blocks, p + size - 4)[0])
+            p += size
 
     def _finish(self) -> None:
         """Compress what is buffered, write every batch in order, then the EOF marker."""
         if self._buffered:
             self._emit(self._take(self._buffered))
         for job in self._queue:
-            self._fh.write(job.result())
+            self._put(job.result())
         self._queue = []
         self._fh.write(EOF_BLOCK)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from biometal.io.atomic import AtomicWriter
 from biometal.io.bgzf import BgzfWriter
+from biometal.io.tabix import VcfTabix
 
 INFO_FIELDS = (
     (
@@ -130,21 +131,32 @@ class VcfWriter(AtomicWriter):
 
     def _open(self, stack: ExitStack, tmp: Path) -> None:
         self._out = BgzfWriter(tmp, level=self._level)
+        self._tabix = VcfTabix()
         stack.callback(self._out.abort)  # no-op once closed; else drops its temporary file
-        self._out.write(("\n".join(self._header) + "\n").encode())
+        self._put(("\n".join(self._header) + "\n").encode())
+
+    def _put(self, text: bytes) -> None:
+        self._out.write(text)
+        self._tabix.add(text)
 
     def write(self, rec: VcfRecord) -> None:
-        self._out.write(rec.line().encode())
+        self._put(rec.line().encode())
         self.n_records += 1
 
     def _finish(self) -> None:
-        """Close the BGZF stream, index it, and move the index next to ``path``."""
-        import pysam
-
+        """Close the BGZF stream and write its index (built from the text as it was
+        written: :mod:`biometal.io.tabix`; htslib indexes the file when that cannot) next
+        to ``path``."""
+        tbi = Path(f"{self.path}.tbi")
         try:
             self._out.close()
-            pysam.tabix_index(str(self._tmp), preset="vcf", force=True)
-            os.replace(f"{self._tmp}.tbi", f"{self.path}.tbi")
+            if self._tabix.complete():
+                self._tabix.write(tbi, self._out)
+            else:
+                import pysam
+
+                pysam.tabix_index(str(self._tmp), preset="vcf", force=True)
+                os.replace(f"{self._tmp}.tbi", tbi)
         except BaseException:
             Path(f"{self._tmp}.tbi").unlink(missing_ok=True)
             raise
