@@ -70,10 +70,12 @@ class SampleEvidence:
 
     name: str
     path: str
-    sites: dict[Key, int] = field(default_factory=dict)  # -> record row
-    at_pos: dict[tuple[str, int], int] = field(default_factory=dict)  # -> a record row
-    indel_at: dict[tuple[str, int], int] = field(default_factory=dict)  # -> an indel row
-    alleles: list[list[str]] = field(default_factory=list)  # per site row: ALT alleles
+    # the lookups by key (see the properties below); built on first use when _lazy is set
+    _sites: dict[Key, int] = field(default_factory=dict)
+    _at_pos: dict[tuple[str, int], int] = field(default_factory=dict)
+    _indel_at: dict[tuple[str, int], int] = field(default_factory=dict)
+    _lazy: object = None  # a function returning (sites, at_pos, indel_at)
+    alleles: Sequence[list[str]] = field(default_factory=list)  # per site row: ALT alleles
     pl: list[np.ndarray] = field(default_factory=list)
     ad: list[np.ndarray] = field(default_factory=list)
     dp: list[int] = field(default_factory=list)
@@ -99,6 +101,29 @@ class SampleEvidence:
     # per item of ``sites`` (in its order): its (REF, ALT) as an index into ``pairs``
     pairs: list[tuple[str, str]] = field(default_factory=list)
     item_pair: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def _lookups(self) -> None:
+        if self._lazy is not None:
+            self._sites, self._at_pos, self._indel_at = self._lazy()
+            self._lazy = None
+
+    @property
+    def sites(self) -> dict[Key, int]:
+        """(contig, pos, REF, ALT) -> the last record row with that ALT."""
+        self._lookups()
+        return self._sites
+
+    @property
+    def at_pos(self) -> dict[tuple[str, int], int]:
+        """(contig, pos) -> the first record row there."""
+        self._lookups()
+        return self._at_pos
+
+    @property
+    def indel_at(self) -> dict[tuple[str, int], int]:
+        """(contig, pos) -> the first record row there with an indel ALT."""
+        self._lookups()
+        return self._indel_at
 
     def lookup(
         self, key: Key, indel_error: float = 0.001
@@ -174,14 +199,29 @@ class _RowSlices:
         return self.arr[row, : self.widths[row]]
 
 
-def _index_simple(ev, alts_of, chrom, pos, ref, n_gt, k_of, dp_list, rows) -> bool:
-    """Index the record rows of ``ev`` without a Python step per row when every row has
-    one ALT allele, alone or before a symbolic one (``A`` / ``A,<*>``: every record of
-    :func:`~biometal.variants.gvcf.write_gvcf`); the same dictionaries as the general
-    loop of :func:`read_evidence` (later rows win in ``sites``, the first in ``at_pos`` /
-    ``indel_at``). False (nothing set) for any other row."""
-    first = [a[0] for a in alts_of]
-    for alts, a in zip(alts_of, first, strict=True):
+class _StarAlleles(Sequence):
+    """The ALT alleles of records that are each ``A,<*>`` (``[alts[i], "<*>"]``), made on
+    access: :attr:`SampleEvidence.alleles` without a list per record."""
+
+    def __init__(self, alts: list[str]) -> None:
+        self.alts = alts
+
+    def __len__(self) -> int:
+        return len(self.alts)
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [[a, "<*>"] for a in self.alts[row]]
+        return [self.alts[row], "<*>"]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+
+def _simple_alts(alts_of: list[list[str]]) -> bool:
+    """Every row one ALT allele, alone or before a symbolic one (``A`` / ``A,<*>``)."""
+    for alts in alts_of:
+        a = alts[0]
         if (
             len(alts) > 2
             or (len(alts) == 2 and alts[1] not in _SYMBOLIC)
@@ -189,37 +229,63 @@ def _index_simple(ev, alts_of, chrom, pos, ref, n_gt, k_of, dp_list, rows) -> bo
             or a in ("*", ".")
         ):
             return False
+    return True
+
+
+def _index_simple(ev, first, alleles, n_alts, chrom, pos, ref, n_gt, k_of, dp_list, rows) -> None:
+    """Index the record rows of ``ev`` without a Python step per row when every row has
+    one ALT allele (``first``), alone or before a symbolic one (``n_alts`` 1 or 2 per row;
+    :func:`_simple_alts`; every record of :func:`~biometal.variants.gvcf.write_gvcf`):
+    the same lookups as the general loop of :func:`read_evidence` (later rows win in
+    ``sites``, the first in ``at_pos`` / ``indel_at``), built when first used; the arrays
+    the joint step uses now."""
     n = len(first)
-    ev.alleles = alts_of
+    ev.alleles = alleles
     ev.pl = _RowSlices(ev.pl_rows, n_gt)
     ev.ad = _RowSlices(ev.ad_rows, np.where(ev.ad_ok, np.asarray(k_of, np.int64), 0))
     ev.dp = [dp_list[i] for i in rows.tolist()]
-    at = list(zip(chrom, pos, strict=True))
-    back = range(n - 1, -1, -1)
-    ev.at_pos = dict(zip(reversed(at), back, strict=True))  # the first row of a position wins
-    keys = zip(chrom, pos, ref, first, strict=True)
-    ev.sites = dict(zip(keys, range(n), strict=True))  # the last row of a key wins
     indel = [
         i for i, (r, a) in enumerate(zip(ref, first, strict=True))
         if len(a) != len(r) and not a.startswith("<")
     ]  # fmt: skip
-    ev.indel_at = dict(zip([at[i] for i in reversed(indel)], reversed(indel), strict=True))
-    ev.site_rows = np.fromiter(ev.sites.values(), np.int64, len(ev.sites))
-    ev.site_allele = np.ones(len(ev.sites), np.int64)
+
+    def lookups() -> tuple[dict, dict, dict]:
+        at = list(zip(chrom, pos, strict=True))
+        back = range(n - 1, -1, -1)
+        at_pos = dict(zip(reversed(at), back, strict=True))  # the first row of a position
+        keys = zip(chrom, pos, ref, first, strict=True)
+        sites = dict(zip(keys, range(n), strict=True))  # the last row of a key wins
+        indel_at = dict(zip([at[i] for i in reversed(indel)], reversed(indel), strict=True))
+        return sites, at_pos, indel_at
+
+    ev._lazy = lookups
     names = {c: i for i, c in enumerate(dict.fromkeys(chrom))}
     ev.contig_names = list(names)
     ev.row_cid = np.fromiter(map(names.__getitem__, chrom), np.int64, n)
     ev.row_pos = np.array(pos, np.int64).reshape(n)
-    ev.row_star = np.fromiter(map(len, alts_of), np.int64, n)  # 2 for A,<*>; 0 for A
-    ev.row_star[ev.row_star == 1] = 0
+    ev.row_star = np.where(np.asarray(n_alts, np.int64) == 2, 2, 0).reshape(n)
     ev.row_indel = np.zeros(n, bool)
     ev.row_indel[indel] = True
     ev.row_k = np.asarray(k_of, np.int64).reshape(n)
     pairs = list(zip(ref, first, strict=True))
     pair_id = {p: i for i, p in enumerate(dict.fromkeys(pairs))}
     ev.pairs = list(pair_id)
-    ev.item_pair = np.fromiter(map(pair_id.__getitem__, pairs), np.int64, n)[ev.site_rows]
-    return True
+    row_pair = np.fromiter(map(pair_id.__getitem__, pairs), np.int64, n)
+    # ``sites``' rows in its order: each (contig, pos, REF, ALT) where it first appears,
+    # holding its last row
+    order = np.lexsort((np.arange(n), row_pair, ev.row_pos, ev.row_cid))
+    key = np.stack([ev.row_cid, ev.row_pos, row_pair], axis=1)[order]
+    new = np.ones(n, bool)
+    new[1:] = np.any(key[1:] != key[:-1], axis=1)
+    if new.all():
+        ev.site_rows = np.arange(n, dtype=np.int64)
+    else:
+        starts = np.flatnonzero(new)
+        firsts = order[starts]
+        lasts = order[np.append(starts[1:], n) - 1]
+        ev.site_rows = lasts[np.argsort(firsts, kind="stable")].astype(np.int64)
+    ev.site_allele = np.ones(len(ev.site_rows), np.int64)
+    ev.item_pair = row_pair[ev.site_rows]
 
 
 def read_evidence(path: str | os.PathLike) -> SampleEvidence:
@@ -267,10 +333,12 @@ def read_evidence(path: str | os.PathLike) -> SampleEvidence:
     ev.pl_rows, ev.ad_rows, ev.ad_ok = pl_all[rows], ad_all[rows], ad_ok
     ev.dp_rows = dp_all[rows]
     ref_of = ch.ref[rows].astype(str).tolist()
-    if _index_simple(
-        ev, alts_of, chrom[rows].tolist(), pos0[rows].tolist(), ref_of, n_gt[rows], k_of,
-        dp_list, rows,
-    ):  # fmt: skip
+    if _simple_alts(alts_of):
+        _index_simple(
+            ev, [a[0] for a in alts_of], alts_of, [len(a) for a in alts_of],
+            chrom[rows].tolist(), pos0[rows].tolist(), ref_of, n_gt[rows], k_of, dp_list,
+            rows,
+        )  # fmt: skip
         return ev
     for i, contig, p, ref, alts, k, ok_ad, n_pl in zip(
         rows.tolist(), chrom[rows].tolist(), pos0[rows].tolist(), ref_of,
@@ -354,11 +422,13 @@ def evidence_from_records(
     ev.pl_rows, ev.ad_rows = cat(4, 6), cat(5, 3)
     ev.ad_ok = np.ones(n, bool)
     ev.dp_rows = cat(6, 1).reshape(n)
-    if not _index_simple(
-        ev, [[x, "<*>"] for x in alt], chrom, pos, ref, np.full(n, 6, np.int64), [3] * n,
-        ev.dp_rows.tolist(), np.arange(n),
-    ):  # fmt: skip
-        raise BiometalError(f"{path}: a record is not one ALT allele before <*>")
+    bad = [a for a in set(alt) if a in _SYMBOLIC or a in ("*", ".") or "," in a]
+    if bad:
+        raise BiometalError(f"{path}: a record is not one ALT allele before <*> ({bad[0]})")
+    _index_simple(
+        ev, alt, _StarAlleles(alt), np.full(n, 2, np.int64), chrom, pos, ref,
+        np.full(n, 6, np.int64), [3] * n, ev.dp_rows.tolist(), np.arange(n),
+    )  # fmt: skip
     return ev
 
 

@@ -217,7 +217,7 @@ def test_simple_index_is_the_general_loop(cohort, tmp_path, monkeypatch):
     fast = [read_evidence(p) for p in gvcfs]
     assert all(isinstance(e.pl, J._RowSlices) for e in fast)
     joint_genotype(gvcfs, d / "ref.fa", tmp_path / "fast.vcf.gz")
-    monkeypatch.setattr(J, "_index_simple", lambda *a: False)
+    monkeypatch.setattr(J, "_simple_alts", lambda *a: False)
     slow = [read_evidence(p) for p in gvcfs]
     assert all(isinstance(e.pl, list) for e in slow)
     joint_genotype(gvcfs, d / "ref.fa", tmp_path / "slow.vcf.gz")
@@ -227,6 +227,9 @@ def test_simple_index_is_the_general_loop(cohort, tmp_path, monkeypatch):
         assert len(f.sites) > 1000 and len(f.indel_at) > 0
         assert np.array_equal(f.site_rows, s.site_rows)
         assert np.array_equal(f.site_allele, s.site_allele)
+        assert f.pairs == s.pairs and f.contig_names == s.contig_names
+        for name in ("item_pair", "row_cid", "row_pos", "row_star", "row_indel", "row_k"):
+            assert np.array_equal(getattr(f, name), getattr(s, name)), name
         for r in range(len(s.alleles)):
             assert np.array_equal(f.pl[r], s.pl[r]) and np.array_equal(f.ad[r], s.ad[r])
         for k in list(s.sites)[:: max(1, len(s.sites) // 500)]:
@@ -269,6 +272,41 @@ def test_multiallelic_gvcf_takes_the_general_loop(cohort, tmp_path):
     assert ev.site_allele.tolist() == [1, 2]
     stats = joint_genotype([f"{plain}.gz", gvcfs[0]], d / "ref.fa", tmp_path / "j.vcf.gz")
     assert stats["samples"] == 2
+
+
+def test_simple_index_with_repeated_records(cohort, tmp_path, monkeypatch):
+    """One-ALT records that repeat a (position, REF, ALT) or share a position: the fast
+    path keeps the general loop's choices (the last row of a key, keys in first-seen order,
+    the first row of a position)."""
+    from biometal.variants import joint as J
+
+    d, _, _ = cohort
+    contig = pysam.FastaFile(str(d / "ref.fa")).references[0]
+    rows = [(100, "A", "C"), (100, "A", "AT"), (100, "A", "C"), (150, "G", "T"), (150, "G", "T")]
+    body = [
+        "##fileformat=VCFv4.2",
+        f"##contig=<ID={contig}>",
+        '##INFO=<ID=END,Number=1,Type=Integer,Description="end">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="dp">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="ad">',
+        '##FORMAT=<ID=PL,Number=G,Type=Integer,Description="pl">',
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tX1",
+    ] + [
+        f"{contig}\t{p}\t.\t{r}\t{a},<*>\t50\t.\t.\tDP:AD:PL\t{9 + i}:{i},3,0:"
+        + ",".join(str(10 * i + j) for j in range(6))
+        for i, (p, r, a) in enumerate(rows)
+    ]
+    plain = tmp_path / "rep.g.vcf"
+    plain.write_text("\n".join(body) + "\n")
+    pysam.tabix_index(str(plain), preset="vcf", force=True)
+    fast = read_evidence(f"{plain}.gz")
+    monkeypatch.setattr(J, "_simple_alts", lambda *a: False)
+    slow = read_evidence(f"{plain}.gz")
+    assert isinstance(fast.pl, J._RowSlices) and isinstance(slow.pl, list)
+    assert fast.site_rows.tolist() == slow.site_rows.tolist() == [2, 1, 4]
+    assert fast.item_pair.tolist() == slow.item_pair.tolist()
+    assert fast.sites == slow.sites and fast.at_pos == slow.at_pos
+    assert fast.indel_at == slow.indel_at == {(contig, 99): 1}
 
 
 def test_evidence_handed_over_is_the_files(cohort, tmp_path):
