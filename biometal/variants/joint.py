@@ -244,10 +244,9 @@ def _index_simple(ev, first, alleles, n_alts, chrom, pos, ref, n_gt, k_of, dp_li
     ev.pl = _RowSlices(ev.pl_rows, n_gt)
     ev.ad = _RowSlices(ev.ad_rows, np.where(ev.ad_ok, np.asarray(k_of, np.int64), 0))
     ev.dp = [dp_list[i] for i in rows.tolist()]
-    indel = [
-        i for i, (r, a) in enumerate(zip(ref, first, strict=True))
-        if len(a) != len(r) and not a.startswith("<")
-    ]  # fmt: skip
+    # rows whose ALT is an indel: lengths differ and not symbolic (few rows: checked alone)
+    differ = np.fromiter(map(len, ref), np.int64, n) != np.fromiter(map(len, first), np.int64, n)
+    indel = [i for i in np.flatnonzero(differ).tolist() if not first[i].startswith("<")]
 
     def lookups() -> tuple[dict, dict, dict]:
         at = list(zip(chrom, pos, strict=True))
