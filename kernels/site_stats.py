@@ -106,6 +106,7 @@ def site_stats(
 
     ints = np.zeros((n, len(INT_COLUMNS)), np.int32)
     floats = np.zeros((n, len(FLOAT_COLUMNS)), np.float32)
-    with numba_threads(threads):
-        site_stats_cpu(counts, ref, np.float32(theta), np.float32(rho), ints, floats)
+    with numba_threads(threads) as used:
+        chunks = max(1, min(used, n // 1024))  # one per thread; each memoises its own
+        site_stats_cpu(counts, ref, np.float32(theta), np.float32(rho), ints, floats, chunks)
     return SiteStats(ints, floats)

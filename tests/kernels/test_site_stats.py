@@ -175,6 +175,65 @@ def test_metal_equals_numba_bit_for_bit(metal_kernel, seed, n, max_depth, theta,
         np.testing.assert_array_equal(got.floats.view(np.uint32), floats.view(np.uint32))
 
 
+def hom_ref_table(rng: np.random.Generator, n: int, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mostly positions whose reads all show REF, from ``n_keys`` (count, quality sum)
+    pairs (the numba twin's memo hits), among ALT positions, REF code 4, positions without
+    reads and odd rows (an ALT quality sum without ALT reads: no memo)."""
+    counts = np.zeros((n, 24), np.uint32)
+    ref = rng.integers(0, 4, n).astype(np.uint8)
+    k = rng.integers(0, 40, n_keys)
+    q = k * rng.integers(2, 42, n_keys) + rng.integers(0, 5, n_keys) * (k > 0)
+    pick = rng.integers(0, n_keys, n)
+    fwd = rng.integers(0, k[pick] + 1)
+    rows = np.arange(n)
+    counts[rows, ref] = fwd
+    counts[rows, 5 + ref] = k[pick] - fwd
+    counts[rows, 18 + ref] = q[pick]
+    some = rng.random(n)
+    alt_rows = np.flatnonzero(some < 0.08)
+    other = (ref[alt_rows] + rng.integers(1, 4, len(alt_rows))) % 4
+    counts[alt_rows, other] = rng.integers(1, 6, len(alt_rows))
+    counts[alt_rows, 18 + other] = 30 * counts[alt_rows, other]
+    odd = np.flatnonzero((some >= 0.08) & (some < 0.1))
+    counts[odd, 18 + (ref[odd] + 1) % 4] = 7
+    ref[(some >= 0.1) & (some < 0.12)] = 4
+    return counts, ref
+
+
+@pytest.mark.parametrize("n_keys", [5, 200, 5000])
+def test_memo_is_the_plain_loop(n_keys):
+    """The numba twin's memo of hom-ref positions (per chunk, 1 or 2 threads; 5000 keys
+    overfill a chunk's table) gives the values computed position by position."""
+    from biometal.kernels.site_stats_cpu import _one
+    from numba import njit
+
+    @njit
+    def plain(counts, ref, theta, rho, iout, fout):
+        for g in range(counts.shape[0]):
+            _one(counts, ref, g, theta, rho, iout, fout)
+
+    counts, ref = hom_ref_table(np.random.default_rng(n_keys), 20_000, n_keys)
+    for theta, rho in ((0.001, 0.02), (0.2, 0.5)):
+        ints = np.zeros((len(ref), len(INT_COLUMNS)), np.int32)
+        floats = np.zeros((len(ref), len(FLOAT_COLUMNS)), np.float32)
+        plain(counts, ref, np.float32(theta), np.float32(rho), ints, floats)
+        for threads in (1, 2):
+            got = site_stats(counts, ref, theta=theta, rho=rho, backend="cpu", threads=threads)
+            np.testing.assert_array_equal(got.ints, ints)
+            np.testing.assert_array_equal(got.floats.view(np.uint32), floats.view(np.uint32))
+
+
+@needs_cxx
+def test_metal_equals_numba_on_hom_ref_runs(metal_kernel):
+    """The same with the Metal source through the harness (it has no memo)."""
+    counts, ref = hom_ref_table(np.random.default_rng(7), 6000, 300)
+    ints, floats = run_metal(metal_kernel, counts, ref, 0.001, 0.02, order="shuffle", threads=3)
+    for threads in (1, 2):
+        got = site_stats(counts, ref, theta=0.001, rho=0.02, backend="cpu", threads=threads)
+        np.testing.assert_array_equal(got.ints, ints)
+        np.testing.assert_array_equal(got.floats.view(np.uint32), floats.view(np.uint32))
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
