@@ -249,6 +249,59 @@ def format_sites(
     return out[:p], off
 
 
+#: joint VCF genotype texts, by GT code 0, 1, 2
+_GT_TEXT = np.frombuffer(b"0/00/11/1", np.uint8).copy()
+_NO_DATA = np.frombuffer(b"./.:.:0:.:.", np.uint8).copy()
+
+
+@njit(cache=True, nogil=True)
+def format_samples(has, gt, gq, dp, has_ad, ad, pl):  # pragma: no cover - compiled
+    """The sample columns of joint VCF records (``GT:GQ:DP:AD:PL`` per sample, tab-joined,
+    without the newline), as biometal.variants.joint formats them: ``./.:.:0:.:.`` without
+    data, AD ``.`` when unusable. ``has`` bool[m, N], ``gt`` / ``gq`` / ``dp`` int[m, N],
+    ``has_ad`` bool[m, N], ``ad`` int[m, N, 2], ``pl`` int[m, N, 3]. Returns (text uint8,
+    offsets int64[m + 1])."""
+    m, n = has.shape
+    out = np.empty(m * n * 160, np.uint8)  # a cell at its widest: 7 numbers of <= 20 digits
+    off = np.zeros(m + 1, np.int64)
+    p = 0
+    for i in range(m):
+        for j in range(n):
+            if j:
+                out[p] = 9
+                p += 1
+            if not has[i, j]:
+                for k in range(_NO_DATA.shape[0]):
+                    out[p + k] = _NO_DATA[k]
+                p += _NO_DATA.shape[0]
+                continue
+            g = gt[i, j]
+            out[p] = _GT_TEXT[3 * g]
+            out[p + 1] = 47
+            out[p + 2] = _GT_TEXT[3 * g + 2]
+            out[p + 3] = 58
+            p = _put_int(out, p + 4, gq[i, j])
+            out[p] = 58
+            p = _put_int(out, p + 1, dp[i, j])
+            out[p] = 58
+            p += 1
+            if has_ad[i, j]:
+                p = _put_int(out, p, ad[i, j, 0])
+                out[p] = 44
+                p = _put_int(out, p + 1, ad[i, j, 1])
+            else:
+                out[p] = 46
+                p += 1
+            out[p] = 58
+            p = _put_int(out, p + 1, pl[i, j, 0])
+            out[p] = 44
+            p = _put_int(out, p + 1, pl[i, j, 1])
+            out[p] = 44
+            p = _put_int(out, p + 1, pl[i, j, 2])
+        off[i + 1] = p
+    return out[:p], off
+
+
 @njit(cache=True, nogil=True)
 def _pairwise0(a, lo, n):  # pragma: no cover - compiled
     """numpy's pairwise summation of ``a[lo:lo + n]`` (float64 ``add.reduce``), n <= 128:

@@ -773,36 +773,31 @@ def joint_genotype(
         f"biometal_joint=theta:{calling.theta};indel_theta:{calling.indel_theta};min_qual:{calling.min_qual};em_iterations:{em_iterations}"
     ]
     n = {"candidates": m, "records": 0, "pass": 0, "snps": 0, "indels": 0}
-    gt_text = ("0/0", "0/1", "1/1")
+    # the sample columns of every record in one compiled call; the rest per record
+    from biometal.variants._kernels import format_samples
+
+    h_r, g_r = has[rows], gt[rows]
+    text, off = format_samples(
+        h_r, g_r.astype(np.int64), np.asarray(gq, np.int64), dp[rows], has_ad[rows],
+        ad[rows], pl[rows],
+    )  # fmt: skip
+    cols = text.tobytes().decode("ascii")
+    off_l = off.tolist()
+    ac_l = (g_r * h_r).sum(axis=1).tolist()
+    an_l = (2 * h_r.sum(axis=1)).tolist()
     lines = []
-    for i, h_i, g_i, gq_i, dp_i, hd_i, ad_i, pl_i, q, f_i, dp_sum, ns in zip(
-        rows.tolist(), has[rows].tolist(), gt[rows].tolist(), gq.tolist(),
-        dp[rows].tolist(), has_ad[rows].tolist(), ad[rows].tolist(), pl[rows].tolist(),
-        qual.tolist(), f[rows].tolist(), dp[rows].sum(axis=1).tolist(),
-        has[rows].sum(axis=1).tolist(), strict=True,
-    ):  # fmt: skip
+    for k, (i, q, f_i, dp_sum, ns, ac, an) in enumerate(zip(
+        rows.tolist(), qual.tolist(), f[rows].tolist(), dp[rows].sum(axis=1).tolist(),
+        h_r.sum(axis=1).tolist(), ac_l, an_l, strict=True,
+    )):  # fmt: skip
         contig, pos = contig_names[cand_contig[i]], int(cand_pos[i])
         ref, alt = coded.pairs[cand_rank[i]]
-        cols = []
-        ac = an = 0
-        for h, g, gq_j, dp_j, hd, ad_j, pl_j in zip(
-            h_i, g_i, gq_i, dp_i, hd_i, ad_i, pl_i, strict=True
-        ):
-            if not h:
-                cols.append("./.:.:0:.:.")
-                continue
-            ac += g
-            an += 2
-            cols.append(
-                f"{gt_text[g]}:{gq_j}:{dp_j}:{f'{ad_j[0]},{ad_j[1]}' if hd else '.'}:"
-                f"{pl_j[0]},{pl_j[1]},{pl_j[2]}"
-            )
         kind = "SNP" if is_snp[i] else ("INS" if len(alt) > len(ref) else "DEL")
         flt = "PASS" if q >= calling.min_qual else "LowQual"
         info = f"AF={f_i:.4g};AC={ac};AN={an};DP={dp_sum};NS={ns};TYPE={kind}"
         lines.append(
             f"{contig}\t{pos + 1}\t.\t{ref}\t{alt}\t{q:.2f}\t{flt}\t{info}\t"
-            "GT:GQ:DP:AD:PL\t" + "\t".join(cols) + "\n"
+            f"GT:GQ:DP:AD:PL\t{cols[off_l[k] : off_l[k + 1]]}\n"
         )
         n["records"] += 1
         n["pass"] += flt == "PASS"
