@@ -363,3 +363,29 @@ def test_array_fill_is_lookup(cohort, tmp_path):
                 assert (smp["AD"] == (None,)) if ad is None else (tuple(smp["AD"]) == ad)
                 kinds["own" if key in ev.sites else "other"] += 1
     assert kinds["own"] > 100 and kinds["other"] > 100, kinds
+
+
+def test_sample_columns_kernel_is_the_python_text():
+    """format_samples writes what the per-sample f-string wrote (no data, AD missing,
+    numbers of every width)."""
+    from biometal.variants._kernels import format_samples
+
+    rng = np.random.default_rng(4)
+    m, n = 300, 7
+    has, has_ad = rng.random((m, n)) < 0.8, rng.random((m, n)) < 0.7
+    gt = rng.integers(0, 3, (m, n))
+    gq, dp = rng.integers(0, 100, (m, n)), 10 ** rng.integers(0, 12, (m, n))
+    ad = rng.integers(0, 10**9, (m, n, 2))
+    pl = 10 ** rng.integers(0, 15, (m, n, 3)) - 1
+    text, off = format_samples(has, gt, gq, dp, has_ad, ad, pl)
+    got = text.tobytes().decode()
+    gt_text = ("0/0", "0/1", "1/1")
+    for i in range(m):
+        cols = [
+            f"{gt_text[gt[i, j]]}:{gq[i, j]}:{dp[i, j]}:"
+            f"{f'{ad[i, j, 0]},{ad[i, j, 1]}' if has_ad[i, j] else '.'}:"
+            f"{pl[i, j, 0]},{pl[i, j, 1]},{pl[i, j, 2]}"
+            if has[i, j] else "./.:.:0:.:."
+            for j in range(n)
+        ]  # fmt: skip
+        assert got[off[i] : off[i + 1]] == "\t".join(cols)
