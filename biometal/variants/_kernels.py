@@ -96,6 +96,86 @@ def locus_costs(
     return costs[:m], index[:m]
 
 
+@njit(cache=True, nogil=True)
+def _assign(cost, idx, strand, mapq, items, out, margin):  # pragma: no cover - compiled
+    """:func:`biometal.variants.call._assign_reads` compiled: count the reads of one locus
+    (``cost`` int[m, 1 + alleles], REF first; read ``idx[j]``'s strand and MAPQ) into
+    ``out`` rows ``items`` (the locus's alleles)."""
+    m, k = cost.shape
+    best = np.empty(m, np.int64)
+    clear = np.empty(m, np.bool_)
+    alt_min = np.empty(m, np.int64)
+    support = np.zeros(k, np.int64)
+    for j in range(m):
+        b = 0
+        lo = cost[j, 0]
+        for t in range(1, k):
+            if cost[j, t] < lo:
+                lo = cost[j, t]
+                b = t
+        second = np.int64(1) << 62  # the next cost in sorted order (lo again on a tie)
+        am = np.int64(1) << 62
+        for t in range(k):
+            if t != b and cost[j, t] < second:
+                second = cost[j, t]
+            if t > 0 and cost[j, t] < am:
+                am = cost[j, t]
+        best[j] = b
+        alt_min[j] = am
+        clear[j] = second - lo >= margin
+        if clear[j] and b > 0:
+            support[b] += 1
+    for j in range(m):
+        # clearly not REF, as good for two alleles: the one more unambiguous reads show
+        if not clear[j] and cost[j, 0] - alt_min[j] >= margin:
+            bb = -1
+            for t in range(1, k):
+                if cost[j, t] < alt_min[j] + margin and (bb < 0 or support[t] > support[bb]):
+                    bb = t
+            best[j] = bb
+            clear[j] = True
+    for j in range(m):
+        if not clear[j]:
+            continue
+        b = best[j]
+        rev = strand[idx[j]]
+        for t in range(1, k):
+            i = items[t - 1]
+            if b == 0:
+                out[i, rev] += 1
+            elif b == t:
+                out[i, 2 + rev] += 1
+            else:
+                out[i, 4] += 1
+                continue
+            out[i, 5] += mapq[idx[j]]
+
+
+@njit(cache=True, nogil=True)
+def support_loci(
+    r_start, r_end, cig_off, cig_op, cig_len, seq_off, seq, qual, strand, mapq, max_span,
+    l_start, l_end, l_hs, l_he, l_hap, haps, hap_off, shifts, l_item, items, min_bq,
+    margin, out,
+):  # fmt: skip  # pragma: no cover - compiled
+    """The read support of a window's loci in one call: for locus ``L`` ([``l_start``,
+    ``l_end``], haplotypes ``hap_off[l_hap[L]:l_hap[L + 1] + 1]`` of ``haps`` with their
+    ``shifts``, alleles ``items[l_item[L]:l_item[L + 1]]``, anchor and end at ``l_hs`` /
+    ``l_he`` in the haplotypes) the reads' costs (:func:`locus_costs`) counted into ``out``
+    (:func:`_assign`). Reads sorted by start, none longer than ``max_span``."""
+    for L in range(l_start.shape[0]):
+        start = l_start[L]
+        end = l_end[L]
+        i0 = np.searchsorted(r_start, start - max_span, side="right")
+        i1 = np.searchsorted(r_start, end + 1, side="left")
+        h0, h1 = l_hap[L], l_hap[L + 1]
+        costs, idx = locus_costs(
+            r_start, r_end, cig_off, cig_op, cig_len, seq_off, seq, qual, i0, i1, start, end,
+            haps, hap_off[h0 : h1 + 1], shifts[h0:h1], l_hs[L], l_he[L], min_bq,
+        )  # fmt: skip
+        if idx.shape[0]:
+            _assign(costs, idx, strand, mapq, items[l_item[L] : l_item[L + 1]], out, margin)
+
+
 _S_DOT = np.frombuffer(b"\t.\t", np.uint8)
 _S_END = np.frombuffer(b"\t<*>\t.\t.\tEND=", np.uint8)
 _S_FMT = np.frombuffer(b"\tGT:GQ:DP:MIN_DP:PL\t0/0:", np.uint8)

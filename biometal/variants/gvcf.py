@@ -62,8 +62,8 @@ from biometal.variants import sitestats as S
 from biometal.variants.call import (
     FILTERS,
     HAP_FLANK,
+    HAP_MARGIN,
     CallParams,
-    _assign_reads,
     _loci,
     _Reference,
     bam_sample_name,
@@ -478,7 +478,7 @@ def indel_support(
     and the reads of ``bam`` (a path, or one opened with :class:`_Bam`) read once per
     window of loci with the project's BAM reader, not fetched once per locus (only the
     reads that overlap a locus are decoded)."""
-    from biometal.variants._kernels import locus_costs
+    from biometal.variants._kernels import support_loci
 
     if not isinstance(bam, _Bam):
         bam = _Bam(bam)
@@ -508,13 +508,17 @@ def indel_support(
             else:
                 spans.append([b0, b1 + 1])
         reads = _Reads(bam, contig, w_lo, w_hi, pileup, spans)
+        # the window's loci, their haplotypes and alleles in flat arrays: one kernel call
+        haps: list[str] = []
+        shifts: list[int] = []
+        l_hap, l_hs, l_he, items, l_item = [0], [], [], [], [0]
         for locus, (start, end) in zip(loci[w:v], bounds[w:v], strict=True):
             longest = max(abs(len(alleles[i][2]) - len(alleles[i][1])) for i in locus)
             m = end - start + longest + HAP_FLANK
             lo, hi = max(0, start - m), min(length, end + m)
             seq = ref.range(contig, lo, hi)
-            haps = [seq]
-            shifts = [0]
+            haps.append(seq)
+            shifts.append(0)
             for i in locus:
                 p, r, a = alleles[i]
                 if len(a) > len(r):
@@ -522,20 +526,22 @@ def indel_support(
                 else:
                     haps.append(seq[: p + 1 - lo] + seq[p + len(r) - lo :])
                 shifts.append(len(a) - len(r))
-            hap_off = np.zeros(len(haps) + 1, np.int64)
-            np.cumsum([len(h) for h in haps], out=hap_off[1:])
-            i0 = int(np.searchsorted(reads.start, start - reads.max_span, side="right"))
-            i1 = int(np.searchsorted(reads.start, end + 1, side="left"))
-            costs, idx = locus_costs(
-                reads.start, reads.end, reads.cig_off, reads.cig_op, reads.cig_len,
-                reads.seq_off, reads.seq, reads.qual, i0, i1, start, end,
-                np.frombuffer("".join(haps).encode(), np.uint8), hap_off,
-                np.array(shifts, np.int64), start - lo, end - lo, pileup.min_baseq,
-            )  # fmt: skip
-            if len(idx):
-                _assign_reads(
-                    costs, reads.strand[idx].tolist(), reads.mapq[idx].tolist(), locus, out
-                )
+            l_hap.append(len(haps))
+            l_hs.append(start - lo)
+            l_he.append(end - lo)
+            items += locus
+            l_item.append(len(items))
+        hap_off = np.zeros(len(haps) + 1, np.int64)
+        np.cumsum([len(h) for h in haps], out=hap_off[1:])
+        i64 = np.int64
+        support_loci(
+            reads.start, reads.end, reads.cig_off, reads.cig_op, reads.cig_len, reads.seq_off,
+            reads.seq, reads.qual, reads.strand, reads.mapq, reads.max_span,
+            np.array([b[0] for b in bounds[w:v]], i64), np.array([b[1] for b in bounds[w:v]], i64),
+            np.array(l_hs, i64), np.array(l_he, i64), np.array(l_hap, i64),
+            np.frombuffer("".join(haps).encode(), np.uint8), hap_off, np.array(shifts, i64),
+            np.array(l_item, i64), np.array(items, i64), pileup.min_baseq, HAP_MARGIN, out,
+        )  # fmt: skip
         w = v
     return out
 
