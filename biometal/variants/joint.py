@@ -745,14 +745,22 @@ def joint_genotype(
     if m:
         prior = np.stack([(1 - f) ** 2, 2 * f * (1 - f), f**2], axis=1)[:, None, :]
         lp = gl * ln10 + np.log(prior)  # natural log, [m, N, 3]
-        mx = lp.max(axis=2, keepdims=True)
-        lse = mx[..., 0] + np.log(np.exp(lp - mx).sum(axis=2))
-        post = np.exp(lp - lse[..., None])
-        gt = post.argmax(axis=2)
+        # the posteriors' argmax is never above lp's (exp does not decrease), so only
+        # candidates where lp favours an ALT genotype in a sample with data can be records:
+        # the posteriors are computed for those alone (the same operations on their rows)
+        maybe = np.flatnonzero((has & (lp.argmax(axis=2) > 0)).any(axis=1))
+        lp_m = lp[maybe]
+        mx = lp_m.max(axis=2, keepdims=True)
+        lse = mx[..., 0] + np.log(np.exp(lp_m - mx).sum(axis=2))
+        post = np.exp(lp_m - lse[..., None])
+        gt = np.zeros((m, n_s), np.int64)
+        gt[maybe] = post.argmax(axis=2)
         # records: candidates where a sample with data carries the ALT; GQ and QUAL of
-        # those alone (the same operations on their rows)
-        rows = np.flatnonzero((has & (gt > 0)).any(axis=1))
-        post, gt_r, has_r, lse, gl_r = post[rows], gt[rows], has[rows], lse[rows], gl[rows]
+        # those alone
+        keep = (has[maybe] & (gt[maybe] > 0)).any(axis=1)
+        rows = maybe[keep]
+        post, lse = post[keep], lse[keep]
+        gt_r, has_r, gl_r = gt[rows], has[rows], gl[rows]
         p_best = np.take_along_axis(post, gt_r[..., None], axis=2)[..., 0]
         # 1 - P(best) without cancellation: the sum of the two others
         wrong = np.clip(post.sum(axis=2) - p_best, 0, None)
