@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from biometal.errors import BiometalError, InputFormatError
-from biometal.io.bgzf import EOF_BLOCK, iter_bgzf
+from biometal.io.bgzf import EOF_BLOCK, BlockCache, iter_bgzf
 
 BAM_MAGIC = b"BAM\x01"
 
@@ -285,14 +285,16 @@ def iter_bam_batches(
     read_bytes: int = 4 << 20,
     threads: int = 1,
     voffset: int = 0,
+    cache: BlockCache | None = None,
 ) -> Iterator[RecordBatch]:
     """Stream every record of a BAM, in file order, as :class:`RecordBatch` objects.
 
     ``voffset``: a BGZF virtual offset from the BAM index (``block << 16 | within``) to
     start at instead of the first record (the caller stops reading when it has passed its
-    region; see :mod:`biometal.regions.coverage`). Raises :class:`BamError` for a corrupt
-    or unsorted record (naming the record number and, for sorting, the two positions) and
-    for a truncated file.
+    region; see :mod:`biometal.regions.coverage`). ``cache``: inflated blocks shared with
+    other passes over the BAM (:class:`biometal.io.bgzf.BlockCache`). Raises
+    :class:`BamError` for a corrupt or unsorted record (naming the record number and, for
+    sorting, the two positions) and for a truncated file.
     """
     from biometal.io import _bam_kernels as K
 
@@ -307,7 +309,9 @@ def iter_bam_batches(
     last_tid, last_pos = -2, -1
     n_seen = 0
     try:
-        for piece in iter_bgzf(name, read_bytes=read_bytes, threads=threads, start=start):
+        for piece in iter_bgzf(
+            name, read_bytes=read_bytes, threads=threads, start=start, cache=cache
+        ):
             if skip:
                 if len(piece) <= skip:
                     skip -= len(piece)
@@ -444,6 +448,7 @@ def iter_region_batches(
     *,
     read_bytes: int = 128 << 10,
     threads: int = 1,
+    cache: BlockCache | None = None,
 ) -> Iterator[RecordBatch]:
     """Records of contig ``tid`` with pos < ``end``, from the index's first virtual offset
     for [``beg``, ``end``) on (``index``: a :class:`BamIndex`), as
@@ -453,7 +458,9 @@ def iter_region_batches(
     voff = index.start(tid, max(beg, 0), end)
     if voff is None:
         return
-    batches = iter_bam_batches(path, header, read_bytes=read_bytes, threads=threads, voffset=voff)
+    batches = iter_bam_batches(
+        path, header, read_bytes=read_bytes, threads=threads, voffset=voff, cache=cache
+    )
     try:
         for batch in batches:
             t = batch.table

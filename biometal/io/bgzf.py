@@ -76,6 +76,26 @@ def _inflate(block: bytes, check_crc: bool) -> bytes:
     return data
 
 
+class BlockCache:
+    """Inflated BGZF blocks of one file by their file offset, up to ``max_bytes`` (then
+    none are added): a second pass over the same blocks (a gVCF's indel read windows after
+    its pileup) copies instead of inflating them again. Memory is bounded by ``max_bytes``
+    whatever the file size."""
+
+    def __init__(self, max_bytes: int = 128 << 20) -> None:
+        self.max_bytes = int(max_bytes)
+        self.size = 0
+        self._blocks: dict[int, bytes] = {}
+
+    def get(self, offset: int) -> bytes | None:
+        return self._blocks.get(offset)
+
+    def put(self, offset: int, data: bytes) -> None:
+        if self.size + len(data) <= self.max_bytes and offset not in self._blocks:
+            self._blocks[offset] = data
+            self.size += len(data)
+
+
 def iter_bgzf(
     path: str | os.PathLike,
     *,
@@ -84,6 +104,7 @@ def iter_bgzf(
     check_crc: bool = False,
     start: int = 0,
     piece_bytes: int = 4 << 20,
+    cache: BlockCache | None = None,
 ) -> Iterator[bytes]:
     """Yield the decompressed content of a BGZF file, in pieces of whole blocks.
 
@@ -91,7 +112,8 @@ def iter_bgzf(
     bytes per piece (one block more when a single block is larger). Memory is bounded by a
     few of each, whatever the file size and however well it compresses.
     ``threads`` > 1 inflates blocks on that many threads. ``start``: compressed offset of
-    the first block (0, or a block offset from an index). Raises
+    the first block (0, or a block offset from an index). ``cache``: inflated blocks kept
+    for, and taken from, other passes over the file (:class:`BlockCache`). Raises
     :class:`~biometal.errors.InputFormatError` naming the file for a non-BGZF file, a
     corrupt block, a file that ends inside a block, or a missing end-of-file marker.
     """
@@ -119,7 +141,7 @@ def iter_bgzf(
                 if blocks:
                     last_block = blocks[-1]
                 for group in _groups(blocks, piece_bytes):
-                    job = _inflate_all(group, pool, check_crc, name, offset)
+                    job = _inflate_all(group, pool, check_crc, name, offset, cache)
                     offset += sum(len(b) for b in group)
                     if pending is not None:
                         yield _result(pending)
@@ -177,17 +199,23 @@ def _inflate_all(
     check_crc: bool,
     name: str,
     offset: int,
+    cache: BlockCache | None = None,
 ) -> Future | _Done:
     def run(chunk: list[bytes], base: int) -> bytes:
         out = []
         pos = base
         for b in chunk:
-            try:
-                out.append(_inflate(b, check_crc))
-            except Exception as exc:  # ValueError, zlib.error, isal's IsalError
-                raise InputFormatError(
-                    name, None, f"corrupt BGZF block at byte {pos}: {exc}"
-                ) from None
+            data = cache.get(pos) if cache is not None else None
+            if data is None:
+                try:
+                    data = _inflate(b, check_crc)
+                except Exception as exc:  # ValueError, zlib.error, isal's IsalError
+                    raise InputFormatError(
+                        name, None, f"corrupt BGZF block at byte {pos}: {exc}"
+                    ) from None
+                if cache is not None:
+                    cache.put(pos, data)
+            out.append(data)
             pos += len(b)
         return b"".join(out)
 

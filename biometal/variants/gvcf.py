@@ -55,7 +55,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from biometal.errors import BiometalError
-from biometal.io.bam import BamHeader, BamIndex, check_bam, iter_region_batches, read_bam_header
+from biometal.io.bam import (
+    BamHeader,
+    BamIndex,
+    check_bam,
+    iter_bam_batches,
+    iter_region_batches,
+    read_bam_header,
+)
+from biometal.io.bgzf import BlockCache
 from biometal.kernels.site_stats import site_stats
 from biometal.pileup.engine import PileupParams, iter_pileup, read_filter
 from biometal.variants import sitestats as S
@@ -410,6 +418,8 @@ class _Bam:
         self.header = header or read_bam_header(self.path)
         self.index = BamIndex.read(self.path)
         self.tids = {name: i for i, name in enumerate(self.header.names)}
+        #: blocks the pileup inflated, for the windows (a small BAM is inflated once)
+        self.cache = BlockCache()
 
 
 class _Reads:
@@ -428,7 +438,9 @@ class _Reads:
         s_hi = np.array([x[1] for x in spans] if spans is not None else [hi], np.int64)
         picked = []  # (batch data, selected index rows, their ends)
         tid = bam.tids[contig]
-        for batch in iter_region_batches(bam.path, bam.header, bam.index, tid, lo, hi):
+        for batch in iter_region_batches(
+            bam.path, bam.header, bam.index, tid, lo, hi, cache=bam.cache
+        ):
             t = batch.table
             e = np.maximum(t[:, 3], t[:, 2] + 1)
             # the last span starting before e ends furthest: the read overlaps a span iff
@@ -692,7 +704,8 @@ def write_gvcf(
             sites.clear()
             blocks.clear()
 
-        for block in iter_pileup(bam, pileup, reference=reference, header=header):
+        batches = iter_bam_batches(bam, header, threads=pileup.threads, cache=reads.cache)
+        for block in iter_pileup(bam, pileup, reference=reference, header=header, batches=batches):
             if block.contig != current:
                 flush()
                 current = block.contig

@@ -228,3 +228,29 @@ def test_bgzf_corrupt_block(tmp_path):
     out.write_bytes(bytes(data))
     with pytest.raises(BiometalError, match="corrupt BGZF block at byte 0"):
         b"".join(iter_bgzf(out, check_crc=True))
+
+
+def test_block_cache_serves_a_second_pass_within_its_budget(tmp_path, monkeypatch):
+    """A BlockCache filled by one pass over a BGZF file gives a second pass (from a block
+    offset, as the indel windows read) the same bytes, inflating only the blocks it does
+    not hold; it keeps no more than its budget."""
+    from biometal.io import bgzf
+    from biometal.io.bgzf import BlockCache
+
+    rng = np.random.default_rng(3)
+    data = rng.integers(65, 70, 3_000_000, dtype=np.uint8).tobytes()
+    out = tmp_path / "c.gz"
+    with BgzfWriter(out, level=1) as w:
+        w.write(data)
+    cache = BlockCache(max_bytes=1_000_000)
+    assert b"".join(iter_bgzf(out, read_bytes=100_000, cache=cache)) == data
+    assert 900_000 < cache.size <= 1_000_000
+    start = w.block_sizes[0] + w.block_sizes[1]  # the third block's file offset
+    hits = len(cache._blocks)
+    inflated = []
+    real = bgzf._inflate
+    monkeypatch.setattr(bgzf, "_inflate", lambda b, crc: inflated.append(1) or real(b, crc))
+    again = b"".join(iter_bgzf(out, read_bytes=70_000, start=start, cache=cache))
+    assert again == data[2 * 65280 :] and len(cache._blocks) == hits
+    blocks_after_start = len(w.block_sizes) - 2 + 1  # the EOF marker is inflated too
+    assert len(inflated) == blocks_after_start - (hits - 2)
