@@ -593,6 +593,8 @@ def write_gvcf(
     :class:`~biometal.variants.joint.SampleEvidence` is appended, made from the numbers
     written (what :func:`~biometal.variants.joint.read_evidence` reads back from the file,
     tests/unit/test_joint.py), for joint genotyping without parsing the file again.
+    Memory: a contig's records until it is written, plus up to 128 MB of inflated BAM
+    blocks kept from the pileup for the indel read windows (:class:`_Bam`'s cache).
     Returns counts (positions, site records, indel records, blocks) and times
     (``kernel_seconds``: the site_stats dispatches alone).
     """
