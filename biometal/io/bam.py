@@ -380,43 +380,20 @@ class BamIndex:
 
     @staticmethod
     def _bai(path: str, data: bytes) -> BamIndex:
+        from biometal.io.vcf import read_index_refs  # the one reader of the bin sections
+
         (n_ref,) = struct.unpack_from("<i", data, 4)
-        p = 8
-        bins, linear = [], []
-        for _ in range(n_ref):
-            (n_bin,) = struct.unpack_from("<i", data, p)
-            p += 4
-            b: dict[int, list[tuple[int, int]]] = {}
-            for _b in range(n_bin):
-                bn, n_chunk = struct.unpack_from("<Ii", data, p)
-                p += 8
-                b[bn] = list(struct.iter_unpack("<QQ", data[p : p + 16 * n_chunk]))
-                p += 16 * n_chunk
-            (n_intv,) = struct.unpack_from("<i", data, p)
-            p += 4
-            linear.append(struct.unpack_from(f"<{n_intv}Q", data, p))
-            p += 8 * n_intv
-            bins.append(b)
-        return BamIndex(path, bins, linear)
+        refs, _ = read_index_refs(data, 8, n_ref, csi=False)
+        return BamIndex(path, [r[0] for r in refs], [r[1] for r in refs])
 
     @staticmethod
     def _csi(path: str, data: bytes) -> BamIndex:
+        from biometal.io.vcf import read_index_refs
+
         min_shift, depth, l_aux = struct.unpack_from("<iii", data, 4)
-        p = 16 + l_aux
-        (n_ref,) = struct.unpack_from("<i", data, p)
-        p += 4
-        bins = []
-        for _ in range(n_ref):
-            (n_bin,) = struct.unpack_from("<i", data, p)
-            p += 4
-            b: dict[int, list[tuple[int, int]]] = {}
-            for _b in range(n_bin):
-                bn, _loff, n_chunk = struct.unpack_from("<IQi", data, p)
-                p += 16
-                b[bn] = list(struct.iter_unpack("<QQ", data[p : p + 16 * n_chunk]))
-                p += 16 * n_chunk
-            bins.append(b)
-        return BamIndex(path, bins, [() for _ in bins], min_shift, depth)
+        (n_ref,) = struct.unpack_from("<i", data, 16 + l_aux)
+        refs, _ = read_index_refs(data, 20 + l_aux, n_ref, csi=True)
+        return BamIndex(path, [r[0] for r in refs], [() for _ in refs], min_shift, depth)
 
     def start(self, tid: int, beg: int, end: int) -> int | None:
         """Smallest virtual offset of a record that may overlap [beg, end), or None (none)."""
@@ -446,7 +423,7 @@ def iter_region_batches(
     beg: int,
     end: int,
     *,
-    read_bytes: int = 128 << 10,
+    read_bytes: int | None = None,
     threads: int = 1,
     cache: BlockCache | None = None,
 ) -> Iterator[RecordBatch]:
@@ -454,10 +431,16 @@ def iter_region_batches(
     for [``beg``, ``end``) on (``index``: a :class:`BamIndex`), as
     :class:`RecordBatch` objects; the caller drops those ending at or before ``beg``.
     ``read_bytes``: compressed bytes inflated at a time (what is read past the region's
-    last record is wasted)."""
+    last record is wasted); None: the region's compressed span by the linear index, plus
+    64 kB (64 kB to 4 MB)."""
     voff = index.start(tid, max(beg, 0), end)
     if voff is None:
         return
+    if read_bytes is None:
+        lin = index.linear[tid]
+        stop_voff = lin[min(end >> 14, len(lin) - 1)] if lin else voff
+        span = max((stop_voff >> 16) - (voff >> 16), 0)
+        read_bytes = int(min(max(span + (64 << 10), 64 << 10), 4 << 20))
     batches = iter_bam_batches(
         path, header, read_bytes=read_bytes, threads=threads, voffset=voff, cache=cache
     )

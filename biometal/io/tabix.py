@@ -56,14 +56,6 @@ def reg2bin(beg: np.ndarray, end: np.ndarray) -> np.ndarray:
     return out
 
 
-def _bin_level(b: int) -> int:
-    level, first = 0, 0
-    while b >= first + (1 << (3 * level)):
-        first += 1 << (3 * level)
-        level += 1
-    return level
-
-
 def _parent(b: int) -> int:
     return (b - 1) >> 3
 

@@ -247,7 +247,6 @@ def _read_index(path: str, header: VcfHeader) -> tuple[dict[str, int], list, int
     with gzip.open(ipath, "rb") as fh:
         data = fh.read()
     p = 4
-    refs: list = []
     if csi:
         if data[:4] != b"CSI\x01":
             raise VcfError(ipath, None, "not a CSI index")
@@ -260,37 +259,44 @@ def _read_index(path: str, header: VcfHeader) -> tuple[dict[str, int], list, int
         names = header.contigs
         if l_aux >= 28:
             names = _tbi_names(aux, 0)[0] or names
-        for _ in range(n_ref):
-            (n_bin,) = struct.unpack_from("<i", data, p)
-            p += 4
-            bins = {}
-            for _b in range(n_bin):
-                b, _loff, n_chunk = struct.unpack_from("<IQi", data, p)
-                p += 16
-                bins[b] = list(struct.iter_unpack("<QQ", data[p : p + 16 * n_chunk]))
-                p += 16 * n_chunk
-            refs.append((bins, None))
+        refs, p = read_index_refs(data, p, n_ref, csi=True)
     else:
         if data[:4] != b"TBI\x01":
             raise VcfError(ipath, None, "not a tabix index")
         min_shift, depth = 14, 5
         (n_ref,) = struct.unpack_from("<i", data, p)
         names, p = _tbi_names(data, p + 4)
-        for _ in range(n_ref):
-            (n_bin,) = struct.unpack_from("<i", data, p)
-            p += 4
-            bins = {}
-            for _b in range(n_bin):
+        refs, p = read_index_refs(data, p, n_ref, csi=False)
+    return {nm: i for i, nm in enumerate(names)}, refs, min_shift, depth
+
+
+def read_index_refs(data: bytes, p: int, n_ref: int, *, csi: bool) -> tuple[list, int]:
+    """The ``n_ref`` per-reference sections of an htslib index from ``data[p:]``: BAI / TBI
+    (bins, then the 16 kb linear index) or CSI (bins with their own first offset, no linear
+    index). Returns ([({bin: [(beg, end), ...]}, linear offsets or None), ...], the offset
+    after them)."""
+    refs: list = []
+    for _ in range(n_ref):
+        (n_bin,) = struct.unpack_from("<i", data, p)
+        p += 4
+        bins = {}
+        for _b in range(n_bin):
+            if csi:
+                b, _loff, n_chunk = struct.unpack_from("<IQi", data, p)
+                p += 16
+            else:
                 b, n_chunk = struct.unpack_from("<Ii", data, p)
                 p += 8
-                bins[b] = list(struct.iter_unpack("<QQ", data[p : p + 16 * n_chunk]))
-                p += 16 * n_chunk
+            bins[b] = list(struct.iter_unpack("<QQ", data[p : p + 16 * n_chunk]))
+            p += 16 * n_chunk
+        linear = None
+        if not csi:
             (n_intv,) = struct.unpack_from("<i", data, p)
             p += 4
-            loff = struct.unpack_from(f"<{n_intv}Q", data, p)
+            linear = struct.unpack_from(f"<{n_intv}Q", data, p)
             p += 8 * n_intv
-            refs.append((bins, loff))
-    return {nm: i for i, nm in enumerate(names)}, refs, min_shift, depth
+        refs.append((bins, linear))
+    return refs, p
 
 
 def _tbi_names(data: bytes, p: int) -> tuple[list[str], int]:

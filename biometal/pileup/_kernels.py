@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-_NT16_LETTER = np.frombuffer(b"=ACMGRSVTWYHKDBN", dtype=np.uint8)
+from biometal.io._bam_kernels import NT16_LETTERS as _NT16_LETTER
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -63,7 +63,7 @@ from biometal.io.bam import (
     BamIndex,
     RecordBatch,
     check_bam,
-    iter_bam_batches,
+    iter_region_batches,
 )
 from biometal.regions.bed import Intervals, read_bed
 
@@ -273,35 +273,18 @@ def _region_batches(
             if corr is not None:
                 corr.reset(tid)
         prev_tid = tid
-        voff = index.start(tid, beg, end)
-        if voff is None:
-            prev_end = end
-            continue
-        lin = index.linear[tid]
-        stop_voff = lin[min(end >> 14, len(lin) - 1)] if lin else voff
-        span = max((stop_voff >> 16) - (voff >> 16), 0)
-        read_bytes = int(min(max(span + (64 << 10), 64 << 10), 4 << 20))
-        done = False
-        for batch in iter_bam_batches(
-            bam, header, read_bytes=read_bytes, threads=threads, voffset=voff
-        ):
+        for batch in iter_region_batches(bam, header, index, tid, beg, end, threads=threads):
             t = batch.table
-            past = np.flatnonzero((t[:, 1] != tid) | (t[:, 2] >= end))
-            if len(past):
-                t = t[: past[0]]
-                done = True
             # records before this group that an earlier group read already, or that end
             # before it (the index's first chunk starts before the group)
             fresh = t[:, 2] >= prev_end
             keep = _keep(t, filt) & fresh
-            if corr is not None and len(t):
-                corr.add(RecordBatch(batch.data, t), keep, beg, end)
+            if corr is not None:
+                corr.add(batch, keep, beg, end)
             keep &= (t[:, 3] > beg) & (t[:, 3] > t[:, 2])
             sel = t[keep]
             if len(sel):
                 yield RecordBatch(batch.data, sel)
-            if done:
-                break
         prev_end = end
 
 
