@@ -15,6 +15,8 @@ CPU-second. With 2 threads the CPU time adds both threads; wall time is printed 
 Metal: not measured here (no Apple GPU on this machine).
 
     .venv/bin/python bench/site_stats.py --positions 1000000 --repeats 3
+    .venv/bin/python bench/site_stats.py --bam results/cohort/bam/C0[1-4].bam \\
+        --reference results/cohort/data/ref.fa     # real rows: the cohort's pileups
 """
 
 from __future__ import annotations
@@ -51,10 +53,30 @@ def make_table(n: int, depth: float, seed: int = 1) -> tuple[np.ndarray, np.ndar
     return counts, ref
 
 
+def pileup_table(bams: list[str], reference: str) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, ref) of every pileup block of ``bams`` (MAPQ >= 20), as write_gvcf feeds
+    the kernel: real rows instead of the synthetic table."""
+    from biometal.pileup.engine import PileupParams, iter_pileup
+    from biometal.variants.call import _Reference
+
+    lut = np.full(256, 4, np.uint8)
+    for i, c in enumerate(b"ACGT"):
+        lut[c] = lut[c + 32] = i
+    ref = _Reference(reference)
+    counts, codes = [], []
+    for bam in bams:
+        for b in iter_pileup(bam, PileupParams(min_mapq=20), reference=reference):
+            counts.append(np.asarray(b.counts, np.uint32))
+            codes.append(lut[np.frombuffer(ref.load(b.contig, b.start, b.end).encode(), np.uint8)])
+    return np.ascontiguousarray(np.concatenate(counts)), np.concatenate(codes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--positions", type=int, default=1_000_000)
     ap.add_argument("--depth", type=float, default=30.0)
+    ap.add_argument("--bam", nargs="+", help="real pileup rows of these BAMs instead")
+    ap.add_argument("--reference", help="their reference FASTA (with --bam)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", help="write the results here as JSON")
     args = ap.parse_args()
@@ -64,7 +86,13 @@ def main() -> None:
     from biometal.variants.cohort_report import site_stats_numpy as numpy_path
 
     theta, rho = 0.001, 0.02
-    counts, ref = make_table(args.positions, args.depth)
+    if args.bam:
+        if not args.reference:
+            ap.error("--bam needs --reference")
+        counts, ref = pileup_table(args.bam, args.reference)
+        args.positions = len(ref)
+    else:
+        counts, ref = make_table(args.positions, args.depth)
     small_c, small_r = make_table(2000, args.depth, seed=2)
     site_stats(small_c, small_r, backend="cpu", threads=1)
     site_stats(small_c, small_r, backend="cpu", threads=2)
@@ -86,7 +114,8 @@ def main() -> None:
             cpu[name].append(time.process_time() - c0)
             wall[name].append(time.perf_counter() - w0)
     n = args.positions
-    out = {"positions": n, "depth": args.depth, "repeats": args.repeats, "paths": {}}
+    depth = None if args.bam else args.depth
+    out = {"positions": n, "depth": depth, "repeats": args.repeats, "paths": {}}
     for name in names:
         rate = [n / t for t in cpu[name]]
         out["paths"][name] = {
