@@ -436,7 +436,7 @@ class _Reads:
 
         s_lo = np.array([x[0] for x in spans] if spans is not None else [lo], np.int64)
         s_hi = np.array([x[1] for x in spans] if spans is not None else [hi], np.int64)
-        picked = []  # (batch data, selected index rows, their ends)
+        picked = []  # (batch data, its index table, the selected rows)
         tid = bam.tids[contig]
         for batch in iter_region_batches(
             bam.path, bam.header, bam.index, tid, lo, hi, cache=bam.cache
@@ -450,12 +450,12 @@ class _Reads:
             keep &= read_filter(t, pileup, ref_bases=False)
             rows = np.flatnonzero(keep)
             if len(rows):
-                picked.append((batch.data, t, rows, e[rows]))
-        tables = [t[rows] for _, t, rows, _ in picked]
+                picked.append((batch.data, t, rows))
+        tables = [t[rows] for _, t, rows in picked]
         sel = np.concatenate(tables) if tables else np.zeros((0, 11), np.int64)
         n_cig, l_seq = sel[:, 7], sel[:, 10]
         self.start = np.ascontiguousarray(sel[:, 2])
-        self.end = np.concatenate([x[3] for x in picked]) if picked else np.zeros(0, np.int64)
+        self.end = np.maximum(sel[:, 3], sel[:, 2] + 1)
         self.cig_off = np.zeros(len(sel) + 1, np.int64)
         np.cumsum(n_cig, out=self.cig_off[1:])
         self.seq_off = np.zeros(len(sel) + 1, np.int64)
@@ -465,7 +465,7 @@ class _Reads:
         self.seq = np.empty(self.seq_off[-1], np.uint8)
         self.qual = np.empty(self.seq_off[-1], np.uint8)
         i = 0
-        for data, t, rows, _ in picked:
+        for data, t, rows in picked:
             j = i + len(rows)
             gather_reads(
                 data, t, rows, self.cig_off[i : j + 1], self.seq_off[i : j + 1],
