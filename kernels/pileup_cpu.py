@@ -14,7 +14,8 @@ Metal kernel's whatever the order.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+
+from .jit import BYTES, njit, prange, signature
 
 NCOL = 24
 _NT16_TO_CODE = np.array([4, 0, 1, 4, 2, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 4], dtype=np.uint8)
@@ -198,7 +199,11 @@ def pileup_cpu(buf, reads, acc, min_bq, n_chunks):  # pragma: no cover - compile
                 _add_read(buf, reads, rr, acc, min_q, lut)
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature("none", BYTES, "uint32[:, ::1]", "uint32[:, ::1]", "uint32"),
+)
 def pileup_cpu_serial(buf, reads, acc, min_bq):  # pragma: no cover - compiled
     """:func:`pileup_cpu` on the calling thread alone (same arguments, no n_chunks).
 

@@ -102,10 +102,15 @@ def site_stats(
             ],
         )
         return SiteStats(ints, floats)
-    from .site_stats_cpu import site_stats_cpu
-
     ints = np.zeros((n, len(INT_COLUMNS)), np.int32)
     floats = np.zeros((n, len(FLOAT_COLUMNS)), np.float32)
+    if threads == 1:  # no thread pool; the ahead-of-time build where there is one
+        from .site_stats_cpu import site_stats_cpu_serial
+
+        site_stats_cpu_serial(counts, ref, np.float32(theta), np.float32(rho), ints, floats, 1)
+        return SiteStats(ints, floats)
+    from .site_stats_cpu import site_stats_cpu
+
     with numba_threads(threads) as used:
         chunks = max(1, min(used, n // 1024))  # one per thread; each memoises its own
         site_stats_cpu(counts, ref, np.float32(theta), np.float32(rho), ints, floats, chunks)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+
+from .jit import njit, prange, signature
 
 NCOL = 24
 NI = 10
@@ -280,4 +281,26 @@ def site_stats_cpu(counts, ref, theta, rho, iout, fout, chunks):  # pragma: no c
     (:func:`_chunk`); the results do not depend on ``chunks``."""
     n = counts.shape[0]
     for c in prange(chunks):
+        _chunk(counts, ref, n * c // chunks, n * (c + 1) // chunks, theta, rho, iout, fout)
+
+
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "none",
+        "uint32[:, ::1]",
+        "uint8[::1]",
+        "float32",
+        "float32",
+        "int32[:, ::1]",
+        "float32[:, ::1]",
+        "int64",
+    ),  # fmt: skip
+)
+def site_stats_cpu_serial(counts, ref, theta, rho, iout, fout, chunks):  # pragma: no cover
+    """:func:`site_stats_cpu` on the calling thread alone (no thread pool to start, and
+    built ahead of time for short processes: biometal.kernels.jit); same results."""
+    n = counts.shape[0]
+    for c in range(chunks):
         _chunk(counts, ref, n * c // chunks, n * (c + 1) // chunks, theta, rho, iout, fout)

@@ -11,7 +11,8 @@ straight from the decompressed bytes through the offsets recorded here.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from biometal.kernels.jit import BYTES, njit, signature
 
 # Status codes of parse_records (the Python side turns them into one-line errors).
 OK = 0
@@ -40,7 +41,11 @@ def _u32(buf, p):  # pragma: no cover - compiled
     return v | (np.int64(buf[p + 3]) << 24)
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature("UniTuple(int64, 5)", BYTES, "int64", "int64", "int64", "int64", "int64[:, ::1]"),
+)
 def parse_records(buf, start, n_ref, last_tid, last_pos, out):  # pragma: no cover - compiled
     """Index the complete BAM records in ``buf[start:]``.
 
@@ -117,7 +122,23 @@ def parse_records(buf, start, n_ref, last_tid, last_pos, out):  # pragma: no cov
 NT16_LETTERS = np.frombuffer(b"=ACMGRSVTWYHKDBN", dtype=np.uint8).copy()
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "none",
+        BYTES,
+        "int64[:, ::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "uint8[::1]",
+        "uint8[::1]",
+        "int64",
+    ),
+)
 def gather_reads(
     buf, table, rows, cig_off, seq_off, cig_op, cig_len, seq, qual, missing_qual
 ):  # pragma: no cover - compiled

@@ -14,8 +14,8 @@ and 0x7F800002 (end of vector).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-from numba.extending import intrinsic
+
+from biometal.kernels.jit import BYTES, intrinsic, njit, signature
 
 # Status codes (the Python side turns them into one-line errors naming file and line/record).
 OK = 0
@@ -1058,7 +1058,7 @@ def _info_end(buf, s, e):  # pragma: no cover - compiled
     return end
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, aot=signature("UniTuple(int64, 2)", BYTES, "int64[:, ::1]"))
 def tabix_lines(buf, out):  # pragma: no cover - compiled
     """The tabix interval of every complete line of ``buf`` (VCF text) in ``out``
     int64[>= lines, TBX_COLUMNS]. Returns (lines, status): status 0, or 1 for a record

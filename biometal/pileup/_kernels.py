@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
 from biometal.io._bam_kernels import NT16_LETTERS as _NT16_LETTER
+from biometal.kernels.jit import BYTES, njit, prange, signature
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -68,7 +68,22 @@ def _base(buf, seq, q):  # pragma: no cover - compiled
     return (packed & 15) if (q & 1) else (packed >> 4)
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "UniTuple(int64, 2)",
+        BYTES,
+        "uint32[:, ::1]",
+        "int64",
+        "int64",
+        "int64[::1]",
+        "int64[::1]",
+        "uint8[::1]",
+        "int64[::1]",
+        "uint8[::1]",
+    ),
+)
 def indel_events(buf, reads, acc_len, min_bq, ev_pos, ev_len, ev_rev, ev_seq_off, seq_blob):  # noqa: E501  # pragma: no cover
     """Insertions and deletions shown by ``reads`` (the pileup kernel's read table).
 
@@ -168,7 +183,23 @@ def _put_mean(out, p, total, n):  # pragma: no cover - compiled
     return p + 2
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "UniTuple(int64, 2)",
+        BYTES,
+        "int64[::1]",
+        "int64[::1]",
+        "uint32[:, ::1]",
+        BYTES,
+        "int64[::1]",
+        BYTES,
+        "int64[::1]",
+        "boolean",
+        "uint8[::1]",
+    ),
+)
 def format_rows(
     chrom, seg_pos, seg_row, counts, ref, indel_row, indel_text, indel_off, keep_zero, out
 ):  # pragma: no cover

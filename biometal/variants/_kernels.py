@@ -10,7 +10,8 @@ tests/unit/test_gvcf.py checks that the gVCF's read support equals indel_read_su
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from biometal.kernels.jit import BYTES, njit, signature
 
 
 @njit(cache=True, nogil=True)
@@ -151,7 +152,37 @@ def _assign(cost, idx, strand, mapq, items, out, margin):  # pragma: no cover - 
             out[i, 5] += mapq[idx[j]]
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "none",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "uint8[::1]",
+        "uint8[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        BYTES,
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64",
+        "int64",
+        "int64[:, ::1]",
+    ),
+)
 def support_loci(
     r_start, r_end, cig_off, cig_op, cig_len, seq_off, seq, qual, strand, mapq, max_span,
     l_start, l_end, l_hs, l_he, l_hap, haps, hap_off, shifts, l_item, items, min_bq,
@@ -210,7 +241,22 @@ def _put_int(out, p, v):  # pragma: no cover - compiled
     return p + n
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "Tuple((uint8[::1], int64[::1]))",
+        BYTES,
+        "int64[::1]",
+        "int64[::1]",
+        "uint8[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[:, ::1]",
+    ),
+)
 def format_blocks(contig, start, end, base, row, gq, dp, min_dp, pl):  # pragma: no cover
     """gVCF reference-block lines (see biometal.variants.gvcf): line i is the block
     ``[start[i], end[i])`` (0-based; REF ``base[i]``) with the statistics of block
@@ -270,7 +316,33 @@ def _widest(off):  # pragma: no cover - compiled
     return w
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "Tuple((uint8[::1], int64[::1]))",
+        BYTES,
+        "int64[::1]",
+        "uint8[::1]",
+        "uint8[::1]",
+        "int64[:, ::1]",
+        BYTES,
+        "int64[::1]",
+        BYTES,
+        "int64[::1]",
+        BYTES,
+        "int64[::1]",
+        BYTES,
+        "int64[::1]",
+        BYTES,
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[:, ::1]",
+        "int64[:, ::1]",
+    ),
+)
 def format_sites(
     contig, pos, ref, alt, idx, q_txt, q_off, f_txt, f_off, a_txt, a_off, b_txt, b_off,
     c_txt, c_off, gt, gq, dp, ad, pl,
@@ -334,7 +406,20 @@ _GT_TEXT = np.frombuffer(b"0/00/11/1", np.uint8).copy()
 _NO_DATA = np.frombuffer(b"./.:.:0:.:.", np.uint8).copy()
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "Tuple((uint8[::1], int64[::1]))",
+        "boolean[:, ::1]",
+        "int64[:, ::1]",
+        "int64[:, ::1]",
+        "int64[:, ::1]",
+        "boolean[:, ::1]",
+        "int64[:, :, ::1]",
+        "int64[:, :, ::1]",
+    ),
+)
 def format_samples(has, gt, gq, dp, has_ad, ad, pl):  # pragma: no cover - compiled
     """The sample columns of joint VCF records (``GT:GQ:DP:AD:PL`` per sample, tab-joined,
     without the newline), as biometal.variants.joint formats them: ``./.:.:0:.:.`` without
@@ -473,7 +558,18 @@ def _pairwise6(a, lo, n):  # pragma: no cover - compiled
 MAX_PAIRWISE = 112 * 2**6
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "float64[::1]",
+        "float64[:, :, ::1]",
+        "boolean[:, ::1]",
+        "float64[::1]",
+        "int64[::1]",
+        "int64",
+    ),
+)
 def em_frequency(lik, has, f0, n_has, iterations):  # pragma: no cover - compiled
     """The EM steps of biometal.variants.joint.em_frequency_numpy, site by site: the same
     operations in the same order (numpy's pairwise sums included), so the same

@@ -76,6 +76,8 @@ CROSS_FILE_NUMBA = {
         "docstring says to clear numba's cache of kernels/ after editing it"
     ),
 }
+#: modules whose decorators stand in for numba's (lazily applied; kernels/jit.py).
+NUMBA_SHIMS = frozenset({"biometal.kernels.jit"})
 #: names that make numba compile a function, as decorators or calls.
 NUMBA_COMPILERS = frozenset(
     {"njit", "jit", "vectorize", "guvectorize", "generated_jit", "cfunc", "stencil", "intrinsic"}
@@ -277,7 +279,8 @@ def _numba_compiler_names(mod: Module) -> tuple[set[str], set[str]]:
     bare = {
         local
         for local, (base, attr) in mod.from_names.items()
-        if (base == "numba" or base.startswith("numba.")) and attr in NUMBA_COMPILERS
+        if (base == "numba" or base.startswith("numba.") or base in NUMBA_SHIMS)
+        and attr in NUMBA_COMPILERS
     }
     aliases = {
         local
