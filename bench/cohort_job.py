@@ -9,7 +9,9 @@ and reads their CPU (user + sys) where the workflow records it: ``results/cohort
 ``times``. Prints one row per run and the medians (min-max) of ours, bcftools and
 bcftools / ours, and checks that every run wrote the same decompressed gVCFs and joint VCF.
 
-``--other-tree DIR`` alternates each run with the same jobs run by an earlier checkout
+``--numba-too`` alternates each run with the same tree on numba alone (``BIOMETAL_AOT=0``:
+the kernels' ahead-of-time build, biometal.kernels.jit, left out). ``--other-tree DIR``
+alternates each run with the same jobs run by an earlier checkout
 (``git worktree add DIR REV``; its ``results`` a link to this one's, biometal imported from
 it through ``PYTHONPATH``; for its own kernels link them in: ``ln -s DIR/kernels
 DIR/biometal/kernels``). The first run of a tree whose numba kernels are not compiled yet
@@ -34,7 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_jobs(tree: Path, configfile: str | None, pythonpath: str | None) -> None:
+def run_jobs(
+    tree: Path, configfile: str | None, pythonpath: str | None, extra_env: dict | None = None
+) -> None:
     cmd = [
         str(Path(sys.executable).parent / "snakemake"), "--cores", "1", "case_study_cohort",
         "--forcerun", "cohort_gvcf_joint", "cohort_bcftools", "--rerun-triggers", "mtime", "-q",
@@ -44,6 +48,7 @@ def run_jobs(tree: Path, configfile: str | None, pythonpath: str | None) -> None
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
+    env.update(extra_env or {})
     proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"snakemake failed in {tree}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
@@ -81,20 +86,25 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--other-tree", type=Path, help="an earlier checkout, run in alternation")
     ap.add_argument("--skip-first", action="store_true", help="leave each tree's run 1 out")
+    ap.add_argument("--numba-too", action="store_true", help=(
+        "alternate with this tree on numba alone (BIOMETAL_AOT=0: no ahead-of-time build)"
+    ))  # fmt: skip
     args = ap.parse_args()
     results = ROOT / "results"
     if not (results / "cohort" / "cpu" / "bcftools.times").is_file():
         sys.exit("no cohort in results/: run `snakemake --cores 2 case_study_cohort` first")
-    trees = [("this", ROOT, None)]
+    trees = [("this", ROOT, None, None)]
+    if args.numba_too:
+        trees.append(("numba", ROOT, None, {"BIOMETAL_AOT": "0"}))
     if args.other_tree:
         other = args.other_tree.resolve()
-        trees.append(("other", other, str(other)))
-    rows: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in trees}
+        trees.append(("other", other, str(other), None))
+    rows: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in trees}
     digests = set()
     print("run\ttree\tours_cpu_s\tbcftools_cpu_s\tbcftools/ours")
     for rep in range(1, args.repeats + 1):
-        for name, tree, pythonpath in trees:
-            run_jobs(tree, args.configfile, pythonpath)
+        for name, tree, pythonpath, extra_env in trees:
+            run_jobs(tree, args.configfile, pythonpath, extra_env)
             ours, peer, digest = measure(results)
             digests.add(digest)
             print(f"{rep}\t{name}\t{ours:.3f}\t{peer:.3f}\t{peer / ours:.2f}", flush=True)

@@ -10,9 +10,10 @@ rows of ``python bench/rnaseq_startup.py``: 0.90 s as a library call, 0.76 s thr
 command). The kernels that use a BLAS get its functions
 from the same extension module, which is all numba needs.
 
-Both process entry points call it before any numba function loads: the ``biometal``
-command (:func:`biometal.cli.main`) and the Snakemake scripts (:func:`biometal.runner.run`).
-A library user's own process is left alone.
+Both process entry points arrange for it to run when numba is imported, before any numba
+function loads (:func:`prepare_numba`): the ``biometal`` command (:func:`biometal.cli.main`)
+and the Snakemake scripts (:func:`biometal.runner.run`). A library user's own process is
+left alone.
 
 :func:`preload_cython_blas` loads the one extension module ``scipy.linalg.cython_blas``
 from its file (0.02 s) and registers it under its name, so numba's check finds it. It is
@@ -139,3 +140,27 @@ def defer_numba_registries() -> bool:
         return True
     sys.meta_path.insert(0, _PatchNumbaCache())
     return True
+
+
+class _PreloadBeforeNumba:
+    """Meta-path hook: when numba is first imported, run :func:`preload_cython_blas` first
+    (a process that never imports numba, one whose kernels are built ahead of time by
+    :mod:`biometal.kernels.jit`, then does not load scipy's BLAS table for nothing)."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname == "numba":
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+            preload_cython_blas()
+        return None  # the normal finders import numba itself
+
+
+def prepare_numba() -> None:
+    """Both start-up cuts, for a process entry point (the ``biometal`` command, the
+    Snakemake scripts, the assembler's own command): :func:`preload_cython_blas` when numba
+    is imported (now, if it already is) and :func:`defer_numba_registries`."""
+    if "numba" in sys.modules:
+        preload_cython_blas()
+    elif not any(isinstance(f, _PreloadBeforeNumba) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PreloadBeforeNumba())
+    defer_numba_registries()

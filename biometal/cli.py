@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from biometal import __version__
-from biometal._startup import defer_numba_registries, preload_cython_blas
+from biometal._startup import prepare_numba
 
 PROG = "biometal"
 
@@ -1578,8 +1578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         sys.stderr.write(f"{PROG}: error: a command is required (see '{PROG} --help')\n")
         return EXIT_USAGE
-    preload_cython_blas()  # before numba loads its first function: 0.2-0.3 s less start-up
-    defer_numba_registries()  # cached numba functions load without numba's compiler set-up
+    prepare_numba()  # numba's start-up cuts, paid only if numba is imported (_startup)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(args.command))
     root = logging.getLogger("biometal")

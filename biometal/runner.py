@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from biometal._startup import defer_numba_registries, preload_cython_blas
+from biometal._startup import prepare_numba
 from biometal.errors import is_user_error
 
 
@@ -37,8 +37,7 @@ def _configure_logging(log_path: str | None) -> None:
 
 def run(smk: Any, main: Callable[[Any], Any]) -> None:
     """Run ``main(smk)`` with logging set up; exit 1 with one line on a user error."""
-    preload_cython_blas()  # before numba loads its first function: 0.2-0.3 s less start-up
-    defer_numba_registries()  # cached numba functions load without numba's compiler set-up
+    prepare_numba()  # numba's start-up cuts, paid only if numba is imported (_startup)
     log_path = smk.log[0] if len(smk.log) else None
     _configure_logging(log_path)
     log = logging.getLogger(f"biometal.rule.{smk.rule}")

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from biometal._startup import preload_cython_blas
+from biometal._startup import prepare_numba
 from biometal.assembly.extend import extend_ends
 from biometal.assembly.graph import Graph
 from biometal.assembly.kmers import check_k, count_fastq, solid_threshold
@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``biometal assemble`` for the same with the package's error handling)."""
     import argparse
 
-    preload_cython_blas()  # a process of its own: numba's BLAS check without scipy.linalg
+    prepare_numba()  # a process of its own: numba's BLAS check without scipy.linalg
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("reads", nargs="+")
     p.add_argument("-o", "--out", required=True, help="output prefix (.fa, .gfa, .json)")
