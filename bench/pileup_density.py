@@ -26,6 +26,9 @@ Shapes:
   ``results/align/sim.bam`` and ``results/data/reference.fa``); skipped when absent.
 - ``--bam NAME=BAM:REF`` adds any other BAM with its reference.
 
+``--numba-too`` adds the plain-TSV command run with ``BIOMETAL_AOT=0`` (numba's JIT cache
+only, without the kernels' ahead-of-time build of biometal.kernels.jit).
+
 ``--other-tree DIR`` adds the same command run with ``PYTHONPATH=DIR`` (a copy of an earlier
 ``biometal/``, e.g. ``git archive HEAD~1 biometal | tar -x -C DIR``), for before/after. The
 editable install maps ``biometal.kernels`` to this checkout's ``kernels/`` whatever the
@@ -119,8 +122,8 @@ def _run(cmd: list[str]) -> tuple[float, float]:
     A command that starts with ``PYTHONPATH=DIR`` runs with that environment variable.
     """
     env = None
-    if cmd[0].startswith("PYTHONPATH="):
-        env = {**os.environ, "PYTHONPATH": cmd[0].split("=", 1)[1]}
+    while cmd and cmd[0].split("=", 1)[0] in ("PYTHONPATH", "BIOMETAL_AOT"):  # VAR=value
+        env = {**(env or os.environ), cmd[0].split("=", 1)[0]: cmd[0].split("=", 1)[1]}
         cmd = cmd[1:]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -140,7 +143,12 @@ def _run(cmd: list[str]) -> tuple[float, float]:
 
 
 def methods(
-    bam: Path, ref: Path, out: Path, threads: list[int], other_tree: Path | None = None
+    bam: Path,
+    ref: Path,
+    out: Path,
+    threads: list[int],
+    other_tree: Path | None = None,
+    numba_too: bool = False,
 ) -> dict[str, list[str]]:
     """name -> command line, for one BAM: samtools, then biometal at each thread count to a
     plain and to a BGZF TSV (``other_tree``: also biometal from that folder, to BGZF, at the
@@ -152,6 +160,13 @@ def methods(
         opts = [*FILTERS_BIOMETAL, "--threads", str(t)]
         cmds[f"biometal.pileup --threads {t} (plain TSV)"] = [*ours, str(out / "b.tsv"), *opts]
         cmds[f"biometal.pileup --threads {t} (BGZF TSV)"] = [*ours, str(out / "b.tsv.gz"), *opts]
+        if numba_too:  # without the kernels' ahead-of-time build (biometal.kernels.jit)
+            cmds[f"biometal.pileup --threads {t} (plain TSV, numba alone)"] = [
+                "BIOMETAL_AOT=0",
+                *ours,
+                str(out / "n.tsv"),
+                *opts,
+            ]
     if other_tree is not None:
         other_tree = other_tree.resolve()
         t = max(threads)
@@ -172,10 +187,11 @@ def bench(
     threads: list[int],
     out: Path,
     other_tree: Path | None = None,
+    numba_too: bool = False,
 ):
     rows = []
     for shape, (bam, ref) in shapes.items():
-        cmds = methods(bam.resolve(), ref.resolve(), out.resolve(), threads, other_tree)
+        cmds = methods(bam.resolve(), ref.resolve(), out.resolve(), threads, other_tree, numba_too)
         names = list(cmds)
         for name in names:  # warm-up: page cache, numba's cache
             _run(cmds[name])
@@ -230,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also time biometal imported from this folder (e.g. `git archive` of an "
         "earlier commit's biometal/), on PYTHONPATH",
     )
+    ap.add_argument(
+        "--numba-too",
+        action="store_true",
+        help="also time biometal on numba alone (BIOMETAL_AOT=0: no ahead-of-time build)",
+    )
     args = ap.parse_args(argv)
     shapes: dict[str, tuple[Path, Path]] = {}
     if not args.no_sparse:
@@ -246,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         shapes[name] = (Path(bam), Path(ref))
     out = args.workdir / "out"
     out.mkdir(parents=True, exist_ok=True)
-    rows = bench(shapes, args.repeats, args.threads, out, args.other_tree)
+    rows = bench(shapes, args.repeats, args.threads, out, args.other_tree, args.numba_too)
     print(
         "shape\tmethod\trepeats\tmedian_s\tmin_s\tmax_s\tx_samtools"
         "\tmedian_cpu_s\tmin_cpu_s\tmax_cpu_s\tx_samtools_cpu"
