@@ -18,8 +18,9 @@ nothing of the kind, and on small inputs that fixed cost was most of our job (is
   warmup``; or ``python -m biometal.kernels.jit build``), into one extension module with
   ``numba.pycc``, for this machine's CPU. A call whose arguments match a declared signature
   exactly (array dtype, dimensions, C-contiguity, writeability; scalar types as numba would
-  type them) runs the extension's function, which needs no numba at all; any other call,
-  and every call when the build is missing or stale, goes to numba's dispatcher. Same
+  type them), on the main thread, runs the extension's function, which needs no numba at
+  all; any other call (another thread: the extension holds the GIL), and every call when
+  the build is missing or stale, goes to numba's dispatcher. Same
   source, same compiler: the results are the same (tests/unit/test_jit.py runs whole jobs
   both ways and compares their bytes).
 
@@ -197,21 +198,28 @@ def _hand_to_numba(module_name: str) -> None:
 
 
 def _aot_caller(kernel: LazyKernel, variants: list):
-    """A call that runs the built function whose argument check passes, else numba's."""
+    """A call that runs the built function whose argument check passes, else numba's.
+
+    Only on the main thread: numba.pycc's functions hold the GIL, where numba's ``nogil``
+    dispatchers release it, so kernels called from worker threads (to run side by side) go
+    to numba."""
+    main = threading.main_thread().ident
+    ident = threading.get_ident
     if len(variants) == 1:
         ((fn, check),) = variants
 
         def call(*args):
-            if check(*args):
+            if check(*args) and ident() == main:
                 return fn(*args)
             return kernel.real()(*args)
 
         return call
 
     def call_any(*args):
-        for fn, check in variants:
-            if check(*args):
-                return fn(*args)
+        if ident() == main:
+            for fn, check in variants:
+                if check(*args):
+                    return fn(*args)
         return kernel.real()(*args)
 
     return call_any

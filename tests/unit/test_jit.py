@@ -223,3 +223,24 @@ def test_setup_build_is_fresh():
     if os.environ.get(jit.ENV) == "0":
         pytest.skip(f"{jit.ENV}=0")
     assert ok, f"{why}: run `python -m biometal.kernels.jit build`"
+
+
+def test_worker_threads_go_to_numba(build):
+    """The built functions hold the GIL; a kernel called from a worker thread (to run beside
+    others, as numba's nogil dispatchers allow) runs numba's dispatcher."""
+    import threading
+
+    from biometal.io import _vcf_kernels as K
+
+    variants = jit.load_exports(build)[("biometal.io._vcf_kernels", "tabix_lines")]
+    buf = np.frombuffer(b"c1\t5\t.\tA\tC\t.\t.\t.\n", np.uint8)
+    lazy = jit.LazyKernel(K.tabix_lines.py_func, {"cache": True, "nogil": True}, ("x",))
+    call = jit._aot_caller(lazy, variants)
+    main = call(buf, np.zeros((2, jit_table_cols()), np.int64))
+    assert lazy._real is None  # the build ran it
+    out = []
+    worker = threading.Thread(target=lambda: out.append(
+        call(buf, np.zeros((2, jit_table_cols()), np.int64))))  # fmt: skip
+    worker.start()
+    worker.join()
+    assert lazy._real is not None and out == [main]
