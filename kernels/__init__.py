@@ -22,6 +22,11 @@ Where numba code lives (DESIGN.md section 2; tests/unit/test_layering.py holds i
   so compiled code does not call a compiled function of another file (a library loop that
   needs a twin's helper keeps a private copy of it). The one exception, ``_simd.py``, is
   documented there.
+
+``jit.py`` stands in for numba's decorators (``njit``, ``intrinsic``, ``prange``) in the
+modules on short jobs' paths: numba is imported only when one of their functions must run
+under it, and kernels that declare ``aot=`` signatures are also built ahead of time (one
+extension module, at set-up) so those jobs need no numba at all (see its docstring).
 """
 
 from __future__ import annotations
