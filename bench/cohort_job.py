@@ -12,13 +12,16 @@ bcftools / ours, and checks that every run wrote the same decompressed gVCFs and
 ``--numba-too`` alternates each run with the same tree on numba alone (``BIOMETAL_AOT=0``:
 the kernels' ahead-of-time build, biometal.kernels.jit, left out). ``--other-tree DIR``
 alternates each run with the same jobs run by an earlier checkout
-(``git worktree add DIR REV``; its ``results`` a link to this one's, biometal imported from
-it through ``PYTHONPATH``; for its own kernels link them in: ``ln -s DIR/kernels
-DIR/biometal/kernels``). The first run of a tree whose numba kernels are not compiled yet
-includes compiling them: leave it out (``--skip-first``).
+(``git worktree add DIR REV``: its Snakefile and scripts on the same working directory,
+biometal imported from it through ``PYTHONPATH``; for its own kernels link them in, ``ln -s
+DIR/kernels DIR/biometal/kernels``, and build them ahead of time from outside both trees:
+``cd /tmp && PYTHONPATH=DIR python -m biometal.kernels.jit build``). The first run of a
+tree whose numba kernels are not compiled yet includes compiling them: leave it out
+(``--skip-first``).
 
     .venv/bin/python bench/cohort_job.py --repeats 4                       # default cohort
     .venv/bin/python bench/cohort_job.py --configfile cohort20.yaml --repeats 4
+    .venv/bin/python bench/cohort_job.py --repeats 5 --directory RUN --configfile TINY OWN
 """
 
 from __future__ import annotations
@@ -37,19 +40,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_jobs(
-    tree: Path, configfile: str | None, pythonpath: str | None, extra_env: dict | None = None
+    tree: Path,
+    workdir: Path,
+    configfiles: list[str],
+    pythonpath: str | None,
+    extra_env: dict | None = None,
 ) -> None:
+    """The two jobs, rerun by ``tree``'s Snakefile (and scripts) in ``workdir``."""
     cmd = [
         str(Path(sys.executable).parent / "snakemake"), "--cores", "1", "case_study_cohort",
         "--forcerun", "cohort_gvcf_joint", "cohort_bcftools", "--rerun-triggers", "mtime", "-q",
+        "-s", str(tree / "Snakefile"), "--directory", str(workdir),
     ]  # fmt: skip
-    if configfile:
-        cmd += ["--configfile", str(Path(configfile).resolve())]
+    if configfiles:
+        cmd += ["--configfile", *(str(Path(c).resolve()) for c in configfiles)]
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     env.update(extra_env or {})
-    proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"snakemake failed in {tree}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
 
@@ -82,7 +91,13 @@ def spread(xs: list[float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--configfile", help="as for snakemake (default: config/config.yaml)")
+    ap.add_argument("--configfile", nargs="+", default=[], help=(
+        "as for snakemake, one or more (default: config/config.yaml)"
+    ))  # fmt: skip
+    ap.add_argument("--directory", type=Path, default=ROOT, help=(
+        "the workflow's working directory holding the cohort's results/ (default: this tree; "
+        "e.g. a run of tests/workflow/test_cohort_own_workflow.py, with its --configfile's)"
+    ))  # fmt: skip
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--other-tree", type=Path, help="an earlier checkout, run in alternation")
     ap.add_argument("--skip-first", action="store_true", help="leave each tree's run 1 out")
@@ -90,7 +105,8 @@ def main() -> None:
         "alternate with this tree on numba alone (BIOMETAL_AOT=0: no ahead-of-time build)"
     ))  # fmt: skip
     args = ap.parse_args()
-    results = ROOT / "results"
+    workdir = args.directory.resolve()
+    results = workdir / "results"
     if not (results / "cohort" / "cpu" / "bcftools.times").is_file():
         sys.exit("no cohort in results/: run `snakemake --cores 2 case_study_cohort` first")
     trees = [("this", ROOT, None, None)]
@@ -104,7 +120,7 @@ def main() -> None:
     print("run\ttree\tours_cpu_s\tbcftools_cpu_s\tbcftools/ours")
     for rep in range(1, args.repeats + 1):
         for name, tree, pythonpath, extra_env in trees:
-            run_jobs(tree, args.configfile, pythonpath, extra_env)
+            run_jobs(tree, workdir, args.configfile, pythonpath, extra_env)
             ours, peer, digest = measure(results)
             digests.add(digest)
             print(f"{rep}\t{name}\t{ours:.3f}\t{peer:.3f}\t{peer / ours:.2f}", flush=True)

@@ -67,6 +67,71 @@ def preload_cython_blas() -> bool:
     return True
 
 
+_SPECIAL = "scipy.special"
+_UFUNCS = "scipy.special._ufuncs"
+
+
+def scipy_special_ufuncs():
+    """scipy's compiled special functions (``betaln``, ``_binom_sf``, ...) without
+    ``scipy/special/__init__.py``.
+
+    That package file imports scipy's array-API layer, which touches ``numpy.f2py``,
+    ``numpy.testing``, ``numpy.ma`` and ``numpy.random``: ~0.1 CPU s of a cohort job whose
+    kernels need nothing but three ufuncs (``bench/cohort_job.py``). The extension module
+    ``scipy.special._ufuncs`` is loaded from its file under its own name, with a bare
+    package standing in for ``scipy.special`` while it loads (the module imports its sibling
+    extensions), and that stand-in is removed after: a later ``import scipy.special`` runs
+    the package file as usual and finds this same module (tests/unit/test_startup.py). When
+    ``scipy.special`` is already imported, or anything is unexpected, returns the usual
+    ``scipy.special._ufuncs`` by a normal import.
+    """
+    if _SPECIAL in sys.modules or _UFUNCS in sys.modules:
+        import scipy.special._ufuncs as ufuncs
+
+        return ufuncs
+    module = _load_ufuncs_alone()
+    if module is not None:
+        return module
+    import scipy.special._ufuncs as ufuncs
+
+    return ufuncs
+
+
+def _load_ufuncs_alone():
+    try:
+        spec = importlib.util.find_spec("scipy")
+        if spec is None or spec.origin is None:
+            return None
+        folder = os.path.join(os.path.dirname(spec.origin), "special")
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(folder, "_ufuncs" + suffix)
+            if os.path.exists(path):
+                break
+        else:
+            return None
+        mod_spec = importlib.util.spec_from_file_location(_UFUNCS, path)
+        if mod_spec is None or mod_spec.loader is None:
+            return None
+    except Exception:  # noqa: BLE001 - any failure: the normal import
+        return None
+    before = set(sys.modules)
+    stand_in = type(sys)(_SPECIAL)
+    stand_in.__path__ = [folder]
+    sys.modules[_SPECIAL] = stand_in
+    module = importlib.util.module_from_spec(mod_spec)
+    sys.modules[_UFUNCS] = module
+    try:
+        mod_spec.loader.exec_module(module)
+    except Exception:  # noqa: BLE001 - undo everything it registered, then the normal import
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+        return None
+    finally:
+        if sys.modules.get(_SPECIAL) is stand_in:
+            del sys.modules[_SPECIAL]
+    return module
+
+
 def _load_overload_without_registries(self, sig, target_context):  # pragma: no cover - patched in
     """numba's ``Cache.load_overload`` without the full target refresh on a cache hit.
 

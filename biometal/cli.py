@@ -204,6 +204,75 @@ def _pileup_filters(p: argparse.ArgumentParser, min_mapq: int) -> None:
     )
 
 
+def _calling_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("calling")
+    g.add_argument(
+        "--min-depth",
+        type=_int_range(0),
+        default=4,
+        metavar="N",
+        help="FILTER LowDepth below N reads (default: 4)",
+    )
+    g.add_argument(
+        "--min-alt-reads",
+        type=_int_range(1),
+        default=2,
+        metavar="N",
+        help="fewest ALT reads for a candidate (default: 2)",
+    )
+    g.add_argument(
+        "--min-af",
+        type=_fraction,
+        default=0.12,
+        metavar="F",
+        help="smallest ALT fraction for a candidate (default: 0.12)",
+    )
+    g.add_argument(
+        "--min-qual",
+        type=float,
+        default=20.0,
+        metavar="Q",
+        help="LowQual below this QUAL (default: 20)",
+    )
+    g.add_argument(
+        "--theta",
+        type=float,
+        default=0.001,
+        metavar="P",
+        help="SNP heterozygosity prior (default: 0.001)",
+    )
+    g.add_argument(
+        "--indel-theta",
+        type=float,
+        default=0.0001,
+        metavar="P",
+        help="indel heterozygosity prior (default: 0.0001)",
+    )
+    g.add_argument(
+        "--indel-error",
+        type=float,
+        default=0.001,
+        metavar="P",
+        help="per-read indel error rate (default: 0.001)",
+    )
+    g.add_argument(
+        "--overdispersion",
+        type=float,
+        default=0.02,
+        metavar="RHO",
+        help="beta-binomial overdispersion of sequencing errors (default: 0.02)",
+    )
+    g.add_argument(
+        "--max-error-pvalue",
+        type=_fraction,
+        default=0.01,
+        metavar="P",
+        help="ErrorLike when the beta-binomial P is above this (default: 0.01)",
+    )
+    g.add_argument("--no-snps", action="store_true", help="do not call SNPs")
+    g.add_argument("--no-indels", action="store_true", help="do not call indels")
+
+
 def _pileup_params(args: argparse.Namespace):
     from biometal.pileup.engine import PileupParams
 
@@ -235,10 +304,10 @@ def _run_pileup(args: argparse.Namespace) -> None:
     )
 
 
-def _run_call(args: argparse.Namespace) -> None:
-    from biometal.variants.call import CallParams, call_variants
+def _calling_params(args: argparse.Namespace):
+    from biometal.variants.call import CallParams
 
-    calling = CallParams(
+    return CallParams(
         min_depth=args.min_depth,
         min_alt_reads=args.min_alt_reads,
         min_af=args.min_af,
@@ -251,13 +320,49 @@ def _run_call(args: argparse.Namespace) -> None:
         snps=not args.no_snps,
         indels=not args.no_indels,
     )
+
+
+def _run_call(args: argparse.Namespace) -> None:
+    from biometal.variants.call import call_variants
+
     call_variants(
         args.bam,
         args.reference,
         args.out,
         sample=args.sample,
         pileup=_pileup_params(args),
-        calling=calling,
+        calling=_calling_params(args),
+    )
+
+
+def _run_joint(args: argparse.Namespace) -> None:
+    from biometal.errors import BiometalError
+    from biometal.io.bam import check_bam
+    from biometal.variants.call import bam_sample_name
+    from biometal.variants.cohort_report import gvcf_joint_job
+    from biometal.variants.gvcf import GvcfParams
+
+    args.threads = 1  # one thread: the job is many short kernel calls (see the help)
+    if args.samples:
+        samples = _csv(args.samples)
+        if len(samples) != len(args.bams):
+            raise BiometalError(f"--samples: {len(samples)} names for {len(args.bams)} BAMs")
+    else:
+        samples = [bam_sample_name(b, check_bam(b, args.reference).read_groups) for b in args.bams]
+    gvcf_dir = args.gvcf_dir or os.path.dirname(args.out) or "."
+    cpu = args.cpu_dir
+    gvcf_joint_job(
+        args.bams,
+        samples,
+        args.reference,
+        [os.path.join(gvcf_dir, f"{s}.g.vcf.gz") for s in samples],
+        [os.path.join(cpu, f"gvcf_{s}.json") for s in samples] if cpu else None,
+        args.out,
+        os.path.join(cpu, "joint.json") if cpu else None,
+        pileup=_pileup_params(args),
+        calling=_calling_params(args),
+        gvcf=GvcfParams(gq_bands=tuple(args.gq_bands), evidence_min_alt=args.evidence_min_alt),
+        backend=args.backend,
     )
 
 
@@ -712,72 +817,62 @@ def build_parser() -> argparse.ArgumentParser:
         help="sample name in the VCF (default: the BAM's read-group SM, else its file name)",
     )
     _pileup_filters(p, min_mapq=20)
-    g = p.add_argument_group("calling")
+    _calling_options(p)
+
+    # joint ----------------------------------------------------------------------------
+    p = _subparser(
+        sub,
+        "joint",
+        "gVCF of each BAM and their joint VCF (genotype priors from the cohort)",
+        "Population calling: the gVCF of every BAM (site statistics at every position, site\n"
+        "records where reads show an ALT, reference blocks banded by GQ; bgzipped + .tbi),\n"
+        "then joint genotyping of all of them into OUT (multi-sample VCF: GT, GQ, AD, DP,\n"
+        "PL per sample, cohort allele frequencies as genotype priors; + OUT.tbi). Runs on\n"
+        "one thread, in one process (as bcftools mpileup | bcftools call -m does).\n\n"
+        "example:\n  biometal joint ref.fa joint.vcf.gz s1.bam s2.bam s3.bam",
+        [be],
+        _run_joint,
+    )
+    p.add_argument("reference", metavar="REFERENCE", help="reference FASTA")
+    p.add_argument("out", metavar="OUT", type=_file_out, help="joint VCF (.vcf.gz) + .tbi")
+    p.add_argument(
+        "bams", metavar="BAM", nargs="+", help="coordinate-sorted BAMs with their indexes"
+    )
+    p.add_argument(
+        "--samples",
+        metavar="NAMES",
+        help="sample names, comma-separated, one per BAM (default: each BAM's read-group "
+        "SM, else its file name)",
+    )
+    p.add_argument(
+        "--gvcf-dir",
+        metavar="DIR",
+        help="where the gVCFs go, as SAMPLE.g.vcf.gz (default: OUT's folder)",
+    )
+    p.add_argument(
+        "--cpu-dir",
+        metavar="DIR",
+        help="also write each part's CPU seconds as JSON there: gvcf_SAMPLE.json (the "
+        "first includes the start-up) and joint.json",
+    )
+    _pileup_filters(p, min_mapq=20)
+    _calling_options(p)
+    g = p.add_argument_group("gVCF")
     g.add_argument(
-        "--min-depth",
-        type=_int_range(0),
-        default=4,
-        metavar="N",
-        help="FILTER LowDepth below N reads (default: 4)",
+        "--gq-bands",
+        type=_sizes,
+        default=[1, 5, 10, 20, 30, 40, 50, 60, 99],
+        metavar="GQS",
+        help="lower GQ bounds of the reference-block bands, comma-separated (default: "
+        "1,5,10,20,30,40,50,60,99)",
     )
     g.add_argument(
-        "--min-alt-reads",
+        "--evidence-min-alt",
         type=_int_range(1),
-        default=2,
+        default=1,
         metavar="N",
-        help="fewest ALT reads for a candidate (default: 2)",
+        help="a site record where at least N reads show one non-reference base (default: 1)",
     )
-    g.add_argument(
-        "--min-af",
-        type=_fraction,
-        default=0.12,
-        metavar="F",
-        help="smallest ALT fraction for a candidate (default: 0.12)",
-    )
-    g.add_argument(
-        "--min-qual",
-        type=float,
-        default=20.0,
-        metavar="Q",
-        help="LowQual below this QUAL (default: 20)",
-    )
-    g.add_argument(
-        "--theta",
-        type=float,
-        default=0.001,
-        metavar="P",
-        help="SNP heterozygosity prior (default: 0.001)",
-    )
-    g.add_argument(
-        "--indel-theta",
-        type=float,
-        default=0.0001,
-        metavar="P",
-        help="indel heterozygosity prior (default: 0.0001)",
-    )
-    g.add_argument(
-        "--indel-error",
-        type=float,
-        default=0.001,
-        metavar="P",
-        help="per-read indel error rate (default: 0.001)",
-    )
-    g.add_argument(
-        "--overdispersion",
-        type=float,
-        default=0.02,
-        metavar="RHO",
-        help="beta-binomial overdispersion of sequencing errors (default: 0.02)",
-    )
-    g.add_argument(
-        "--max-error-pvalue",
-        type=_fraction,
-        default=0.01,
-        metavar="P",
-        help="ErrorLike when the beta-binomial P is above this (default: 0.01)",
-    )
-    g.add_argument("--no-snps", action="store_true", help="do not call SNPs")
-    g.add_argument("--no-indels", action="store_true", help="do not call indels")
 
     # index ----------------------------------------------------------------------------
     p = _subparser(

@@ -126,9 +126,10 @@ rule cohort_map:
 rule cohort_gvcf_joint:
     """Every sample's gVCF (streaming pileup, site_stats kernel at every position, site
     records where reads show an ALT, GQ-banded reference blocks elsewhere), then joint
-    genotyping with cohort priors, in one job: the Python and numba start-up paid once, not
-    once per sample (a per-sample job buys no failure isolation: the joint step needs every
-    gVCF); the job's CPU split into one record per gVCF and the joint."""
+    genotyping with cohort priors, in one job: `biometal joint`, the command a user runs,
+    so the Python start-up is paid once and not Snakemake's script preamble too (a
+    per-sample job buys no failure isolation: the joint step needs every gVCF); the job's
+    CPU split into one record per gVCF and the joint."""
     input:
         bams=PLAN.cohort.bams,
         bais=PLAN.cohort.bais,
@@ -136,10 +137,10 @@ rule cohort_gvcf_joint:
     output:
         gvcfs=[PLAN.cohort.gvcf(s) for s in PLAN.cohort.samples],
         tbis=[f"{PLAN.cohort.gvcf(s)}.tbi" for s in PLAN.cohort.samples],
-        cpu_gvcf=[f"results/cohort/cpu/gvcf_{s}.json" for s in PLAN.cohort.samples],
+        cpu_gvcf=[PLAN.cohort.cpu(f"gvcf_{s}") for s in PLAN.cohort.samples],
         vcf=PLAN.cohort.joint,
         tbi=f"{PLAN.cohort.joint}.tbi",
-        cpu="results/cohort/cpu/joint.json",
+        cpu=PLAN.cohort.cpu("joint"),
     log:
         "logs/cohort/gvcf_joint.log",
     benchmark:
@@ -151,13 +152,15 @@ rule cohort_gvcf_joint:
         mem_mb=1000,
         gpu=PLAN.gpus,
     params:
-        samples=PLAN.cohort.samples,
-        pileup=config["variants"]["pileup"],
-        calling=config["variants"]["calling"],
-        gvcf=config["cohort"]["gvcf"],
-        backend=config["compute"]["backend"],
-    script:
-        "../scripts/cohort_gvcf_joint.py"
+        python=PLAN.python,
+        samples=",".join(PLAN.cohort.samples),
+        gvcf_dir=subpath(PLAN.cohort.gvcf("x"), parent=True),
+        cpu_dir=subpath(PLAN.cohort.cpu("joint"), parent=True),
+        options=PLAN.cohort.joint_options,
+    shell:
+        "{params.python} -m biometal joint -v {params.options} --samples {params.samples:q}"
+        " --gvcf-dir {params.gvcf_dir:q} --cpu-dir {params.cpu_dir:q}"
+        " {input.reference:q} {output.vcf:q} {input.bams:q} > {log:q} 2>&1"
 
 
 # The simulated cohort's BAMs carry their sample as SM; your own BAMs may not: there a

@@ -42,7 +42,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
 
 from biometal.errors import BiometalError
 from biometal.io.bam import check_bam
@@ -157,7 +156,7 @@ def _finish(
         rows = np.flatnonzero(gt > 0)
     else:
         rows = np.arange(len(gt))
-        log_not_ref = logsumexp(post[:, 1:] * S.LN10, axis=1) / S.LN10
+        log_not_ref = S.logsumexp(post[:, 1:] * S.LN10, axis=1) / S.LN10
         ref_gq = np.minimum(99, np.rint(-10.0 * log_not_ref)).astype(np.int64)
         gq = np.where(called & (gt > 0), gq, ref_gq)
         gt = np.where(called, gt, 0)

@@ -69,9 +69,9 @@ def gvcf_joint_job(
     samples: Sequence[str],
     reference: str | os.PathLike,
     gvcfs: Sequence[str | os.PathLike],
-    cpu_gvcf: Sequence[str | os.PathLike],
+    cpu_gvcf: Sequence[str | os.PathLike] | None,
     joint_vcf: str | os.PathLike,
-    cpu_joint: str | os.PathLike,
+    cpu_joint: str | os.PathLike | None,
     **options,
 ) -> None:
     """Every sample's gVCF (:func:`biometal.variants.gvcf.write_gvcf`) then the joint VCF
@@ -80,29 +80,51 @@ def gvcf_joint_job(
     ``evidence``), not parsed again from the file. Each output's CPU JSON holds the CPU
     spent since the previous one (the first sample's includes the start-up), so their sum
     is the job's CPU time.
-    ``options``: ``pileup``, ``calling``, ``gvcf``, ``backend`` (as write_gvcf takes them)."""
+    ``cpu_gvcf`` / ``cpu_joint`` None: no CPU JSON. ``options``: ``pileup``, ``calling``,
+    ``gvcf``, ``backend`` (as write_gvcf takes them). The ``biometal joint`` command and the
+    ``cohort_gvcf_joint`` rule run it."""
     import gc
 
+    from biometal.io.bam import check_bam
     from biometal.variants.gvcf import write_gvcf
     from biometal.variants.joint import joint_genotype
 
-    n = {len(bams), len(samples), len(gvcfs), len(cpu_gvcf)}
+    cpu_files = [None] * len(bams) if cpu_gvcf is None else list(cpu_gvcf)
+    n = {len(bams), len(samples), len(gvcfs), len(cpu_files)}
     if len(n) != 1:
         raise BiometalError(f"gvcf_joint_job: {len(bams)} BAMs for {len(samples)} samples")
+    twice = sorted({s for s in samples if list(samples).count(s) > 1})
+    if twice:
+        raise BiometalError(
+            f"sample {twice[0]!r} is named by more than one BAM: each sample needs its own "
+            "name (biometal joint --samples; the BAMs' read-group SM)"
+        )
+    for bam in bams:  # every input before the first output (one-line errors)
+        check_bam(bam, reference)
     mark = 0.0
     evidence: list = []  # each gVCF's records as written: the joint step does not reparse
-    for bam, sample, out, cpu in zip(bams, samples, gvcfs, cpu_gvcf, strict=True):
-        stats = write_gvcf(
-            bam, reference, out, sample=sample, threads=1, evidence=evidence, **options
-        )
-        # what is alive now (the evidence kept for the joint step, the library) is kept
-        # to the end: out of the collector's sight, not scanned again by each collection
-        gc.freeze()
-        now = cpu_seconds()
-        write_cpu(cpu, {**stats, "cpu_s": now - mark})
-        mark = now
-    stats = joint_genotype(evidence, reference, joint_vcf, calling=options.get("calling"))
-    write_cpu(cpu_joint, {**stats, "cpu_s": cpu_seconds() - mark})
+    written: list[str] = []
+    try:
+        for bam, sample, out, cpu in zip(bams, samples, gvcfs, cpu_files, strict=True):
+            written += [str(out), f"{out}.tbi"]
+            stats = write_gvcf(
+                bam, reference, out, sample=sample, threads=1, evidence=evidence, **options
+            )
+            # what is alive now (the evidence kept for the joint step, the library) is kept
+            # to the end: out of the collector's sight, not scanned again by each collection
+            gc.freeze()
+            now = cpu_seconds()
+            if cpu is not None:
+                written.append(str(cpu))
+                write_cpu(cpu, {**stats, "cpu_s": now - mark})
+            mark = now
+        stats = joint_genotype(evidence, reference, joint_vcf, calling=options.get("calling"))
+    except BaseException:  # no partial cohort: the gVCFs written so far go too
+        for path in written:
+            Path(path).unlink(missing_ok=True)
+        raise
+    if cpu_joint is not None:
+        write_cpu(cpu_joint, {**stats, "cpu_s": cpu_seconds() - mark})
 
 
 def bcftools_multisample(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import gzip
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from biometal.errors import ConfigError
@@ -52,6 +52,28 @@ def parse_region(text: str) -> tuple[str, int, int | None]:
     if start < 1 or end < start:
         raise ConfigError(f"config cohort.region: '{text}' needs 1 <= start <= end")
     return m.group(1), start - 1, end
+
+
+def joint_options(config: dict) -> str:
+    """``biometal joint``'s options for the workflow's config: the variant case study's
+    pileup filters and calling thresholds (``variants.pileup``, ``variants.calling``), the
+    gVCF options (``cohort.gvcf``) and the backend (``compute.backend``); every key of those
+    sections the job uses, so the command runs with what the config says
+    (tests/unit/test_cohort_plan.py parses them back)."""
+    pileup, calling = config["variants"]["pileup"], config["variants"]["calling"]
+    gvcf = config["cohort"]["gvcf"]
+    opts = [
+        f"--backend {config['compute']['backend']}",
+        f"--min-mapq {int(pileup['min_mapq'])}",
+        f"--min-baseq {int(pileup['min_baseq'])}",
+        f"--ff {','.join(pileup['exclude_flags']) or ','}",
+        *(["--count-orphans"] if pileup["count_orphans"] else []),
+        f"--region-size {int(pileup['region_size'])}",
+        *(f"--{key.replace('_', '-')} {value!r}" for key, value in sorted(calling.items())),
+        f"--gq-bands {','.join(str(int(b)) for b in gvcf['gq_bands'])}",
+        f"--evidence-min-alt {int(gvcf['evidence_min_alt'])}",
+    ]
+    return " ".join(opts)
 
 
 def vcf_samples(path: str) -> list[str]:
@@ -88,6 +110,7 @@ class CohortPlan:
     truth_input: str | None = None
     interval: tuple[str, int, int | None] | None = None
     ena_runs_table: str = ""
+    joint_options: str = ""  # biometal joint's options from the config (joint_options())
 
     region = f"{CO}/data/ref.fa"  # the cohort's reference FASTA (every job reads this one)
     joint = f"{CO}/joint.vcf.gz"
@@ -257,6 +280,10 @@ def _own_samples(sheet: str) -> dict[str, dict]:
 def cohort_plan(config: dict, sim: SimData, peers: PeerFinder) -> CohortPlan:
     """The case_study_cohort target's plan of a validated config. Raises ConfigError (one
     line, naming the key or file) for a cohort the workflow cannot run."""
+    return replace(_cohort_plan(config, sim, peers), joint_options=joint_options(config))
+
+
+def _cohort_plan(config: dict, sim: SimData, peers: PeerFinder) -> CohortPlan:
     cfg = config["cohort"]
     peer_list = peers.enabled(cfg["peers"], "variant-calling")  # one note with the variants'
     # cohort.samples: a number (simulated samples) or a sample sheet (your own cohort)

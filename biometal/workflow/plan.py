@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +46,9 @@ class Plan:
     cohort: CohortPlan
     gpus: int
     notes: tuple[str, ...]
+    #: the Python that runs the library in a ``shell:`` rule (``python -m biometal ...``):
+    #: the conda env's under --sdm conda, else the one running Snakemake (as for script:)
+    python: str = "python"
 
     bench_alignment = list(BENCH_ALIGNMENT_OUTPUTS)
     # a {sample} wildcard matches what a sample sheet accepts as a name (no '/')
@@ -94,4 +99,5 @@ def plan_workflow(
         cohort=cohort_plan(config, sim, peers),
         gpus=config["compute"]["gpus"],
         notes=tuple(peers.notes),
+        python="python" if conda else shlex.quote(sys.executable),
     )

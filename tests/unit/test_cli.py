@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = (
     "pileup",
     "call",
+    "joint",
     "vcf",
     "index",
     "quant",
@@ -191,6 +192,58 @@ def test_call_equals_library(ds, work: Path) -> None:
     assert cli == gzip.decompress((work / "lib.vcf.gz").read_bytes()).decode()
     assert (work / "cli.vcf.gz.tbi").stat().st_size > 0
     assert "\tS1\n" in cli and sum(not ln.startswith("#") for ln in cli.splitlines()) > 10
+
+
+def test_joint_equals_library(ds, work: Path, capsys) -> None:
+    """`biometal joint` (two samples: the same BAM under two names) writes what
+    gvcf_joint_job writes, gVCFs into --gvcf-dir, CPU JSONs into --cpu-dir."""
+    from biometal.pileup.engine import PileupParams
+    from biometal.variants.call import CallParams
+    from biometal.variants.cohort_report import gvcf_joint_job
+    from biometal.variants.gvcf import GvcfParams
+
+    bam, ref = str(ds.bam), str(ds.reference)
+    argv = ["joint", ref, "out/joint.vcf.gz", bam, bam, "--samples", "A,B"]
+    assert main([*argv, "--gvcf-dir", "g", "--cpu-dir", "cpu", "--gq-bands", "5,20"]) == 0
+    lib = work / "lib"
+    gvcf_joint_job(
+        [bam, bam], ["A", "B"], ref, [lib / "A.g.vcf.gz", lib / "B.g.vcf.gz"], None,
+        lib / "joint.vcf.gz", None, pileup=PileupParams(min_mapq=20, threads=1),
+        calling=CallParams(), gvcf=GvcfParams(gq_bands=(5, 20)),
+    )  # fmt: skip
+
+    def body(path: Path) -> str:  # the ## header names paths and the command
+        text = gzip.decompress(path.read_bytes()).decode()
+        return "".join(ln for ln in text.splitlines(True) if not ln.startswith("##"))
+
+    for name in ("A", "B"):
+        assert body(work / "g" / f"{name}.g.vcf.gz") == body(lib / f"{name}.g.vcf.gz")
+        assert (work / "g" / f"{name}.g.vcf.gz.tbi").stat().st_size > 0
+        assert json.loads((work / "cpu" / f"gvcf_{name}.json").read_text())["cpu_s"] > 0
+    joint = body(work / "out" / "joint.vcf.gz")
+    assert joint == body(lib / "joint.vcf.gz") and joint.count("\n") > 10
+    assert "\tFORMAT\tA\tB\n" in joint and "<NON_REF>" not in joint
+    assert (work / "out" / "joint.vcf.gz.tbi").stat().st_size > 0
+    # default sample names: each BAM's read-group SM; gVCFs next to OUT
+    assert main(["joint", ref, "one/joint.vcf.gz", bam]) == 0
+    assert (work / "one" / "S1.g.vcf.gz").is_file() and not (work / "one" / "cpu").exists()
+    capsys.readouterr()
+
+
+def test_joint_errors_are_one_line(ds, work: Path, capsys) -> None:
+    bam, ref = str(ds.bam), str(ds.reference)
+    assert main(["joint", ref, "j.vcf.gz", bam, bam]) == 1  # both BAMs are SM S1
+    assert "sample 'S1' is named by more than one BAM" in one_error_line(
+        capsys.readouterr().err, "joint"
+    )
+    assert main(["joint", ref, "j.vcf.gz", bam, "--samples", "A,B"]) == 1
+    assert "--samples: 2 names for 1 BAMs" in one_error_line(capsys.readouterr().err, "joint")
+    assert main(["joint", ref, "j.vcf.gz", bam, "missing.bam", "--samples", "A,B"]) == 1
+    assert "missing.bam: BAM file not found" in one_error_line(capsys.readouterr().err, "joint")
+    assert main(["joint", ref, "j.vcf.gz", bam, "--gq-bands", "20,5"]) == 1
+    assert "gq_bands must be increasing" in one_error_line(capsys.readouterr().err, "joint")
+    assert not list(work.iterdir())  # nothing written, not even the first sample's gVCF
+    assert main(["joint", ref, "-", bam]) == 2  # a VCF + index cannot go to stdout
 
 
 def test_bam_errors_are_one_line(ds, work: Path, capsys) -> None:
@@ -494,6 +547,13 @@ def test_readme_examples_run(ds, work: Path) -> None:
         "results/data/metagenome/meta_R1.fastq.gz": ds.r1,
         "results/data/metagenome/meta_R2.fastq.gz": ds.r2,
         "results/data/metagenome/genomes.fa": ds.reference,
+        "results/cohort/data/ref.fa": ds.reference,
+        "results/cohort/data/ref.fa.fai": Path(f"{ds.reference}.fai"),
+        **{
+            f"results/cohort/bam/C0{i}.bam{x}": Path(f"{ds.bam}{x}")
+            for i in (1, 2, 3)
+            for x in ("", ".bai")
+        },
         "results/dnabert/models/standard.pt": checkpoint,
         "config": ROOT / "config",
     }
@@ -514,7 +574,14 @@ def test_readme_examples_run(ds, work: Path) -> None:
         assert proc.returncode == 0, (line, proc.stderr)
         assert "error" not in proc.stderr, (line, proc.stderr)
     out = work / "results/cli"
-    for name in ("sim.pileup.tsv.gz", "sim.vcf.gz.tbi", "rna01.quant.tsv", "sim_R1.smems.txt"):
+    for name in (
+        "sim.pileup.tsv.gz",
+        "sim.vcf.gz.tbi",
+        "rna01.quant.tsv",
+        "sim_R1.smems.txt",
+        "cohort.vcf.gz.tbi",
+        "gvcf/C03.g.vcf.gz.tbi",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert np.load(out / "meta_R1.tokens.npy").shape[1] == 64
     assert "project: PRJEB31736" in (out / "1000g.config.yaml").read_text()

@@ -193,3 +193,37 @@ def test_inputs_reference_truth_and_bam(tmp_path: Path) -> None:
     assert subset_bam(bam, ref, tmp_path / "cut.bam", ("c1", 60, 130)) == 2  # r1 ends at 70
     with pysam.AlignmentFile(str(tmp_path / "cut.bam")) as fh:
         assert [r.query_name for r in fh.fetch("c1")] == ["r1", "r2"]
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        {},
+        {
+            "variants": {
+                "pileup": {"min_mapq": 5, "min_baseq": 20, "count_orphans": True,
+                           "exclude_flags": ["UNMAP", "DUP"], "region_size": 5000},
+                "calling": {"min_qual": 30.5, "theta": 1e-05, "min_af": 0.2, "min_depth": 7},
+            },
+            "cohort": {"gvcf": {"gq_bands": [10, 20], "evidence_min_alt": 2}},
+            "compute": {"backend": "cpu"},
+        },
+    ],
+)  # fmt: skip
+def test_joint_options_are_the_configs_params(sections: dict) -> None:
+    """The cohort_gvcf_joint rule runs `biometal joint` with PLAN.cohort.joint_options: parsed
+    back by the command's own parser they are the parameters the config says."""
+    from biometal.cli import _calling_params, _pileup_params, build_parser
+    from biometal.pileup.params import pileup_params
+    from biometal.variants.call import CallParams
+
+    cfg = _config(**sections)
+    plan = plan_workflow(cfg, which=_everything)
+    args = build_parser().parse_args(["joint", *plan.cohort.joint_options.split(), "r", "o", "b"])
+    args.threads = 1
+    backend = cfg["compute"]["backend"]
+    assert args.backend == backend
+    assert _pileup_params(args) == pileup_params(cfg["variants"]["pileup"], backend=backend)
+    assert _calling_params(args) == CallParams(**cfg["variants"]["calling"])
+    assert args.gq_bands == cfg["cohort"]["gvcf"]["gq_bands"]
+    assert args.evidence_min_alt == cfg["cohort"]["gvcf"]["evidence_min_alt"]

@@ -57,3 +57,27 @@ def test_betabinomial_sf_is_the_sum_of_scipys_terms():
             pmf = np.exp(stats.betabinom.logpmf(i, np.full(i.size, n[j]), a[j], b[j]))
             want[j] = min(np.add.reduce(pmf), 1.0) if i.size else 0.0
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
+def test_logsumexp_is_scipys_bit_for_bit():
+    """sitestats.logsumexp replaces scipy.special.logsumexp (whose package import costs a
+    short job ~0.1 CPU s): same values, bit for bit, ties and infinities included."""
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(8)
+    a = rng.normal(0, 30, (5_000, 3))
+    a[:200, 1] = a[:200, 0]  # ties of the largest term
+    a[200:400, 2] = -np.inf
+    a[400:450] = -np.inf  # all -inf
+    a[450:460, 0] = np.inf
+    a[460:470, 1] = np.nan
+    a[470:480] = [-1e308, -1e308, 1e308]
+    a[480:500] = np.round(a[480:500])
+    with np.errstate(all="ignore"):  # scipy's subtraction overflows at +-1e308 (so do we)
+        for axis in (-1, 0, 1):
+            for keep in (False, True):
+                want = logsumexp(a, axis=axis, keepdims=keep)
+                _same(S.logsumexp(a, axis=axis, keepdims=keep), want)
+    _same(S.logsumexp(a[:, :2], axis=1), logsumexp(a[:, :2], axis=1))
+    _same(S.logsumexp(a[7]), logsumexp(a[7], axis=-1))
+    _same(S.logsumexp(np.zeros((4, 0)), axis=1), logsumexp(np.zeros((4, 0)), axis=1))

@@ -126,3 +126,40 @@ def test_defer_numba_registries_loads_cached_functions_and_still_compiles(tmp_pa
     ]
     assert runs[0] == ["0", "True"]  # cold cache: compiled, with the full set-up
     assert runs[2] == ["2", "False"]  # warm: both loaded, no registries imported
+
+
+def test_scipy_special_ufuncs_alone_then_the_package_as_usual():
+    """sitestats takes betaln and _binom_sf from scipy.special._ufuncs loaded without the
+    package file (biometal._startup.scipy_special_ufuncs); a later import of scipy.special
+    and scipy.stats is the usual one and shares that same module."""
+    pytest.importorskip("scipy")
+    code = textwrap.dedent(
+        """
+        import sys
+        from biometal.variants import sitestats as S
+        assert "scipy.special" not in sys.modules
+        assert "scipy._lib._array_api" not in sys.modules
+        light = sys.modules["scipy.special._ufuncs"]
+        assert S.betaln is light.betaln and S._binom_sf is light._binom_sf
+        import scipy.special
+        import scipy.stats
+        assert scipy.special._ufuncs is light and scipy.special.betaln is light.betaln
+        assert abs(scipy.special.gamma(5.0) - 24.0) < 1e-12
+        assert abs(scipy.stats.binom.sf(2, 10, 0.1) - S.binomial_sf(3, 10, 0.1)) == 0
+        from biometal._startup import scipy_special_ufuncs
+        assert scipy_special_ufuncs() is light
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_scipy_special_ufuncs_after_the_package_is_the_packages():
+    pytest.importorskip("scipy")
+    code = textwrap.dedent(
+        """
+        import scipy.special
+        from biometal._startup import scipy_special_ufuncs
+        assert scipy_special_ufuncs() is scipy.special._ufuncs
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
