@@ -154,8 +154,8 @@ rule cohort_gvcf_joint:
     params:
         python=PLAN.python,
         samples=",".join(PLAN.cohort.samples),
-        gvcf_dir=subpath(PLAN.cohort.gvcf("x"), parent=True),
-        cpu_dir=subpath(PLAN.cohort.cpu("joint"), parent=True),
+        gvcf_dir=lambda wildcards, output: os.path.dirname(output.gvcfs[0]),
+        cpu_dir=subpath(output.cpu, parent=True),
         options=PLAN.cohort.joint_options,
     shell:
         "{params.python} -m biometal joint -v {params.options} --samples {params.samples:q}"
