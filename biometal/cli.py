@@ -244,9 +244,9 @@ def _calling_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--indel-theta",
         type=float,
-        default=0.0001,
+        default=0.001,
         metavar="P",
-        help="indel heterozygosity prior (default: 0.0001)",
+        help="indel heterozygosity prior (default: 0.001)",
     )
     g.add_argument(
         "--indel-error",

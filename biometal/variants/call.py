@@ -69,7 +69,7 @@ class CallParams:
     min_af: float = 0.12
     min_qual: float = 20.0
     theta: float = 0.001
-    indel_theta: float = 0.0001
+    indel_theta: float = 0.001
     indel_error: float = 0.001
     overdispersion: float = 0.02
     max_error_pvalue: float = 0.01

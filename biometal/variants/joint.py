@@ -26,9 +26,11 @@ record of any sample, or an indel record of any sample; one biallelic record per
   polymorphic site ``theta * sum_{i<2N} 1/i`` (Watterson; ``indel_theta`` for indels) and the
   likelihood of a polymorphic site at the EM frequency.
 
-Records: every candidate where at least one sample's GT carries the ALT; FILTER ``LowQual``
-when QUAL < ``min_qual``. INFO: AF (the EM frequency), AC / AN (called genotypes), DP (sum
-of the samples' depths), TYPE, NS (samples with data). Bgzipped VCF 4.3 + ``.tbi``, atomic.
+Records: every candidate where at least one sample's GT carries the ALT and the samples'
+depths add up to ``min_depth`` (the cohort's reads, as one sample's are for ``call``);
+FILTER ``LowQual`` when QUAL < ``min_qual``. INFO: AF (the EM frequency), AC / AN (called
+genotypes), DP (sum of the samples' depths), TYPE, NS (samples with data). Bgzipped VCF 4.3
++ ``.tbi``, atomic.
 
 :func:`sample_alleles` reads the ALT alleles one sample carries in a multi-sample VCF
 (normalised as :mod:`biometal.variants.evaluate` does), for per-sample scoring.
@@ -748,7 +750,11 @@ def joint_genotype(
         # the posteriors' argmax is never above lp's (exp does not decrease), so only
         # candidates where lp favours an ALT genotype in a sample with data can be records:
         # the posteriors are computed for those alone (the same operations on their rows)
-        maybe = np.flatnonzero((has & (lp.argmax(axis=2) > 0)).any(axis=1))
+        # and only where the samples' reads add up to min_depth (a handful of reads in
+        # the cohort, e.g. misaligned ones inside a deletion that every sample carries,
+        # would otherwise set the frequency alone)
+        deep = dp.sum(axis=1) >= calling.min_depth
+        maybe = np.flatnonzero((has & (lp.argmax(axis=2) > 0)).any(axis=1) & deep)
         lp_m = lp[maybe]
         mx = lp_m.max(axis=2, keepdims=True)
         lse = mx[..., 0] + np.log(np.exp(lp_m - mx).sum(axis=2))

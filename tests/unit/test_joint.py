@@ -188,6 +188,36 @@ def test_sample_without_own_call_is_genotyped_at_cohort_indel(tmp_path):
     assert calls == {("chrT", p, site.ref, site.alt): "het"}
 
 
+def test_cohort_depth_below_min_depth_is_no_record(tmp_path):
+    """Two samples with one read each at a position, both showing the same SNP (as
+    misaligned reads inside a deletion every sample carries do): the cohort has
+    min_alt_reads ALT reads but only 2 reads in all, so no record at min_depth 4; at
+    min_depth 2 the same evidence is a record (so the test can fail)."""
+    from indel_reads import Site, alt_read, write_bam
+    from indel_reads import reference as make_ref
+
+    from biometal.variants.call import CallParams
+
+    ref_fa = tmp_path / "ref.fa"
+    seq = make_ref(ref_fa, seed=11)
+    p = 1500
+    site = Site(seq, p, seq[p], next(b for b in "ACGT" if b != seq[p]))
+    gvcfs = []
+    for s, start in (("A", p - 40), ("B", p - 70)):
+        bam = write_bam(tmp_path / f"{s}.bam", len(seq), s, [alt_read(site, start)])
+        gvcfs.append(tmp_path / f"{s}.g.vcf.gz")
+        write_gvcf(bam, ref_fa, gvcfs[-1], backend="cpu")
+
+    def records(min_depth):
+        out = tmp_path / f"joint{min_depth}.vcf.gz"
+        joint_genotype(gvcfs, ref_fa, out, calling=CallParams(min_depth=min_depth))
+        with pysam.VariantFile(str(out)) as fh:
+            return [(r.pos - 1, r.ref, r.alts[0]) for r in fh]
+
+    assert records(4) == []
+    assert records(2) == [(p, site.ref, site.alt)]
+
+
 def test_compiled_em_is_the_numpy_em_bit_for_bit():
     """The compiled EM (per site, numpy's pairwise sums replayed) gives the numpy code's
     frequencies bit for bit, for cohort sizes on every path of numpy's summation (< 8,
