@@ -10,6 +10,8 @@ N scored like parasail's ``matrix_create("ACGTN", 2, -3)``), one thread:
   read: the cost model picks the layout);
 - ``biometal-copies``: ``align_batch(reads, [target] * n, threads=1)`` (n equal targets,
   detected as one);
+- ``biometal-int16``: the shared-target layout forced to int16 lanes (``strategy=
+  "shared16"``: 64 queries a group, no byte pass), the layout before the 8-bit one;
 - ``parasail-sw_striped_16``, ``parasail-sw_striped_profile_16`` (profile built per read,
   inside the timing) and ``parasail-sw_striped_sat`` (8-bit first, 16-bit on overflow),
   parasail 1.3.4 called once per pair from Python, as a Python user would.
@@ -131,6 +133,17 @@ def methods(reads: list[str], targets: list[str]):
     out = {"biometal": ours(tb)}
     if shared:
         out["biometal-copies"] = ours(tcopies)
+
+        def int16():
+            from biometal.kernels import smith_waterman as sw
+
+            r = sw.align_pairs(qb.codes, qb.offsets, tb.codes, tb.offsets,
+                               SCORING.substitution_matrix(), SCORING.gap_open,
+                               SCORING.gap_extend, "local", None, False, "cpu", "shared16",
+                               threads=1)  # fmt: skip
+            return r.score, r.query_end, r.target_end
+
+        out["biometal-int16"] = int16
     try:
         import parasail
     except ImportError:

@@ -40,7 +40,9 @@ Backends. ``cpu`` (numba, :mod:`.smith_waterman_cpu`): lane groups of 64 pairs a
 lock-step (int16, AVX-512/AVX2) for batches, an anti-diagonal wavefront per pair for small
 batches, long pairs in small numbers and banded alignment (int16 or int32 per pair, from a
 bound on the scores), and for many queries against one shared target (local, score only)
-lane groups of queries with the target streamed once per group ("shared"), and for long
+lane groups of queries with the target streamed once per group ("shared": bytes, 128
+queries a group, exact through re-runs of saturated stretches, for queries of up to 256
+rows; int16 otherwise, or forced with "shared16"), and for long
 pairs (local, score only, match/mismatch scores) each pair's query cut into segments
 that share the 64 lanes, skewed by one column per segment ("segments"); a throughput
 model picks the layout, and work under ``PARALLEL_MIN_CELLS`` stays on the calling thread.
@@ -70,7 +72,9 @@ from ._threads import numba_threads, pool_size
 from .backend import resolve_backend
 
 MODES = ("local", "global", "semiglobal", "extension")
-STRATEGIES = ("auto", "lanes", "antidiagonal", "shared", "segments")
+STRATEGIES = ("auto", "lanes", "antidiagonal", "shared", "shared16", "segments")
+#: the shared-target layouts a caller can force ("shared": bytes where they apply, else int16)
+_SHARED_FORCED = ("shared", "shared16")
 CIGAR_OPS = "=XIDS"
 
 #: below this many pairs (and for banded alignment) the CPU always uses the per-pair
@@ -346,10 +350,10 @@ def _align_cpu(
     if seg_forced:
         strategy = "antidiagonal"  # for the pairs the segments layout cannot take
     per_pair = None  # pairs left to the anti-diagonal layout (None: all)
-    if shared_t is not None and strategy in ("auto", "shared"):
+    if shared_t is not None and strategy in ("auto", *_SHARED_FORCED):
         per_pair = _align_shared(qc, qo, shared_t, lq, lt, bound, m16, go, ge, threads,
                                  parallel, trace, strategy, out, seg_ok)  # fmt: skip
-        if per_pair is not None or strategy == "shared":
+        if per_pair is not None or strategy in _SHARED_FORCED:
             strategy = "antidiagonal"
         if per_pair is not None and not per_pair.any():
             return
@@ -428,6 +432,43 @@ def _align_cpu(
                 (*out, _trace_scratch(par, need)))  # fmt: skip
 
 
+#: measured single-thread throughput (lane cells/ns, lanes of 128, padding included) of the
+#: 8-bit shared-target layout, 150 bp reads against 5 - 48.5 kb targets (AVX-512)
+_SHARED8_GCUPS = 28.0
+#: throughput (cells/ns) of its exact re-runs of saturated stretches (one lane, int32,
+#: scalar: ~2.7 ns a cell; with the span modelled below: ~30 us per 150 bp read, measured)
+_SHARED8_RERUN_GCUPS = 0.75
+
+
+def _shared8_bias(m16: np.ndarray, go: int, ge: int, lq: np.ndarray) -> int | None:
+    """The bias of the 8-bit shared layout for this matrix (None: the layout does not
+    apply: a query longer than SHARED_QBLOCK rows, scores or gaps beyond a byte, or a
+    bias leaving fewer than half of the byte's range to the scores)."""
+    from . import smith_waterman_cpu as k
+
+    if len(lq) == 0 or int(lq.max()) > k.SHARED_QBLOCK:
+        return None
+    scores = m16[: k.QPAD + 1, :5]  # query codes and the pad row, against target codes
+    bias = max(0, -int(scores.min()))
+    if bias > 127 or int(scores.max()) + bias > 255 or not (0 <= go <= 255 and 0 <= ge <= 255):
+        return None
+    return bias
+
+
+def _other_seconds(lq, lt, bound, threads, seg_ok) -> float:
+    """Modelled time of the best layout other than the shared-target ones for these pairs
+    (lane groups, anti-diagonal wavefront, segments where eligible)."""
+    lo = np.lexsort((lt, lq))
+    lqs, lts = lq[lo], lt[lo]
+    gs = np.minimum(np.arange((len(lqs) + 63) // 64 + 1, dtype=np.int64) * 64, len(lqs))
+    lanes = float((np.maximum.reduceat(lqs, gs[:-1]) * np.maximum.reduceat(lts, gs[:-1]))
+                  .sum()) * 64 / _LANES_GCUPS[False] / min(threads, len(gs) - 1)  # fmt: skip
+    other = min(lanes, _antidiag_seconds(lqs, lts, threads, False))
+    if seg_ok and _segments_eligible(lqs, lts, bound[lo], SEG_MIN_LEN).all():
+        other = min(other, _segments_seconds(lqs, lts, threads))
+    return other
+
+
 def _align_shared(
     qc, qo, t, lq, lt, bound, m16, go, ge, threads, parallel, trace, strategy, out, seg_ok
 ) -> np.ndarray | None:
@@ -443,6 +484,50 @@ def _align_shared(
     n = len(lq)
     ltv = len(t)
     order = np.argsort(lq, kind="stable").astype(np.int64)
+    bias = None if strategy == "shared16" else _shared8_bias(m16, go, ge, lq)
+    if bias is not None:
+        # bytes, 128 queries a group (exact at any score: saturated stretches re-run); a
+        # last group of at most 64 queries (the longest) goes in int16 instead: half the
+        # lanes of a byte group cost more than a full int16 group
+        L8, L16 = k.SHARED8_LANES, k.SHARED_LANES
+        rest = n % L8 if 0 < n % L8 <= L16 else 0
+        n8 = n - rest
+        n_groups = (n8 + L8 - 1) // L8
+        gstart = np.minimum(np.arange(n_groups + 1, dtype=np.int64) * L8, n8)
+        gq = np.maximum.reduceat(lq[order], gstart[:-1]) if n_groups else np.zeros(0, np.int64)
+        tail = order[n8:]
+        tail_ok = (
+            rest > 0 and int(bound[tail].max()) < _I16_LIMIT and int(lq[tail].max()) < _I16_LIMIT
+        )
+        if strategy == "auto":
+            if trace or ltv < SHARED_MIN_TARGET or n < LANES_MIN_PAIRS:
+                return None
+            mine = float(gq.sum()) * ltv * L8 / _SHARED8_GCUPS
+            # every query saturating once (the worst case): a re-run of about half its
+            # length plus two intervals of columns, one lane at a time
+            span = np.minimum(ltv, lq[order[:n8]] // 2 + 2 * k.SHARED8_K)
+            mine += float((lq[order[:n8]] * span).sum()) / _SHARED8_RERUN_GCUPS
+            if tail_ok:
+                mine += float(lq[tail].max()) * ltv * L16 / _SHARED_GCUPS
+            mine /= min(max(1, threads), n_groups + (rest > 0))
+            g16 = np.minimum(np.arange((n + L16 - 1) // L16 + 1, dtype=np.int64) * L16, n)
+            int16 = _shared_seconds(np.maximum.reduceat(lq[order], g16[:-1]), ltv, threads)
+            if mine > min(int16, _other_seconds(lq, lt, bound, threads, seg_ok)):
+                bias = None  # the int16 layout below decides against the others
+    if bias is not None:
+        score, _, qe, _, te = out[:5]
+        if n_groups:
+            groups = np.arange(n_groups, dtype=np.int64)
+            run = k.shared8_driver if parallel and n_groups > 1 else k.shared8_driver_serial
+            run(qc, qo, t, order, gstart, groups, m16, go, ge, bias, k.SHARED8_K,
+                k.SHARED8_D, score, qe, te)  # fmt: skip
+        per_pair = np.zeros(n, bool)
+        if tail_ok:
+            k.shared_driver_serial(qc, qo, t, tail, np.array([0, rest], np.int64),
+                                   np.zeros(1, np.int64), m16, go, ge, score, qe, te)  # fmt: skip
+        elif rest:
+            per_pair[tail] = True
+        return per_pair
     n_groups = (n + k.SHARED_LANES - 1) // k.SHARED_LANES
     gstart = np.minimum(np.arange(n_groups + 1, dtype=np.int64) * k.SHARED_LANES, n)
     gq = np.maximum.reduceat(lq[order], gstart[:-1])
@@ -456,15 +541,9 @@ def _align_shared(
         sel = np.zeros(n, bool)
         for g in np.flatnonzero(ok):
             sel[order[gstart[g] : gstart[g + 1]]] = True
-        lo = np.lexsort((lt[sel], lq[sel]))
-        lqs, lts = lq[sel][lo], lt[sel][lo]
-        gs = np.minimum(np.arange((len(lqs) + 63) // 64 + 1, dtype=np.int64) * 64, len(lqs))
-        lanes = float((np.maximum.reduceat(lqs, gs[:-1]) * np.maximum.reduceat(lts, gs[:-1]))
-                      .sum()) * 64 / _LANES_GCUPS[False] / min(threads, len(gs) - 1)  # fmt: skip
-        other = min(lanes, _antidiag_seconds(lqs, lts, threads, False))
-        if seg_ok and _segments_eligible(lqs, lts, bound[sel][lo], SEG_MIN_LEN).all():
-            other = min(other, _segments_seconds(lqs, lts, threads))
-        if _shared_seconds(gq[ok], ltv, threads) > other:
+        if _shared_seconds(gq[ok], ltv, threads) > _other_seconds(
+            lq[sel], lt[sel], bound[sel], threads, seg_ok
+        ):
             return None
     groups = np.flatnonzero(ok).astype(np.int64)
     score, _, qe, _, te = out[:5]
@@ -713,12 +792,12 @@ def align_pairs(
         np.zeros(n, np.int64),  # nops
     )
     shared_t = None
-    if n and (strategy == "shared" or (
+    if n and (strategy in _SHARED_FORCED or (
         strategy == "auto" and mode_i == 0 and not traceback and not banded
         and n >= LANES_MIN_PAIRS and (broadcast or int(lt[0]) >= SHARED_MIN_TARGET)
     )):  # fmt: skip
         shared_t = tc[:lt1] if broadcast else _shared_target(tc, to)
-    if strategy == "shared" and (shared_t is None or mode_i != 0 or traceback or banded):
+    if strategy in _SHARED_FORCED and (shared_t is None or mode_i != 0 or traceback or banded):
         raise ValueError(
             "align: the shared layout needs one target for every query, local mode, "
             "no traceback and no band"

@@ -24,6 +24,10 @@ bit for bit, down to the CIGAR; the choice is only about speed):
   up only for columns that raise a lane's best). ``int16``, the 64 lanes one explicit LLVM
   vector (see the section's comment: F, the diagonal and the column maximum stay in
   registers, 2 zmm with AVX-512BW); groups whose scores could leave int16 go per pair.
+  For queries of at most SHARED_QBLOCK rows the same DP runs in unsigned bytes, 128
+  queries a vector, and the stretches where a lane reaches the top of the byte are re-run
+  exactly from saved states (see "shared-target layout in 8 bits" below): ~1.4x the int16
+  layout for 150 bp reads against a 48.5 kb genome.
   1 thread, 150 bp reads against 48.5 kb: ~11 GCUPS on an AVX-512 CPU (was ~7.3 with
   LLVM's own 256-bit loop vectorisation) against ~4.5 for the general lane groups
   (measured; the Metal source has no such layout: one thread per pair there).
@@ -922,121 +926,153 @@ SHARED_LANES = 64
 #: within noise for 1-2.5 kb reads (measured, 1 thread)
 SHARED_QBLOCK = 256
 
-_VEC = ir.VectorType(ir.IntType(16), SHARED_LANES)
+
+class _LaneVec(types.Type):
+    """numba type of an LLVM vector ``<lanes x i{bits}>`` (a lane group's values)."""
+
+    def __init__(self, bits: int, lanes: int):
+        self.bits, self.lanes = bits, lanes
+        self.ir = ir.VectorType(ir.IntType(bits), lanes)
+        super().__init__(name=f"i{bits}x{lanes}")
 
 
-class _I16Vec(types.Type):
-    """numba type of a <SHARED_LANES x i16> LLVM vector (a lane group's values)."""
-
-    def __init__(self):
-        super().__init__(name=f"i16x{SHARED_LANES}")
-
-
-i16vec = _I16Vec()
-
-
-@register_model(_I16Vec)
-class _I16VecModel(models.PrimitiveModel):
+@register_model(_LaneVec)
+class _LaneVecModel(models.PrimitiveModel):
     def __init__(self, dmm, fe_type):
-        super().__init__(dmm, fe_type, _VEC)
+        super().__init__(dmm, fe_type, fe_type.ir)
 
 
-def _int16_array(a) -> bool:
-    return isinstance(a, types.Array) and a.dtype == types.int16 and a.ndim == 1
+def _vector_ops(vt: _LaneVec, dtype, signed: bool):
+    """Intrinsics on ``vt`` over 1-D arrays of ``dtype``: load, store, splat, max,
+    saturating add, saturating unsigned subtract (for values >= 0: max(a - b, 0)) and
+    any_rise (see :func:`vany_rise`); ``signed`` picks the comparisons and the add."""
+    vec = vt.ir
 
+    def is_array(a) -> bool:
+        return isinstance(a, types.Array) and a.dtype == dtype and a.ndim == 1
 
-def _lane_ptr(context, builder, aty, arr, oty, off):
-    """Pointer (as <L x i16>*) to element ``off`` of a 1-D int16 array."""
-    data = context.make_array(aty)(context, builder, value=arr).data
-    o = context.cast(builder, off, oty, types.intp)
-    return builder.bitcast(builder.gep(data, [o], inbounds=True), _VEC.as_pointer())
+    def lane_ptr(context, builder, aty, arr, oty, off):
+        data = context.make_array(aty)(context, builder, value=arr).data
+        o = context.cast(builder, off, oty, types.intp)
+        return builder.bitcast(builder.gep(data, [o], inbounds=True), vec.as_pointer())
 
+    def gt(builder, x, y):
+        return (builder.icmp_signed if signed else builder.icmp_unsigned)(">", x, y)
 
-@intrinsic
-def vload(typingctx, arr, off):
-    """The SHARED_LANES int16 values at ``arr[off:off + SHARED_LANES]`` as one vector."""
-    if not (_int16_array(arr) and isinstance(off, types.Integer)):
-        return None
+    def ge(builder, x, y):
+        return (builder.icmp_signed if signed else builder.icmp_unsigned)(">=", x, y)
 
-    def codegen(context, builder, sig, args):
-        return builder.load(_lane_ptr(context, builder, arr, args[0], off, args[1]), align=2)
-
-    return i16vec(arr, off), codegen
-
-
-@intrinsic
-def vstore(typingctx, arr, off, v):
-    """``arr[off:off + SHARED_LANES] = v``."""
-    if not (_int16_array(arr) and isinstance(off, types.Integer) and v == i16vec):
-        return None
-
-    def codegen(context, builder, sig, args):
-        builder.store(args[2], _lane_ptr(context, builder, arr, args[0], off, args[1]), align=2)
-        return context.get_dummy_value()
-
-    return types.none(arr, off, v), codegen
-
-
-@intrinsic
-def vsplat(typingctx, x):
-    """A vector with every lane ``x`` (an int16)."""
-    if x != types.int16:
-        return None
-
-    def codegen(context, builder, sig, args):
-        undef = ir.Constant(_VEC, ir.Undefined)
-        one = builder.insert_element(undef, args[0], ir.Constant(ir.IntType(32), 0))
-        zeros = ir.Constant(ir.VectorType(ir.IntType(32), SHARED_LANES), None)
-        return builder.shuffle_vector(one, undef, zeros)
-
-    return i16vec(x), codegen
-
-
-def _vec_binary(name: str):
-    def impl(typingctx, a, b):
-        if not (a == i16vec and b == i16vec):
+    def load(typingctx, arr, off):
+        if not (is_array(arr) and isinstance(off, types.Integer)):
             return None
 
         def codegen(context, builder, sig, args):
-            x, y = args
-            if name == "max":
-                return builder.select(builder.icmp_signed(">", x, y), x, y)
-            fnty = ir.FunctionType(_VEC, [_VEC, _VEC])
-            fn = cgutils.get_or_insert_function(
-                builder.module, fnty, f"llvm.{name}.sat.v{SHARED_LANES}i16"
-            )
-            return builder.call(fn, [x, y])
+            ptr = lane_ptr(context, builder, arr, args[0], off, args[1])
+            return builder.load(ptr, align=vt.bits // 8)
 
-        return i16vec(a, b), codegen
+        return vt(arr, off), codegen
 
-    return impl
+    def store(typingctx, arr, off, v):
+        if not (is_array(arr) and isinstance(off, types.Integer) and v == vt):
+            return None
 
+        def codegen(context, builder, sig, args):
+            ptr = lane_ptr(context, builder, arr, args[0], off, args[1])
+            builder.store(args[2], ptr, align=vt.bits // 8)
+            return context.get_dummy_value()
 
-#: lane-wise signed max; saturating signed add; saturating *unsigned* subtract (for values
-#: >= 0: max(a - b, 0))
-vvmax = intrinsic(_vec_binary("max"))
-vvadds = intrinsic(_vec_binary("sadd"))
-vvsubs0 = intrinsic(_vec_binary("usub"))
+        return types.none(arr, off, v), codegen
+
+    def splat(typingctx, x):
+        if x != dtype:
+            return None
+
+        def codegen(context, builder, sig, args):
+            undef = ir.Constant(vec, ir.Undefined)
+            one = builder.insert_element(undef, args[0], ir.Constant(ir.IntType(32), 0))
+            zeros = ir.Constant(ir.VectorType(ir.IntType(32), vt.lanes), None)
+            return builder.shuffle_vector(one, undef, zeros)
+
+        return vt(x), codegen
+
+    def binary(name: str):
+        def impl(typingctx, a, b):
+            if not (a == vt and b == vt):
+                return None
+
+            def codegen(context, builder, sig, args):
+                x, y = args
+                if name == "max":
+                    return builder.select(gt(builder, x, y), x, y)
+                fnty = ir.FunctionType(vec, [vec, vec])
+                fn = cgutils.get_or_insert_function(
+                    builder.module, fnty, f"llvm.{name}.sat.v{vt.lanes}i{vt.bits}"
+                )
+                return builder.call(fn, [x, y])
+
+            return vt(a, b), codegen
+
+        return impl
+
+    def any_rise(typingctx, c, best, ties):
+        if not (c == vt and best == vt and isinstance(ties, types.Boolean)):
+            return None
+
+        def codegen(context, builder, sig, args):
+            x, y, tie = args
+            up = gt(builder, x, y)
+            eq = builder.and_(ge(builder, x, y), gt(builder, x, ir.Constant(vec, None)))
+            m = builder.select(tie, eq, up)
+            bits = builder.bitcast(m, ir.IntType(vt.lanes))
+            return builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(vt.lanes), 0))
+
+        return types.boolean(c, best, ties), codegen
+
+    def rise_mask(typingctx, c, best):
+        if not (c == vt and best == vt):
+            return None
+        words = (vt.lanes + 63) // 64
+        rty = types.UniTuple(types.uint64, words)
+
+        def codegen(context, builder, sig, args):
+            bits = builder.bitcast(gt(builder, args[0], args[1]), ir.IntType(vt.lanes))
+            wide = builder.zext(bits, ir.IntType(64 * words))
+            parts = [
+                builder.trunc(builder.lshr(wide, ir.Constant(wide.type, 64 * w)), ir.IntType(64))
+                for w in range(words)
+            ]
+            return context.make_tuple(builder, rty, parts)
+
+        return rty(c, best), codegen
+
+    return tuple(
+        intrinsic(f)
+        for f in (load, store, splat, binary("max"), binary("sadd" if signed else "uadd"),
+                  binary("usub"), any_rise, rise_mask)
+    )  # fmt: skip
 
 
 @intrinsic
-def vany_rise(typingctx, c, best, ties):
-    """Whether any lane has ``c > best`` or, with ``ties``, ``c == best > 0`` (c, best >= 0)."""
-    if not (c == i16vec and best == i16vec and isinstance(ties, types.Boolean)):
+def cttz64(typingctx, x):
+    """The number of trailing zero bits of a nonzero uint64 (its lowest set bit)."""
+    if x != types.uint64:
         return None
 
     def codegen(context, builder, sig, args):
-        x, y, tie = args
-        gt = builder.icmp_signed(">", x, y)
-        ge = builder.and_(
-            builder.icmp_signed(">=", x, y),
-            builder.icmp_signed(">", x, ir.Constant(_VEC, None)),
-        )
-        m = builder.select(tie, ge, gt)
-        bits = builder.bitcast(m, ir.IntType(SHARED_LANES))
-        return builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(SHARED_LANES), 0))
+        fnty = ir.FunctionType(ir.IntType(64), [ir.IntType(64), ir.IntType(1)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.cttz.i64")
+        return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 1)])
 
-    return types.boolean(c, best, ties), codegen
+    return types.uint64(x), codegen
+
+
+i16vec = _LaneVec(16, SHARED_LANES)
+#: the int16 lane-group vector: ``vload(arr, off)`` (the SHARED_LANES values at
+#: ``arr[off:]``), ``vstore(arr, off, v)``, ``vsplat(x)`` (every lane x), lane-wise signed
+#: max, saturating signed add, saturating *unsigned* subtract (for values >= 0: max(a - b,
+#: 0)), and ``vany_rise(c, best, ties)``: whether any lane has ``c > best`` or, with
+#: ``ties``, ``c == best > 0`` (c, best >= 0)
+vload, vstore, vsplat, vvmax, vvadds, vvsubs0, vany_rise, _ = _vector_ops(i16vec, types.int16, True)
 
 
 @njit(cache=True, fastmath=True, boundscheck=False)
@@ -1171,10 +1207,31 @@ def vshift_keep(typingctx, v, keep):
     def codegen(context, builder, sig, args):
         idx = [SHARED_LANES] + list(range(SHARED_LANES - 1))
         mask = ir.Constant(ir.VectorType(ir.IntType(32), SHARED_LANES), idx)
-        sh = builder.shuffle_vector(args[0], ir.Constant(_VEC, None), mask)
+        sh = builder.shuffle_vector(args[0], ir.Constant(i16vec.ir, None), mask)
         return builder.and_(sh, args[1])
 
     return i16vec(v, keep), codegen
+
+
+@njit(cache=True)
+def _query_profile(qc, qo, order, a, b, L, M7, bias, dtype_proxy):
+    """Lane lengths, the longest, and the query profile of the queries ``order[a:b]`` in L
+    lanes: prof[(c * maxq + i) * L + ln] = M7[q_ln[i], c] + bias (rows past a query's end:
+    the pad score + bias), of ``dtype_proxy``'s dtype."""
+    lq = np.zeros(L, np.int64)
+    for m in range(b - a):
+        p = order[a + m]
+        lq[m] = qo[p + 1] - qo[p]
+    maxq = max(1, lq.max())
+    prof = np.empty(5 * maxq * L, dtype_proxy.dtype)
+    for c in range(5):
+        base = c * maxq * L
+        prof[base : base + maxq * L] = M7[QPAD, c] + bias
+        for m in range(b - a):
+            s = qo[order[a + m]]
+            for i in range(lq[m]):
+                prof[base + i * L + m] = M7[qc[s + i], c] + bias
+    return lq, maxq, prof
 
 
 @njit(cache=True)
@@ -1182,21 +1239,7 @@ def _shared_unit(g, qc, qo, t, order, gstart, M7, go, ge, score, qe, te):
     """One lane group g of the shared-target layout: query profile, DP, outputs."""
     a = gstart[g]
     b = gstart[g + 1]
-    L = SHARED_LANES
-    lq = np.zeros(L, np.int64)
-    for m in range(b - a):
-        p = order[a + m]
-        lq[m] = qo[p + 1] - qo[p]
-    maxq = max(1, lq.max())
-    prof = np.empty(5 * maxq * L, np.int16)
-    for c in range(5):
-        pad = M7[QPAD, c]
-        base = c * maxq * L
-        prof[base : base + maxq * L] = pad
-        for m in range(b - a):
-            s = qo[order[a + m]]
-            for i in range(lq[m]):
-                prof[base + i * L + m] = M7[qc[s + i], c]
+    lq, maxq, prof = _query_profile(qc, qo, order, a, b, SHARED_LANES, M7, 0, M7)
     best, bi, bj = _shared_group(prof, t, lq, b - a, maxq, go, ge)
     for m in range(b - a):
         p = order[a + m]
@@ -1219,6 +1262,358 @@ def shared_driver_serial(qc, qo, t, order, gstart, groups, M7, go, ge, score, qe
     """:func:`shared_driver` on the calling thread (small work)."""
     for k in range(groups.shape[0]):
         _shared_unit(groups[k], qc, qo, t, order, gstart, M7, go, ge, score, qe, te)
+
+
+# --------------------------------------------------------------------------------------
+# shared-target layout in 8 bits: twice the queries per vector, exact by re-running the
+# stretches where a lane's scores reach the top of the byte
+#
+# Local scores of short reads against a long target stay small except where a read
+# aligns: a 150 bp read against a 48.5 kb genome scores above 252 in a few hundred of the
+# 48,500 columns, if at all. So the DP runs in unsigned bytes, 128 queries per vector
+# (parasail's "sat" idea, with its bias: a cell is max(H_diag + (M + bias), bias) - bias),
+# and its values are min(true value, cap) at worst (every operation is monotone, and the
+# saturating add clamps at 255 = cap + bias): a lane whose values stay below cap is exact.
+# Where a lane reaches cap its true values are >= cap there and may be anything after, so
+# that stretch is re-run exactly (int64, one lane at a time, :func:`_shared8_rerun`) from
+# a saved state of the lane, until the exact state equals the byte DP's again: the target
+# is cut into intervals of K columns; the DP keeps the maximum of each lane over each
+# interval and a copy of the state (H and E by row) at the start of the interval of the
+# lanes that could reach cap in it (a cell gains at most the largest score per column, so
+# a lane whose largest H or E is below cap - K * max score cannot: most lanes, most of the
+# time, so the copies cost next to nothing). A lane
+# whose interval reaches cap gets that start state saved (a "start" slot: exact, as no
+# earlier interval of the lane saturated, or an earlier stretch was resolved), and its
+# state at each following checkpoint ("check" slots) until D intervals in a row stay below
+# cap. The re-run goes from the start slot and stops at a checkpoint where its state
+# equals the check slot's, when no interval from there to the lane's next start slot
+# saturates: from there the byte DP was exact again. A saturated lane's best score is
+# >= cap, and only re-run columns can hold it (every other column is exact and < cap);
+# the re-run keeps the same end-cell rule (strict greater across columns, first row).
+# Re-runs cost ~200 columns per read that aligns (measured in bench/align_long_target.py).
+
+#: queries per lane group of the 8-bit shared layout (uint8: two 512-bit registers)
+SHARED8_LANES = 128
+#: columns per checkpoint interval of the 8-bit shared layout (a re-run starts up to K
+#: columns before a lane reaches cap and ends on a checkpoint)
+SHARED8_K = 32
+#: intervals below cap after a saturated one for which a lane's state is still kept
+#: (0: enough for E, decaying by gap_extend per column, to fall from cap to 0 and for a
+#: query's length, from the scores)
+SHARED8_D = 0
+
+u8vec = _LaneVec(8, SHARED8_LANES)
+#: the uint8 lane-group vector: as the int16 ones above, unsigned; ``brise_mask(c, best)``:
+#: the lanes with c > best as bits of two uint64 (lanes 0-63, 64-127)
+bload, bstore, bsplat, bvmax, bvadds, bvsubs0, bany_rise, brise_mask = _vector_ops(
+    u8vec, types.uint8, False
+)
+
+
+@njit(cache=True)
+def _push_slot(s_lane, s_ck, s_kind, s_state, ns, ln, ck, kind, H, E, L, nr):  # pragma: no cover
+    """Append lane ``ln``'s state (H and E rows of the lane-major arrays) as slot ``ns``
+    (arrays doubled when full); returns the arrays and the new count."""
+    if ns == s_lane.shape[0]:
+        n = ns
+        a = np.empty(2 * n, np.int64)
+        b = np.empty(2 * n, np.int64)
+        c = np.empty(2 * n, np.int64)
+        d = np.empty((2 * n, s_state.shape[1]), np.uint8)
+        a[:n] = s_lane
+        b[:n] = s_ck
+        c[:n] = s_kind
+        d[:n] = s_state
+        s_lane, s_ck, s_kind, s_state = a, b, c, d
+    s_lane[ns] = ln
+    s_ck[ns] = ck
+    s_kind[ns] = kind
+    for r in range(nr):
+        s_state[ns, r] = H[r * L + ln]
+        s_state[ns, nr + r] = E[r * L + ln]
+    return s_lane, s_ck, s_kind, s_state, ns + 1
+
+
+@njit(cache=True, fastmath=True, boundscheck=False)
+def _shared8_group(prof, t, lq, n_act, maxq, go, ge, bias, maxs, K, D):  # pragma: no cover
+    """Local DP in unsigned bytes of up to SHARED8_LANES queries (<= SHARED_QBLOCK rows)
+    against one target (see the section's comment).
+
+    prof: uint8[5 * maxq * L], M + bias (rows past a query's end: the pad score + bias);
+    t: uint8[lt] target codes; maxs: the largest score of the matrix (>= 0). Returns
+    (best, end_i, end_j) int64[L] of the lanes that
+    stayed below cap, the lanes' saturation flags per interval (bool[n_intervals * L]),
+    and the slots: lane, checkpoint, kind (0 start, 1 check), state (H rows then E rows,
+    uint8[2 * maxq]), count.
+    """
+    L = SHARED8_LANES
+    lt = t.shape[0]
+    nr = maxq
+    cap = 255 - bias
+    n_iv = (lt + K - 1) // K
+    best = np.zeros(L, np.int64)
+    bi = np.zeros(L, np.int64)
+    bj = np.zeros(L, np.int64)
+    best8 = np.zeros(L, np.uint8)
+    cmv = np.zeros(L, np.uint8)
+    satf = np.zeros(n_iv * L, np.bool_)
+    in_ep = np.zeros(L, np.bool_)
+    ep_bits = np.zeros(2, np.uint64)  # in_ep as bits
+    clean = np.zeros(L, np.int64)
+    H = np.zeros(nr * L, np.uint8)
+    E = np.zeros(nr * L, np.uint8)
+    # H and E at the start of the current interval, of the lanes that could reach cap in
+    # it (snap): a cell gains at most maxs per column over the state's largest value
+    PH = np.zeros(nr * L, np.uint8)
+    PE = np.zeros(nr * L, np.uint8)
+    snap = np.ones(L, np.bool_)
+    smv = np.zeros(L, np.uint8)
+    riskv = bsplat(np.uint8(min(255, K * maxs)))
+    s_lane = np.empty(64, np.int64)
+    s_ck = np.empty(64, np.int64)
+    s_kind = np.empty(64, np.int64)
+    s_state = np.empty((64, 2 * nr), np.uint8)
+    ns = 0
+    zv = bsplat(np.uint8(0))
+    gov = bsplat(np.uint8(go))
+    gev = bsplat(np.uint8(ge))
+    biasv = bsplat(np.uint8(bias))
+    below = bsplat(np.uint8(cap - 1))
+    bestv = zv
+    im = zv
+    for j in range(1, lt + 1):
+        pbase = np.int64(t[j - 1]) * maxq * L
+        f = zv
+        hdg = zv
+        cm = zv
+        for r in range(nr):
+            o = r * L
+            hl = bload(H, o)
+            e = bload(E, o)
+            h = bvmax(bvmax(bvsubs0(bvadds(hdg, bload(prof, pbase + o)), biasv), e), f)
+            hdg = hl
+            bstore(H, o, h)
+            hg = bvsubs0(h, gov)
+            bstore(E, o, bvmax(bvsubs0(e, gev), hg))
+            f = bvmax(bvsubs0(f, gev), hg)
+            cm = bvmax(cm, h)
+        im = bvmax(im, cm)
+        if bany_rise(cm, bestv, False):
+            # the lanes whose best rises (bits of a mask: usually one of the 128), each
+            # with the first row holding its column maximum
+            bstore(cmv, 0, cm)
+            masks = brise_mask(cm, bestv)
+            for w in range(2):
+                mask = masks[w]
+                while mask != 0:
+                    ln = w * 64 + np.int64(cttz64(mask))
+                    mask &= mask - np.uint64(1)
+                    if ln >= n_act:
+                        continue
+                    v = cmv[ln]
+                    for r in range(min(nr, lq[ln])):
+                        if H[r * L + ln] == v:
+                            best8[ln] = v
+                            best[ln] = np.int64(v)
+                            bi[ln] = r + 1
+                            bj[ln] = j
+                            break
+            bestv = bload(best8, 0)
+        if j % K == 0 or j == lt:
+            c = (j - 1) // K  # the interval just finished: columns c*K+1 .. j
+            # the lanes that reached cap in it, or are in a stretch (bits, as above)
+            sat_w = brise_mask(im, below)
+            for w in range(2):
+                sat_bits = sat_w[w]
+                mask = sat_bits | ep_bits[w]
+                while mask != 0:
+                    b = cttz64(mask)
+                    mask &= mask - np.uint64(1)
+                    ln = w * 64 + np.int64(b)
+                    if ln >= n_act:
+                        continue
+                    sat = ((sat_bits >> b) & np.uint64(1)) != 0
+                    satf[c * L + ln] = sat
+                    if sat and not in_ep[ln]:  # (snap[ln]: it could reach cap)
+                        s_lane, s_ck, s_kind, s_state, ns = _push_slot(
+                            s_lane, s_ck, s_kind, s_state, ns, ln, c, 0, PH, PE, L, nr
+                        )
+                        in_ep[ln] = True
+                        ep_bits[w] |= np.uint64(1) << b
+                        clean[ln] = 0
+                    elif in_ep[ln]:
+                        clean[ln] = 0 if sat else clean[ln] + 1
+                    if in_ep[ln] and j < lt:
+                        s_lane, s_ck, s_kind, s_state, ns = _push_slot(
+                            s_lane, s_ck, s_kind, s_state, ns, ln, c + 1, 1, H, E, L, nr
+                        )
+                    if in_ep[ln] and clean[ln] >= D:
+                        in_ep[ln] = False
+                        ep_bits[w] &= ~(np.uint64(1) << b)
+            if j < lt:
+                sm = zv
+                for r in range(nr):
+                    sm = bvmax(sm, bvmax(bload(H, r * L), bload(E, r * L)))
+                up = bvadds(sm, riskv)
+                snap[:] = False
+                if bany_rise(up, below, False):
+                    bstore(smv, 0, up)
+                    for ln in range(n_act):
+                        if smv[ln] >= cap:
+                            snap[ln] = True
+                            for r in range(nr):
+                                PH[r * L + ln] = H[r * L + ln]
+                                PE[r * L + ln] = E[r * L + ln]
+            im = zv
+    return best, bi, bj, satf, s_lane, s_ck, s_kind, s_state, ns
+
+
+@njit(cache=True, boundscheck=False)
+def _shared8_rerun(q, M7, t, go, ge, K, ln, L, satf, s_lane, s_ck, s_kind, s_state, ns, nr,
+                   maxs, cap):  # fmt: skip
+    """The exact best score and end cell (int64) of lane ``ln`` (query codes ``q``) whose
+    byte DP saturated: its stretches re-run from their start slots (see the section's
+    comment). Returns (best, end_i, end_j).
+
+    A stretch ends at a checkpoint where every row whose exact H or E differs from the
+    byte DP's can no longer matter: that value plus the most the rows below can add
+    ((lq - i) * maxs: a path gains at most maxs per row it goes down) stays under cap. The
+    byte DP from there is exact except on cells reached through those rows, whose exact
+    values stay under cap too: never a best (>= cap), never a false saturation, and a
+    later stretch started from such a state still gets its best cells exactly."""
+    lq = q.shape[0]
+    lt = t.shape[0]
+    n_iv = (lt + K - 1) // K
+    H = np.zeros(lq + 1, np.int32)
+    E = np.zeros(lq + 1, np.int32)
+    sc = np.empty((5, lq + 1), np.int32)  # query profile: sc[target code, row]
+    for c in range(5):
+        for i in range(1, lq + 1):
+            sc[c, i] = M7[q[i - 1], c]
+    go32 = np.int32(go)
+    ge32 = np.int32(ge)
+    z = np.int32(0)
+    best = np.int64(0)
+    bi = np.int64(0)
+    bj = np.int64(0)
+    k = 0
+    while k < ns:
+        if not (s_lane[k] == ln and s_kind[k] == 0):
+            k += 1
+            continue
+        c0 = s_ck[k]
+        # the lane's next start slot (its checkpoint bounds this stretch's checks)
+        nxt = k + 1
+        while nxt < ns and not (s_lane[nxt] == ln and s_kind[nxt] == 0):
+            nxt += 1
+        c_next = s_ck[nxt] if nxt < ns else n_iv
+        for i in range(1, lq + 1):
+            H[i] = s_state[k, i - 1]
+            E[i] = s_state[k, nr + i - 1]
+        kk = k + 1  # the check slots follow in checkpoint order
+        resolved = False
+        j = c0 * K
+        while j < lt:
+            j += 1
+            row = sc[np.int64(t[j - 1])]
+            hd = z
+            f = z
+            cmax = z
+            crow = 0
+            for i in range(1, lq + 1):
+                e = E[i]
+                h = max(max(hd + row[i], e), max(f, z))
+                hd = H[i]
+                H[i] = h
+                hg = h - go32
+                E[i] = max(max(e - ge32, hg), z)
+                f = max(f - ge32, hg)
+                if h > cmax:
+                    cmax = h
+                    crow = i
+            if cmax > best:
+                best = cmax
+                bi = crow
+                bj = j
+            if j % K == 0 and j < lt:
+                m = j // K
+                while kk < nxt and not (s_lane[kk] == ln and s_kind[kk] == 1 and s_ck[kk] >= m):
+                    kk += 1
+                if kk < nxt and s_ck[kk] == m:
+                    quiet = True
+                    for c in range(m, c_next):
+                        if satf[c * L + ln]:
+                            quiet = False
+                            break
+                    if quiet:
+                        same = True
+                        for i in range(1, lq + 1):
+                            if H[i] != s_state[kk, i - 1] or E[i] != s_state[kk, nr + i - 1]:
+                                if max(H[i], E[i]) + (lq - i) * maxs >= cap:
+                                    same = False
+                                    break
+                        if same:
+                            resolved = True
+                            break
+        if not resolved:
+            break  # ran to the end of the target
+        k = nxt
+    return best, bi, bj
+
+
+@njit(cache=True)
+def _shared8_unit(g, qc, qo, t, order, gstart, M7, go, ge, bias, K, D, score, qe, te):
+    """One lane group g of the 8-bit shared layout: query profile, byte DP, re-runs."""
+    a = gstart[g]
+    b = gstart[g + 1]
+    L = SHARED8_LANES
+    lq, maxq, prof = _query_profile(qc, qo, order, a, b, L, M7, bias, np.zeros(1, np.uint8))
+    maxs = 0
+    for c in range(5):
+        for r in range(QPAD + 1):
+            maxs = max(maxs, np.int64(M7[r, c]))
+    if D <= 0:  # enough intervals for E to fall from cap back to 0, and a query's length
+        D = (maxq + (255 - bias) // max(ge, 1) + K - 1) // K + 1
+    best, bi, bj, satf, s_lane, s_ck, s_kind, s_state, ns = _shared8_group(
+        prof, t, lq, b - a, maxq, go, ge, bias, maxs, K, D
+    )
+    for m in range(b - a):
+        p = order[a + m]
+        sat = False
+        for c in range((t.shape[0] + K - 1) // K):
+            if satf[c * L + m]:
+                sat = True
+                break
+        if sat:
+            s = qo[p]
+            v, i, j = _shared8_rerun(qc[s : s + lq[m]], M7, t, go, ge, K, m, L, satf,
+                                     s_lane, s_ck, s_kind, s_state, ns, maxq, maxs,
+                                     255 - bias)  # fmt: skip
+            score[p] = v
+            qe[p] = i
+            te[p] = j
+        else:
+            score[p] = best[m]
+            qe[p] = bi[m]
+            te[p] = bj[m]
+
+
+@njit(cache=True, parallel=True)
+def shared8_driver(qc, qo, t, order, gstart, groups, M7, go, ge, bias, K, D, score, qe, te):
+    """:func:`shared_driver` in bytes (lane groups of SHARED8_LANES queries of at most
+    SHARED_QBLOCK rows; M7 + bias within 0..255, go and ge <= 255), groups in parallel."""
+    for k in prange(groups.shape[0]):  # pragma: no cover - compiled by numba
+        _shared8_unit(groups[k], qc, qo, t, order, gstart, M7, go, ge, bias, K, D, score,
+                      qe, te)  # fmt: skip
+
+
+@njit(cache=True)
+def shared8_driver_serial(qc, qo, t, order, gstart, groups, M7, go, ge, bias, K, D, score,
+                          qe, te):  # fmt: skip
+    """:func:`shared8_driver` on the calling thread (small work)."""
+    for k in range(groups.shape[0]):
+        _shared8_unit(groups[k], qc, qo, t, order, gstart, M7, go, ge, bias, K, D, score,
+                      qe, te)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------

@@ -31,8 +31,9 @@ extension      both anchored at their starts, query to its end, the  ``sg_de_*``
 - Sequences of any length (0 included) in any mix; the result of a pair does not depend on
   the rest of the batch.
 - Many reads against one target: pass ``targets=[target]`` (one target, broadcast to every
-  query). Local score-only alignment then runs in lane groups of 64 queries with the
-  target streamed through them (the kernels' "shared" layout, picked by the cost model;
+  query). Local score-only alignment then runs in lane groups of 128 queries (bytes, reads
+  up to 256 bp) or 64 (int16) with the target streamed through them (the kernels' "shared"
+  layout, picked by the cost model;
   the same happens when all n targets are equal); results are the same as pair by pair.
 """
 

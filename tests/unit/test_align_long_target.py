@@ -51,10 +51,12 @@ def check_shared(queries, target, scoring):
     layout, field by field; scores and ends == parasail sw (32-bit scan: no saturation)."""
     ref = pairs_layout(queries, target, scoring, "antidiagonal")
     forced = pairs_layout(queries, target, scoring, "shared")
+    forced16 = pairs_layout(queries, target, scoring, "shared16")
     bcast = align_batch(queries, [target], scoring, "local", backend="cpu")
     copies = align_batch(queries, [target] * len(queries), scoring, "local", backend="cpu")
     for f in FIELDS:
-        for res, name in ((forced, "shared"), (bcast, "broadcast"), (copies, "copies")):
+        for res, name in ((forced, "shared"), (forced16, "shared16"), (bcast, "broadcast"),
+                          (copies, "copies")):  # fmt: skip
             assert np.array_equal(getattr(res, f), getattr(ref, f)), (name, f)
     pm = pmatrix(scoring)
     t = text(target) if not isinstance(target, str) else target
@@ -165,10 +167,70 @@ def test_many_queries_of_different_lengths_real_sequence_shape():
     check_shared(queries, target, Scoring(1, -1, 2, 1))
 
 
+@SETTINGS
+@given(data=read_sets(), scoring=scorings(), k=st.sampled_from([1, 2, 3, 8, 32]),
+       d=st.integers(1, 3))  # fmt: skip
+def test_byte_layout_reruns_are_exact_at_any_interval(data, scoring, k, d):
+    """The 8-bit shared layout with short checkpoint intervals (many saturated stretches,
+    re-runs that start, stop on an equal state, run on past a later saturation or to the
+    target's end) == the anti-diagonal layout, field by field."""
+    queries, target = data
+    queries = [q for q in queries if len(q) <= swc.SHARED_QBLOCK] or ["ACGT"]
+    while len(queries) <= swc.SHARED_LANES:  # a byte group (64 or fewer go in int16)
+        queries = queries + queries
+    old = swc.SHARED8_K, swc.SHARED8_D, swc.shared8_driver_serial
+    calls = []
+    swc.SHARED8_K, swc.SHARED8_D = k, d
+    swc.shared8_driver_serial = lambda *a: calls.append(1) or old[2](*a)
+    try:
+        ref = pairs_layout(queries, target, scoring, "antidiagonal")
+        got = pairs_layout(queries, target, scoring, "shared")
+    finally:
+        swc.SHARED8_K, swc.SHARED8_D, swc.shared8_driver_serial = old
+    assert (
+        calls
+        or sw._shared8_bias(
+            sw._matrix_prep(scoring.substitution_matrix())[4],
+            scoring.gap_open,
+            scoring.gap_extend,
+            np.array([len(q) for q in queries]),
+        )
+        is None
+    )
+    for f in FIELDS:
+        assert np.array_equal(getattr(got, f), getattr(ref, f)), f
+
+
+def test_byte_layout_on_reads_against_a_genome_with_repeats():
+    """150 bp reads (both strands, mutated) against a 30 kb target holding a 300 bp repeat
+    three times: scores over the byte's range at one or several loci, equal best scores at
+    several loci (the end rule picks the first), 128-query groups and an int16 tail."""
+    rng = np.random.default_rng(11)
+    target = rng.integers(0, 4, 30_000).astype(np.uint8)
+    rep = target[2_000:2_300].copy()
+    target[12_000:12_300] = rep
+    target[25_000:25_300] = rep
+    queries = []
+    for k in range(300):
+        a = int(rng.integers(0, len(target) - 150)) if k % 3 else 2_000 + int(rng.integers(0, 150))
+        q = target[a : a + 150].copy()
+        mut = rng.random(150) < 0.03
+        q[mut] = rng.integers(0, 4, int(mut.sum()))
+        queries.append(q if k % 2 else (3 - q[::-1]).astype(np.uint8))
+    for kk in (16, swc.SHARED8_K):
+        old = swc.SHARED8_K
+        swc.SHARED8_K = kk
+        try:
+            check_shared(queries, target, Scoring())
+        finally:
+            swc.SHARED8_K = old
+
+
 def test_cost_model_picks_the_shared_layout_for_reads_against_a_genome(monkeypatch):
     calls = []
-    real = swc.shared_driver_serial
-    monkeypatch.setattr(swc, "shared_driver_serial", lambda *a: calls.append(1) or real(*a))
+    for name in ("shared_driver_serial", "shared8_driver_serial"):
+        real = getattr(swc, name)
+        monkeypatch.setattr(swc, name, lambda *a, real=real: calls.append(1) or real(*a))
     rng = np.random.default_rng(0)
     genome = rng.integers(0, 4, 20_000).astype(np.uint8)
     reads = [genome[a : a + 150] for a in range(0, 19_000, 200)]
