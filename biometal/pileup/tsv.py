@@ -22,7 +22,14 @@ import numpy as np
 from biometal.io.bam import check_bam
 from biometal.io.bgzf import BgzfWriter
 from biometal.io.sinks import OutputFile, StdoutSink, is_stdout
-from biometal.pileup.engine import IndelEvents, PileupBlock, PileupParams, _iter_runs, _Run
+from biometal.pileup.engine import (
+    IndelEvents,
+    PileupBlock,
+    PileupParams,
+    _iter_runs,
+    _Run,
+    kernel_threads,
+)
 from biometal.pileup.engine import samtools_command as _samtools_command
 
 log = logging.getLogger(__name__)
@@ -263,6 +270,7 @@ def write_pileup_tsv(
     zero = np.zeros((params.region_size, 24), np.uint32)
     empty = IndelEvents()
     sink = _sink(out, compresslevel, params.threads)
+    threads = kernel_threads(params, bam)  # of the formatting kernel
     # A plain file or standard output has taken each write when it returns, so one output
     # buffer serves every block (no fresh pages to fault in per block); the BGZF writer
     # keeps views of what it was given until it compresses them.
@@ -289,7 +297,7 @@ def write_pileup_tsv(
         for run in runs:
             if not all_positions:
                 # the run's blocks in one go (a sparse BAM's sites: many small blocks)
-                n_rows += write_run(writer, run, False, params.threads)
+                n_rows += write_run(writer, run, False, threads)
                 n_blocks += len(run.seg_pos)
                 continue
             for block in run.blocks():
@@ -298,7 +306,7 @@ def write_pileup_tsv(
                     tid, pos = tid + 1, 0
                 n_rows += gap(writer, block.contig, pos, block.start)
                 pos = block.end
-                n_rows += write_run(writer, _Run.of_block(block), True, params.threads)
+                n_rows += write_run(writer, _Run.of_block(block), True, threads)
                 n_blocks += 1
         if all_positions:
             while tid < len(header.names):

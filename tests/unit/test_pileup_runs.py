@@ -254,3 +254,28 @@ def test_command_process_set_up():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert run.stdout.split()[-3:] == ["0", "2", "False"]
+
+
+def test_small_bams_pile_up_on_one_thread(sparse, tmp_path, monkeypatch):
+    """Below PARALLEL_BAM_BYTES the kernels run on one thread whatever ``threads`` says (no
+    numba thread pool for a short run), above it on ``threads``; the TSV is the same."""
+    bam, ref = sparse
+    p = PileupParams(threads=2)
+    calls = []
+    real = engine.pileup_accumulate
+    monkeypatch.setattr(
+        engine, "pileup_accumulate", lambda *a, **k: calls.append(k["threads"]) or real(*a, **k)
+    )
+    size = os.path.getsize(bam)
+    monkeypatch.setattr(engine, "PARALLEL_BAM_BYTES", size + 1)
+    assert engine.kernel_threads(p, bam) == 1
+    write_pileup_tsv(bam, tmp_path / "small.tsv", p, reference=ref)
+    assert calls and set(calls) == {1}
+    monkeypatch.setattr(engine, "PARALLEL_BAM_BYTES", size)
+    monkeypatch.setattr(engine, "PARALLEL_READS", 0)  # every group large enough
+    calls.clear()
+    assert engine.kernel_threads(p, bam) == 2
+    assert engine.kernel_threads(PileupParams(threads=1), bam) == 1
+    write_pileup_tsv(bam, tmp_path / "big.tsv", p, reference=ref)
+    assert 2 in calls
+    assert (tmp_path / "big.tsv").read_bytes() == (tmp_path / "small.tsv").read_bytes()
