@@ -124,14 +124,19 @@ def _assign(cost, idx, strand, mapq, items, out, margin):  # pragma: no cover - 
         best[j] = b
         alt_min[j] = am
         clear[j] = second - lo >= margin
-        if clear[j] and b > 0:
+        if b > 0 and cost[j, 0] - am >= margin:  # clearly not REF: a vote for its best
             support[b] += 1
     for j in range(m):
-        # clearly not REF, as good for two alleles: the one more unambiguous reads show
+        # clearly not REF, as good for two alleles: the one more reads show best, then
+        # the one it matches best
         if not clear[j] and cost[j, 0] - alt_min[j] >= margin:
             bb = -1
             for t in range(1, k):
-                if cost[j, t] < alt_min[j] + margin and (bb < 0 or support[t] > support[bb]):
+                if cost[j, t] < alt_min[j] + margin and (
+                    bb < 0
+                    or support[t] > support[bb]
+                    or (support[t] == support[bb] and cost[j, t] < cost[j, bb])
+                ):
                     bb = t
             best[j] = bb
             clear[j] = True

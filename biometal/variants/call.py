@@ -400,17 +400,23 @@ def _assign_reads(
 
     A read shows the haplotype that costs least when the next best costs ``HAP_MARGIN``
     more. A read that is clearly not REF but as good for two alleles (an allele one
-    sequencing error away from another) goes to the one more unambiguous reads show.
+    sequencing error away from another: an inserted base read wrong, at low base
+    qualities) goes to the one that more such reads match best (every read clearly not
+    REF votes for its cheapest allele), then to the one it matches best: with qualities
+    under HAP_MARGIN no read is unambiguous, and the locus's true insertion must not lose
+    its reads to an allele one read's error made.
     """
     order = np.sort(cost, axis=1)
     best = cost.argmin(axis=1)
     clear = order[:, 1] - order[:, 0] >= HAP_MARGIN
     alt_min = cost[:, 1:].min(axis=1)
-    support = np.bincount(best[clear & (best > 0)], minlength=cost.shape[1])
-    for j in np.flatnonzero(~clear & (cost[:, 0] - alt_min >= HAP_MARGIN)).tolist():
+    not_ref = cost[:, 0] - alt_min >= HAP_MARGIN
+    support = np.bincount(best[not_ref & (best > 0)], minlength=cost.shape[1])
+    for j in np.flatnonzero(~clear & not_ref).tolist():
         near = np.flatnonzero(cost[j] < alt_min[j] + HAP_MARGIN)
         near = near[near > 0]
-        best[j] = int(near[np.argmax(support[near])])
+        pick = np.lexsort((near, cost[j, near], -support[near]))[0]
+        best[j] = int(near[pick])
         clear[j] = True
     for j in np.flatnonzero(clear).tolist():
         b, rev = int(best[j]), strand[j]

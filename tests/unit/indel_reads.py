@@ -72,9 +72,9 @@ def clipped_alt_read(site: Site, past: int) -> tuple[int, str, list[tuple[int, i
     return start, bases, [(0, m), (4, READ - m)]
 
 
-def write_bam(path: Path, ref_len: int, sample: str, reads) -> Path:
+def write_bam(path: Path, ref_len: int, sample: str, reads, quality: str = "?") -> Path:
     """Sorted, indexed single-end BAM of ``reads`` [(start, bases, cigar)], MAPQ 60,
-    base quality 30, alternate strands."""
+    base quality ``quality`` (a FASTQ character; 30), alternate strands."""
     header = {
         "HD": {"VN": "1.6", "SO": "coordinate"},
         "SQ": [{"SN": CONTIG, "LN": ref_len}],
@@ -91,7 +91,7 @@ def write_bam(path: Path, ref_len: int, sample: str, reads) -> Path:
             a.mapping_quality = 60
             a.cigartuples = cigar
             a.query_sequence = bases
-            a.query_qualities = pysam.qualitystring_to_array("?" * len(bases))
+            a.query_qualities = pysam.qualitystring_to_array(quality * len(bases))
             a.set_tag("RG", sample)
             out.write(a)
     pysam.sort("-o", str(path), str(unsorted))

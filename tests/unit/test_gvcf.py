@@ -386,3 +386,40 @@ def test_compiled_site_lines_are_the_python_formatting(sim):
             assert got == want
             n += len(want)
     assert n > 1000
+
+
+def test_low_quality_reads_of_an_insertion_go_to_its_true_sequence(tmp_path):
+    """wgsim's reads (every base quality 17, under HAP_MARGIN): nine reads of a 3 bp
+    insertion and one whose inserted bases carry a sequencing error. No read is
+    unambiguous between the two insertion alleles, so each goes to the allele more reads
+    match best: all ten to the true one (they went to the first allele, the error's, which
+    then was called 1/1 in its place), the same in the compiled and the Python counts."""
+    import pysam
+    from indel_reads import Site, alt_read, write_bam
+    from indel_reads import reference as make_ref
+
+    from biometal.pileup import PileupParams
+    from biometal.variants.call import _Reference, indel_read_support
+    from biometal.variants.gvcf import indel_support
+
+    ref_fa = tmp_path / "ref.fa"
+    seq = make_ref(ref_fa, seed=21)
+    # left-aligned as they are (an insertion ending in G after a G would shift left)
+    p = next(i for i in range(1500, 1600) if seq[i] != "G")
+    true = Site(seq, p, seq[p], seq[p] + "CTG")
+    error = Site(seq, p, seq[p], seq[p] + "CGG")
+    reads = [alt_read(true, p - 30 - 6 * i) for i in range(9)] + [alt_read(error, p - 50)]
+    bam = write_bam(tmp_path / "W.bam", len(seq), "W", reads, quality="2")
+    alleles = sorted([(p, error.ref, error.alt), (p, true.ref, true.alt)])
+    assert alleles[0][2] == error.alt  # the error's allele first, as it sorts
+    ref = _Reference(str(ref_fa))
+    compiled = indel_support(bam, ref, "chrT", alleles, PileupParams())
+    python = indel_read_support(pysam.AlignmentFile(str(bam)), ref, "chrT", alleles, PileupParams())
+    np.testing.assert_array_equal(compiled, python)
+    assert compiled[0, 2] + compiled[0, 3] == 0  # the error's allele: no read
+    assert compiled[1, 2] + compiled[1, 3] == 10  # the true insertion: all ten
+    out = tmp_path / "W.g.vcf.gz"
+    write_gvcf(bam, ref_fa, out, backend="cpu")
+    got = _indel_records(out)
+    assert (p, error.ref, error.alt) not in got
+    assert got[(p, true.ref, true.alt)].samples[0]["GT"] == (1, 1)
