@@ -1334,6 +1334,20 @@ def _push_slot(s_lane, s_ck, s_kind, s_state, ns, ln, ck, kind, H, E, L, nr):  #
     return s_lane, s_ck, s_kind, s_state, ns + 1
 
 
+@njit(cache=True)
+def _push_event(e_lane, e_iv, ne, ln, c):  # pragma: no cover - compiled by numba
+    """Append (lane, interval) as saturation event ``ne`` (arrays doubled when full)."""
+    if ne == e_lane.shape[0]:
+        a = np.empty(2 * ne, np.int64)
+        b = np.empty(2 * ne, np.int64)
+        a[:ne] = e_lane
+        b[:ne] = e_iv
+        e_lane, e_iv = a, b
+    e_lane[ne] = ln
+    e_iv[ne] = c
+    return e_lane, e_iv, ne + 1
+
+
 @njit(cache=True, fastmath=True, boundscheck=False)
 def _shared8_group(prof, t, lq, n_act, maxq, go, ge, bias, maxs, K, D):  # pragma: no cover
     """Local DP in unsigned bytes of up to SHARED8_LANES queries (<= SHARED_QBLOCK rows)
@@ -1342,7 +1356,8 @@ def _shared8_group(prof, t, lq, n_act, maxq, go, ge, bias, maxs, K, D):  # pragm
     prof: uint8[5 * maxq * L], M + bias (rows past a query's end: the pad score + bias);
     t: uint8[lt] target codes; maxs: the largest score of the matrix (>= 0). Returns
     (best, end_i, end_j) int64[L] of the lanes that
-    stayed below cap, the lanes' saturation flags per interval (bool[n_intervals * L]),
+    stayed below cap, the saturation events (lane, interval: int64 arrays and their count,
+    in interval order; memory grows with them, not with the target),
     and the slots: lane, checkpoint, kind (0 start, 1 check), state (H rows then E rows,
     uint8[2 * maxq]), count.
     """
@@ -1350,13 +1365,14 @@ def _shared8_group(prof, t, lq, n_act, maxq, go, ge, bias, maxs, K, D):  # pragm
     lt = t.shape[0]
     nr = maxq
     cap = 255 - bias
-    n_iv = (lt + K - 1) // K
     best = np.zeros(L, np.int64)
     bi = np.zeros(L, np.int64)
     bj = np.zeros(L, np.int64)
     best8 = np.zeros(L, np.uint8)
     cmv = np.zeros(L, np.uint8)
-    satf = np.zeros(n_iv * L, np.bool_)
+    e_lane = np.empty(64, np.int64)
+    e_iv = np.empty(64, np.int64)
+    ne = 0
     in_ep = np.zeros(L, np.bool_)
     ep_bits = np.zeros(2, np.uint64)  # in_ep as bits
     clean = np.zeros(L, np.int64)
@@ -1433,7 +1449,8 @@ def _shared8_group(prof, t, lq, n_act, maxq, go, ge, bias, maxs, K, D):  # pragm
                     if ln >= n_act:
                         continue
                     sat = ((sat_bits >> b) & np.uint64(1)) != 0
-                    satf[c * L + ln] = sat
+                    if sat:
+                        e_lane, e_iv, ne = _push_event(e_lane, e_iv, ne, ln, c)
                     if sat and not in_ep[ln]:  # (snap[ln]: it could reach cap)
                         s_lane, s_ck, s_kind, s_state, ns = _push_slot(
                             s_lane, s_ck, s_kind, s_state, ns, ln, c, 0, PH, PE, L, nr
@@ -1465,11 +1482,11 @@ def _shared8_group(prof, t, lq, n_act, maxq, go, ge, bias, maxs, K, D):  # pragm
                                 PH[r * L + ln] = H[r * L + ln]
                                 PE[r * L + ln] = E[r * L + ln]
             im = zv
-    return best, bi, bj, satf, s_lane, s_ck, s_kind, s_state, ns
+    return best, bi, bj, e_lane, e_iv, ne, s_lane, s_ck, s_kind, s_state, ns
 
 
 @njit(cache=True, boundscheck=False)
-def _shared8_rerun(q, M7, t, go, ge, K, ln, L, satf, s_lane, s_ck, s_kind, s_state, ns, nr,
+def _shared8_rerun(q, M7, t, go, ge, K, ln, sat_iv, s_lane, s_ck, s_kind, s_state, ns, nr,
                    maxs, cap):  # fmt: skip
     """The exact best score and end cell (int64) of lane ``ln`` (query codes ``q``) whose
     byte DP saturated: its stretches re-run from their start slots (see the section's
@@ -1540,11 +1557,9 @@ def _shared8_rerun(q, M7, t, go, ge, K, ln, L, satf, s_lane, s_ck, s_kind, s_sta
                 while kk < nxt and not (s_lane[kk] == ln and s_kind[kk] == 1 and s_ck[kk] >= m):
                     kk += 1
                 if kk < nxt and s_ck[kk] == m:
-                    quiet = True
-                    for c in range(m, c_next):
-                        if satf[c * L + ln]:
-                            quiet = False
-                            break
+                    # no saturated interval of the lane from m to its next start
+                    x = np.searchsorted(sat_iv, m)
+                    quiet = x == len(sat_iv) or sat_iv[x] >= c_next
                     if quiet:
                         same = True
                         for i in range(1, lq + 1):
@@ -1574,19 +1589,23 @@ def _shared8_unit(g, qc, qo, t, order, gstart, M7, go, ge, bias, K, D, score, qe
             maxs = max(maxs, np.int64(M7[r, c]))
     if D <= 0:  # enough intervals for E to fall from cap back to 0, and a query's length
         D = (maxq + (255 - bias) // max(ge, 1) + K - 1) // K + 1
-    best, bi, bj, satf, s_lane, s_ck, s_kind, s_state, ns = _shared8_group(
+    best, bi, bj, e_lane, e_iv, ne, s_lane, s_ck, s_kind, s_state, ns = _shared8_group(
         prof, t, lq, b - a, maxq, go, ge, bias, maxs, K, D
     )
+    n_sat = np.zeros(L, np.int64)
+    for x in range(ne):
+        n_sat[e_lane[x]] += 1
     for m in range(b - a):
         p = order[a + m]
-        sat = False
-        for c in range((t.shape[0] + K - 1) // K):
-            if satf[c * L + m]:
-                sat = True
-                break
-        if sat:
+        if n_sat[m]:
+            sat_iv = np.empty(n_sat[m], np.int64)  # the lane's saturated intervals, in order
+            y = 0
+            for x in range(ne):
+                if e_lane[x] == m:
+                    sat_iv[y] = e_iv[x]
+                    y += 1
             s = qo[p]
-            v, i, j = _shared8_rerun(qc[s : s + lq[m]], M7, t, go, ge, K, m, L, satf,
+            v, i, j = _shared8_rerun(qc[s : s + lq[m]], M7, t, go, ge, K, m, sat_iv,
                                      s_lane, s_ck, s_kind, s_state, ns, maxq, maxs,
                                      255 - bias)  # fmt: skip
             score[p] = v
