@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -93,6 +94,10 @@ def make(d: Path, n: int, length: int, error: float, coverage: float, seed: int)
 
 
 def main() -> None:
+    missing = [t for t in ("wgsim", "bcftools", "bgzip") if shutil.which(t) is None]
+    if missing:
+        raise SystemExit(f"error: {', '.join(missing)} not on PATH (apt-get install wgsim "
+                         "bcftools tabix)")  # fmt: skip
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dir", type=Path)
     ap.add_argument("--samples", type=int, default=8)
