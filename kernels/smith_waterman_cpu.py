@@ -1275,22 +1275,24 @@ def shared_driver_serial(qc, qo, t, order, gstart, groups, M7, go, ge, score, qe
 # and its values are min(true value, cap) at worst (every operation is monotone, and the
 # saturating add clamps at 255 = cap + bias): a lane whose values stay below cap is exact.
 # Where a lane reaches cap its true values are >= cap there and may be anything after, so
-# that stretch is re-run exactly (int64, one lane at a time, :func:`_shared8_rerun`) from
-# a saved state of the lane, until the exact state equals the byte DP's again: the target
-# is cut into intervals of K columns; the DP keeps the maximum of each lane over each
-# interval and a copy of the state (H and E by row) at the start of the interval of the
+# that stretch is re-run exactly (int32, one lane at a time, :func:`_shared8_rerun`) from
+# a saved state of the lane, until the byte DP is exact again for every cell that can
+# matter: the target is cut into intervals of K columns; the DP records each (lane,
+# interval) that reaches cap and keeps a copy of the state (H and E by row) at the start of
+# the interval of the
 # lanes that could reach cap in it (a cell gains at most the largest score per column, so
 # a lane whose largest H or E is below cap - K * max score cannot: most lanes, most of the
 # time, so the copies cost next to nothing). A lane
 # whose interval reaches cap gets that start state saved (a "start" slot: exact, as no
 # earlier interval of the lane saturated, or an earlier stretch was resolved), and its
 # state at each following checkpoint ("check" slots) until D intervals in a row stay below
-# cap. The re-run goes from the start slot and stops at a checkpoint where its state
-# equals the check slot's, when no interval from there to the lane's next start slot
-# saturates: from there the byte DP was exact again. A saturated lane's best score is
-# >= cap, and only re-run columns can hold it (every other column is exact and < cap);
-# the re-run keeps the same end-cell rule (strict greater across columns, first row).
-# Re-runs cost ~200 columns per read that aligns (measured in bench/align_long_target.py).
+# cap. The re-run goes from the start slot and stops at a checkpoint where every row whose
+# exact H or E differs from the check slot's stays under cap even if all the rows below it
+# matched, when no interval from there to the lane's next start slot saturates (see
+# :func:`_shared8_rerun`). A saturated lane's best score is >= cap, and only re-run columns
+# can hold it (every other column's cells that can reach it are exact, and < cap); the
+# re-run keeps the same end-cell rule (strict greater across columns, first row). A 150 bp
+# read that aligns re-runs ~60-100 columns (about 2% of the DP against a 48.5 kb genome).
 
 #: queries per lane group of the 8-bit shared layout (uint8: two 512-bit registers)
 SHARED8_LANES = 128
