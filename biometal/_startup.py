@@ -37,24 +37,34 @@ import sys
 _NAME = "scipy.linalg.cython_blas"
 
 
+def _scipy_extension(subpackage: str, name: str):
+    """(module spec, folder) of the compiled module ``scipy.<subpackage>.<name>``, found by
+    its file without importing ``scipy.<subpackage>``; None when it is not there."""
+    spec = importlib.util.find_spec("scipy")
+    if spec is None or spec.origin is None:
+        return None
+    folder = os.path.join(os.path.dirname(spec.origin), subpackage)
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(folder, name + suffix)
+        if os.path.exists(path):
+            break
+    else:
+        return None
+    mod_spec = importlib.util.spec_from_file_location(f"scipy.{subpackage}.{name}", path)
+    if mod_spec is None or mod_spec.loader is None:
+        return None
+    return mod_spec, folder
+
+
 def preload_cython_blas() -> bool:
     """Load ``scipy.linalg.cython_blas`` alone unless scipy.linalg is imported; True if done."""
     if _NAME in sys.modules or "scipy.linalg" in sys.modules:
         return False
     try:
-        spec = importlib.util.find_spec("scipy")
-        if spec is None or spec.origin is None:
+        found = _scipy_extension("linalg", "cython_blas")
+        if found is None:
             return False
-        folder = os.path.join(os.path.dirname(spec.origin), "linalg")
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            path = os.path.join(folder, "cython_blas" + suffix)
-            if os.path.exists(path):
-                break
-        else:
-            return False
-        mod_spec = importlib.util.spec_from_file_location(_NAME, path)
-        if mod_spec is None or mod_spec.loader is None:
-            return False
+        mod_spec = found[0]
         module = importlib.util.module_from_spec(mod_spec)
         sys.modules[_NAME] = module
         try:
@@ -99,21 +109,12 @@ def scipy_special_ufuncs():
 
 def _load_ufuncs_alone():
     try:
-        spec = importlib.util.find_spec("scipy")
-        if spec is None or spec.origin is None:
-            return None
-        folder = os.path.join(os.path.dirname(spec.origin), "special")
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            path = os.path.join(folder, "_ufuncs" + suffix)
-            if os.path.exists(path):
-                break
-        else:
-            return None
-        mod_spec = importlib.util.spec_from_file_location(_UFUNCS, path)
-        if mod_spec is None or mod_spec.loader is None:
-            return None
+        found = _scipy_extension("special", "_ufuncs")
     except Exception:  # noqa: BLE001 - any failure: the normal import
         return None
+    if found is None:
+        return None
+    mod_spec, folder = found
     before = set(sys.modules)
     stand_in = type(sys)(_SPECIAL)
     stand_in.__path__ = [folder]
