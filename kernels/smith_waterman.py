@@ -432,11 +432,16 @@ def _align_cpu(
                 (*out, _trace_scratch(par, need)))  # fmt: skip
 
 
-#: measured single-thread throughput (lane cells/ns, lanes of 128, padding included) of the
-#: 8-bit shared-target layout, 150 bp reads against 5 - 48.5 kb targets (AVX-512)
+#: single-thread throughput (lane cells/ns, lanes of 128, padding included) of the 8-bit
+#: shared-target DP, a model figure: ``_shared8_group`` timed alone on 128 random 150 bp
+#: queries against 5 and 48.5 kb random targets ran at ~33 (AMD EPYC, AVX-512; a one-off
+#: timing, not a committed benchmark); the whole layout, re-runs included, is what
+#: ``bench/align_long_target.py`` measures (24 GCUPS of real cells against lambda)
 _SHARED8_GCUPS = 28.0
 #: throughput (cells/ns) of its exact re-runs of saturated stretches (one lane, int32,
-#: scalar: ~2.7 ns a cell; with the span modelled below: ~30 us per 150 bp read, measured)
+#: scalar), a model figure taken low: one re-run of a 150 bp query over a 48.5 kb target
+#: timed ~2.7 ns a cell (~0.37 cells/ns) in the same one-off timing, and the span modelled
+#: below is about twice what re-runs were counted to cover
 _SHARED8_RERUN_GCUPS = 0.75
 
 

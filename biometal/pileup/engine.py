@@ -358,10 +358,13 @@ PARALLEL_READS = 4096
 
 #: BAMs smaller than this are piled up and formatted on one thread whatever
 #: ``params.threads`` says (inflate and compression still use them): numba's import and
-#: thread pool cost more than two threads save there. Measured, fresh processes, 2-core
-#: AMD EPYC, ``--threads 1`` vs ``2``: the default 50 MB 30x BAM 0.89-1.25 vs 1.08-1.25 s
-#: wall (0.85 vs 1.30 s CPU); the same reads three times (1.2M reads) 1.68 vs 1.59 s, six
-#: times (2.4M) 2.71 vs 2.52 s, for 20-40% more CPU. The counts are the same either way.
+#: thread pool cost more than two threads save there. Measured on a 2-core AMD EPYC,
+#: ``--threads 1`` vs ``2`` before this rule: the default 50 MB 30x BAM 0.85 vs 1.04 s wall,
+#: 0.81 vs 1.27 s CPU (``bench/pileup_density.py --repeats 5 --threads 1,2``, medians); the
+#: same reads three times (1.2M reads, ``samtools merge`` of copies) 1.68 vs 1.59 s wall,
+#: six times (2.4M) 2.71 vs 2.52 s, for 25-27% more CPU (``/usr/bin/time python -m
+#: biometal.pileup BAM REF out.tsv -q 20 -Q 13 --threads N``, one run each). The counts
+#: are the same either way.
 PARALLEL_BAM_BYTES = 512 << 20
 
 
