@@ -298,6 +298,27 @@ def format_blocks(contig, start, end, base, row, gq, dp, min_dp, pl):  # pragma:
     return out[:p], off
 
 
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature("uint8[::1]", "uint8[::1]", "int64[::1]", "int64[::1]", "int64[::1]"),
+)
+def gather_lines(buf, start, end, order):  # pragma: no cover - compiled
+    """The pieces ``buf[start[j]:end[j]]`` for j in ``order``, concatenated: the gVCF's
+    lines of one contig (blocks, site and indel records) put in file order at once."""
+    total = 0
+    for i in range(len(order)):
+        total += end[order[i]] - start[order[i]]
+    out = np.empty(total, np.uint8)
+    p = 0
+    for i in range(len(order)):
+        j = order[i]
+        for k in range(start[j], end[j]):
+            out[p] = buf[k]
+            p += 1
+    return out
+
+
 _S_SNP = np.frombuffer(b",<*>\t", np.uint8)
 _S_BINQ = np.frombuffer(b";TYPE=SNP;BINOMQ=", np.uint8)
 _S_BBQ = np.frombuffer(b";BBQ=", np.uint8)

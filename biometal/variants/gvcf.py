@@ -84,6 +84,8 @@ from biometal.variants.vcf import VcfRecord, VcfWriter, header_lines
 log = logging.getLogger(__name__)
 
 _LETTER = "ACGT"
+#: the (REF, ALT) of a SNP record by ``REF code * 4 + ALT code``
+_SNP_PAIRS = [(r, a) for r in _LETTER for a in _LETTER]
 _REF_LUT = np.full(256, 4, dtype=np.uint8)
 for _i, _b in enumerate(b"ACGT"):
     _REF_LUT[_b] = _i
@@ -142,18 +144,6 @@ def pl_three_alleles(n: np.ndarray, e: np.ndarray, *, snp: bool = True) -> np.nd
     return S.phred_likelihoods(gl)
 
 
-class _Line:
-    """A preformatted VCF line that VcfWriter can write."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def line(self) -> str:
-        return self.text
-
-
 @dataclass
 class _Blocks:
     """Reference blocks of one pileup block (0-based starts, exclusive ends)."""
@@ -210,12 +200,12 @@ def ref_blocks(
 
 @dataclass
 class _Sites:
-    """SNP site records of one pileup block: their lines (``text``, line ``i`` is
+    """SNP site records of one pileup block: their lines (ASCII ``text``, line ``i`` is
     ``text[off[i]:off[i + 1]]``) and the numbers written (0-based ``pos``, REF / ALT codes
     0-3, PL int64[n, 6], AD int64[n, 3], DP)."""
 
     pos: np.ndarray
-    text: str
+    text: np.ndarray  # uint8
     off: np.ndarray
     ref: np.ndarray
     alt: np.ndarray
@@ -322,7 +312,7 @@ def _site_lines(
         np.where(called, ints[rows, 8], ints[rows, 9]).astype(np.int64), depth, ad,
         pl6.astype(np.int64),
     )  # fmt: skip
-    return rows, _Sites(pos, text.tobytes().decode("ascii"), off, r, a, pl6, ad, depth)
+    return rows, _Sites(pos, text, off, r, a, pl6, ad, depth)
 
 
 def _indel_pls(got: list[tuple[VcfRecord, int]], params: CallParams) -> list[list[int]]:
@@ -354,13 +344,14 @@ def _block_lines(
     contig: str, seq_of, blocks: list[_Blocks], spans: np.ndarray
 ) -> tuple[np.ndarray, str, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Block lines of one contig, cut around record spans (``spans`` int64[k, 2], sorted):
-    (0-based start of each line, the lines' text, int64[n + 1] line offsets in it, and
+    (0-based start of each line, the lines' ASCII text (uint8), int64[n + 1] line offsets
+    in it, and
     each line's (exclusive end, PL int64[n, 3], DP) as written)."""
     from biometal.variants._kernels import format_blocks
 
     if not blocks:
         e = np.zeros(0, np.int64)
-        return e, "", np.zeros(1, np.int64), (e, np.zeros((0, 3), np.int64), e)
+        return e, np.zeros(0, np.uint8), np.zeros(1, np.int64), (e, np.zeros((0, 3), np.int64), e)
     start, end, gq, dp, min_dp = (
         np.concatenate([getattr(b, f) for b in blocks]).astype(np.int64)
         for f in ("start", "end", "gq", "dp", "min_dp")
@@ -403,7 +394,7 @@ def _block_lines(
     text, off = format_blocks(
         np.frombuffer(contig.encode(), np.uint8), start, end, base, row, gq, dp, min_dp, pl
     )
-    return start, text.tobytes().decode("ascii"), off, (end, pl[row], dp[row])
+    return start, text, off, (end, pl[row], dp[row])
 
 
 #: reads of at most this many reference bases are loaded at once for the indel loci
@@ -636,6 +627,8 @@ def write_gvcf(
         indel_alleles: set[tuple[int, str, str]] = set()
 
         def flush() -> None:
+            from biometal.variants._kernels import gather_lines
+
             if current is None:
                 return
             # indels of the whole contig: left-alignment can move one out of its block
@@ -670,36 +663,37 @@ def write_gvcf(
             # records by position, a site record before the indel records there (these
             # in their order)
             order = np.argsort(np.concatenate([s_pos * 2, i_pos * 2 + 1]), kind="stable")
-            texts = [
-                x.text[o0:o1] for x in sites
-                for o0, o1 in zip(x.off[:-1].tolist(), x.off[1:].tolist(), strict=True)
-            ] + [x[2] for x in ind]  # fmt: skip
-            order_l = order.tolist()
             rec_pos = starts[order]
-            # records after the blocks that start at or before them (a block line sorts
-            # first at its position)
-            at = np.searchsorted(b_pos, rec_pos, side="right").tolist()
-            pieces, j = [], 0
-            for i, k in zip(order_l, at, strict=True):
-                if k > j:
-                    pieces.append(b_text[b_off[j] : b_off[k]])
-                    j = k
-                pieces.append(texts[i])
-            pieces.append(b_text[b_off[j] :])
-            for i in range(0, len(pieces), 8192):
-                vcf.write(_Line("".join(pieces[i : i + 8192])))
+            # every line of the contig (blocks, sites, indels) as a piece of one buffer,
+            # put in file order by one stable sort of (position, kind): a block line
+            # first at its position, then the site record, then the indel records (in
+            # their order)
+            i_text = np.frombuffer("".join(x[2] for x in ind).encode("ascii"), np.uint8)
+            i_off = np.zeros(len(ind) + 1, np.int64)
+            np.cumsum([len(x[2]) for x in ind], out=i_off[1:])
+            parts = [(b_text, b_off)] + [(x.text, x.off) for x in sites] + [(i_text, i_off)]
+            base = np.cumsum([0] + [len(t) for t, _ in parts])[:-1].tolist()
+            p_start = np.concatenate([o[:-1] + b for (_, o), b in zip(parts, base, strict=True)])
+            p_end = np.concatenate([o[1:] + b for (_, o), b in zip(parts, base, strict=True)])
+            kind = np.concatenate([b_pos * 4, s_pos * 4 + 1, i_pos * 4 + 2])
+            text = gather_lines(
+                np.concatenate([t for t, _ in parts]), p_start, p_end,
+                np.argsort(kind, kind="stable"),
+            )  # fmt: skip
+            vcf.write_lines(text, len(kind))
             if evidence is not None:
+                # each record's (REF, ALT) as an index into ``pairs``: a SNP's by its codes
+                # (REF * 4 + ALT), an indel's by its own entry after them
                 r = np.concatenate([x.ref for x in sites]) if sites else np.zeros(0, np.int64)
                 a = np.concatenate([x.alt for x in sites]) if sites else np.zeros(0, np.int64)
-                refs = [_LETTER[c] for c in r.tolist()] + [x[3] for x in ind]
-                alts = [_LETTER[c] for c in a.tolist()] + [x[4] for x in ind]
+                pair = np.concatenate([r * 4 + a, 16 + np.arange(len(ind), dtype=np.int64)])
+                pairs = _SNP_PAIRS + [(x[3], x[4]) for x in ind]
                 i_num = [np.array([x[f] for x in ind], np.int64) for f in (5, 6, 7)]
                 pl = np.concatenate([x.pl for x in sites] + [i_num[0].reshape(-1, 6)])
                 ad = np.concatenate([x.ad for x in sites] + [i_num[1].reshape(-1, 3)])
                 dp = np.concatenate([x.dp for x in sites] + [i_num[2]])
                 ev_rows.append(
-                    (current, rec_pos, [refs[i] for i in order_l], [alts[i] for i in order_l],
-                     pl[order], ad[order], dp[order])
+                    (current, rec_pos, pair[order], pairs, pl[order], ad[order], dp[order])
                 )  # fmt: skip
                 if len(b_pos):
                     ev_blocks[current] = (b_pos, *b_num)

@@ -201,20 +201,22 @@ class _RowSlices:
         return self.arr[row, : self.widths[row]]
 
 
-class _StarAlleles(Sequence):
-    """The ALT alleles of records that are each ``A,<*>`` (``[alts[i], "<*>"]``), made on
-    access: :attr:`SampleEvidence.alleles` without a list per record."""
+class _PairAlleles(Sequence):
+    """The ALT alleles of records that are each ``A,<*>`` (``[A, "<*>"]``, A the ALT of the
+    row's (REF, ALT) pair), made on access: :attr:`SampleEvidence.alleles` without a list
+    per record."""
 
-    def __init__(self, alts: list[str]) -> None:
-        self.alts = alts
+    def __init__(self, pairs: list[tuple[str, str]], row_pair: np.ndarray) -> None:
+        self.alts = [p[1] for p in pairs]
+        self.row_pair = row_pair
 
     def __len__(self) -> int:
-        return len(self.alts)
+        return len(self.row_pair)
 
     def __getitem__(self, row):
         if isinstance(row, slice):
-            return [[a, "<*>"] for a in self.alts[row]]
-        return [self.alts[row], "<*>"]
+            return [[self.alts[p], "<*>"] for p in self.row_pair[row].tolist()]
+        return [self.alts[int(self.row_pair[row])], "<*>"]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and list(self) == list(other)
@@ -234,44 +236,61 @@ def _simple_alts(alts_of: list[list[str]]) -> bool:
     return True
 
 
-def _index_simple(ev, first, alleles, n_alts, chrom, pos, ref, n_gt, k_of, dp_list, rows) -> None:
+def _index_simple(ev, first, alleles, n_alts, chrom, pos, ref, n_gt, k_of) -> None:
     """Index the record rows of ``ev`` without a Python step per row when every row has
     one ALT allele (``first``), alone or before a symbolic one (``n_alts`` 1 or 2 per row;
     :func:`_simple_alts`; every record of :func:`~biometal.variants.gvcf.write_gvcf`):
-    the same lookups as the general loop of :func:`read_evidence` (later rows win in
+    contigs and (REF, ALT) pairs numbered in first-seen order, then :func:`_index_rows`."""
+    n = len(first)
+    names = {c: i for i, c in enumerate(dict.fromkeys(chrom))}
+    pairs = list(zip(ref, first, strict=True))
+    pair_id = {p: i for i, p in enumerate(dict.fromkeys(pairs))}
+    _index_rows(
+        ev, list(names), np.fromiter(map(names.__getitem__, chrom), np.int64, n),
+        np.array(pos, np.int64).reshape(n), list(pair_id),
+        np.fromiter(map(pair_id.__getitem__, pairs), np.int64, n), alleles, n_alts, n_gt,
+        k_of,
+    )  # fmt: skip
+
+
+def _index_rows(ev, contig_names, row_cid, row_pos, pairs, row_pair, alleles, n_alts, n_gt,
+                k_of) -> None:  # fmt: skip
+    """Index the record rows of ``ev`` (PL / AD / DP rows set) from numbers: each row's
+    contig (index into ``contig_names``), 0-based position and (REF, ALT) (index into
+    ``pairs``), one ALT allele per row, alone or before a symbolic one (``n_alts`` 1 or 2).
+    The same lookups as the general loop of :func:`read_evidence` (later rows win in
     ``sites``, the first in ``at_pos`` / ``indel_at``), built when first used; the arrays
     the joint step uses now."""
-    n = len(first)
+    n = len(row_pos)
     ev.alleles = alleles
-    ev.pl = _RowSlices(ev.pl_rows, n_gt)
+    ev.pl = _RowSlices(ev.pl_rows, np.asarray(n_gt, np.int64))
     ev.ad = _RowSlices(ev.ad_rows, np.where(ev.ad_ok, np.asarray(k_of, np.int64), 0))
-    ev.dp = [dp_list[i] for i in rows.tolist()]
-    # rows whose ALT is an indel: lengths differ and not symbolic (few rows: checked alone)
-    differ = np.fromiter(map(len, ref), np.int64, n) != np.fromiter(map(len, first), np.int64, n)
-    indel = [i for i in np.flatnonzero(differ).tolist() if not first[i].startswith("<")]
+    ev.dp = ev.dp_rows.tolist()
+    # a pair is an indel when its lengths differ and its ALT is not symbolic
+    pair_indel = np.array(
+        [len(r) != len(a) and not a.startswith("<") for r, a in pairs] + [False], bool
+    )
+    row_indel = pair_indel[row_pair] if n else np.zeros(0, bool)
 
     def lookups() -> tuple[dict, dict, dict]:
-        at = list(zip(chrom, pos, strict=True))
+        chrom = [contig_names[i] for i in row_cid.tolist()]
+        at = list(zip(chrom, row_pos.tolist(), strict=True))
         back = range(n - 1, -1, -1)
         at_pos = dict(zip(reversed(at), back, strict=True))  # the first row of a position
-        keys = zip(chrom, pos, ref, first, strict=True)
+        keys = ((c, p, *pairs[k]) for (c, p), k in zip(at, row_pair.tolist(), strict=True))
         sites = dict(zip(keys, range(n), strict=True))  # the last row of a key wins
+        indel = np.flatnonzero(row_indel).tolist()
         indel_at = dict(zip([at[i] for i in reversed(indel)], reversed(indel), strict=True))
         return sites, at_pos, indel_at
 
     ev._lazy = lookups
-    names = {c: i for i, c in enumerate(dict.fromkeys(chrom))}
-    ev.contig_names = list(names)
-    ev.row_cid = np.fromiter(map(names.__getitem__, chrom), np.int64, n)
-    ev.row_pos = np.array(pos, np.int64).reshape(n)
+    ev.contig_names = list(contig_names)
+    ev.row_cid = np.asarray(row_cid, np.int64).reshape(n)
+    ev.row_pos = np.asarray(row_pos, np.int64).reshape(n)
     ev.row_star = np.where(np.asarray(n_alts, np.int64) == 2, 2, 0).reshape(n)
-    ev.row_indel = np.zeros(n, bool)
-    ev.row_indel[indel] = True
+    ev.row_indel = row_indel
     ev.row_k = np.asarray(k_of, np.int64).reshape(n)
-    pairs = list(zip(ref, first, strict=True))
-    pair_id = {p: i for i, p in enumerate(dict.fromkeys(pairs))}
-    ev.pairs = list(pair_id)
-    row_pair = np.fromiter(map(pair_id.__getitem__, pairs), np.int64, n)
+    ev.pairs = list(pairs)
     # ``sites``' rows in its order: each (contig, pos, REF, ALT) where it first appears,
     # holding its last row
     order = np.lexsort((np.arange(n), row_pair, ev.row_pos, ev.row_cid))
@@ -286,7 +305,7 @@ def _index_simple(ev, first, alleles, n_alts, chrom, pos, ref, n_gt, k_of, dp_li
         lasts = order[np.append(starts[1:], n) - 1]
         ev.site_rows = lasts[np.argsort(firsts, kind="stable")].astype(np.int64)
     ev.site_allele = np.ones(len(ev.site_rows), np.int64)
-    ev.item_pair = row_pair[ev.site_rows]
+    ev.item_pair = np.asarray(row_pair, np.int64)[ev.site_rows]
 
 
 def read_evidence(path: str | os.PathLike) -> SampleEvidence:
@@ -337,8 +356,7 @@ def read_evidence(path: str | os.PathLike) -> SampleEvidence:
     if _simple_alts(alts_of):
         _index_simple(
             ev, [a[0] for a in alts_of], alts_of, [len(a) for a in alts_of],
-            chrom[rows].tolist(), pos0[rows].tolist(), ref_of, n_gt[rows], k_of, dp_list,
-            rows,
+            chrom[rows].tolist(), pos0[rows].tolist(), ref_of, n_gt[rows], k_of,
         )  # fmt: skip
         return ev
     for i, contig, p, ref, alts, k, ok_ad, n_pl in zip(
@@ -395,9 +413,10 @@ def evidence_from_records(
     """The :class:`SampleEvidence` of a gVCF of :func:`~biometal.variants.gvcf.write_gvcf`
     from the numbers it wrote, equal to what :func:`read_evidence` reads from the file
     (tests/unit/test_joint.py). ``parts``: per contig, in file order, its records (each
-    ``ALT,<*>``) as (contig, 0-based positions int[k], REFs, ALTs, PL int[k, 6], AD
-    int[k, 3], DP int[k]); ``blocks``: contig -> (starts, exclusive ends, PL int[b, 3], DP)
-    of its reference blocks, sorted."""
+    ``ALT,<*>``) as (contig, 0-based positions int[k], each record's (REF, ALT) as an index
+    into ``pairs``, ``pairs`` (a list of (REF, ALT)), PL int[k, 6], AD int[k, 3], DP int[k]);
+    ``blocks``: contig -> (starts, exclusive ends, PL int[b, 3], DP) of its reference
+    blocks, sorted."""
     ev = SampleEvidence(name, path)
     ev.blocks = {
         c: (
@@ -406,13 +425,18 @@ def evidence_from_records(
         )
         for c, (st, en, pl, dp) in blocks.items()
     }  # fmt: skip
-    chrom, pos, ref, alt = [], [], [], []
-    for c, p, r, a, *_ in parts:
-        chrom += [c] * len(p)
-        pos += np.asarray(p, np.int64).tolist()
-        ref += r
-        alt += a
-    n = len(pos)
+    # the pairs numbered in first-seen order over the file, as read_evidence numbers them
+    pair_id: dict[tuple[str, str], int] = {}
+    contigs, cids, row_pair = [], [], []
+    for c, _pos, pair, pairs, *_ in parts:
+        pair = np.asarray(pair, np.int64).reshape(-1)
+        seen, first = np.unique(pair, return_index=True)
+        local = np.zeros(len(pairs), np.int64)
+        for k in seen[np.argsort(first)].tolist():
+            local[k] = pair_id.setdefault(tuple(pairs[k]), len(pair_id))
+        row_pair.append(local[pair])
+        cids.append(np.full(len(pair), len(contigs), np.int64))
+        contigs.append(c)
 
     def cat(i: int, width: int) -> np.ndarray:
         return np.concatenate(
@@ -420,15 +444,20 @@ def evidence_from_records(
             or [np.zeros((0, width), np.int64)]
         )
 
+    row_pos = cat(1, 1).reshape(-1)
+    n = len(row_pos)
     ev.pl_rows, ev.ad_rows = cat(4, 6), cat(5, 3)
     ev.ad_ok = np.ones(n, bool)
     ev.dp_rows = cat(6, 1).reshape(n)
-    bad = [a for a in set(alt) if a in _SYMBOLIC or a in ("*", ".") or "," in a]
+    bad = [a for _, a in pair_id if a in _SYMBOLIC or a in ("*", ".") or "," in a]
     if bad:
         raise BiometalError(f"{path}: a record is not one ALT allele before <*> ({bad[0]})")
-    _index_simple(
-        ev, alt, _StarAlleles(alt), np.full(n, 2, np.int64), chrom, pos, ref,
-        np.full(n, 6, np.int64), [3] * n, ev.dp_rows.tolist(), np.arange(n),
+    pairs = list(pair_id)
+    row_pair = np.concatenate(row_pair) if parts else np.zeros(0, np.int64)
+    _index_rows(
+        ev, contigs, np.concatenate(cids) if parts else np.zeros(0, np.int64), row_pos,
+        pairs, row_pair, _PairAlleles(pairs, row_pair), np.full(n, 2, np.int64),
+        np.full(n, 6, np.int64), np.full(n, 3, np.int64),
     )  # fmt: skip
     return ev
 

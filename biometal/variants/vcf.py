@@ -143,6 +143,12 @@ class VcfWriter(AtomicWriter):
         self._put(rec.line().encode())
         self.n_records += 1
 
+    def write_lines(self, text: bytes | bytearray | memoryview, n: int) -> None:
+        """``n`` preformatted records: their ASCII text (any buffer: bytes, a uint8 array),
+        whole lines, in file order."""
+        self._put(memoryview(text).cast("B"))
+        self.n_records += n
+
     def _finish(self) -> None:
         """Close the BGZF stream and write its index (built from the text as it was
         written: :mod:`biometal.io.tabix`; htslib indexes the file when that cannot) next

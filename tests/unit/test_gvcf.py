@@ -382,7 +382,10 @@ def test_compiled_site_lines_are_the_python_formatting(sim):
                 block.contig, block.start, codes, counts, st, params, gparams
             )
             assert np.array_equal(rows, rows_ref)
-            got = [sites.text[a:b] for a, b in zip(sites.off[:-1], sites.off[1:], strict=True)]
+            got = [
+                sites.text[a:b].tobytes().decode()
+                for a, b in zip(sites.off[:-1], sites.off[1:], strict=True)
+            ]
             assert got == want
             n += len(want)
     assert n > 1000
