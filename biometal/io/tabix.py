@@ -127,6 +127,38 @@ class VcfTabix:
         self._pending = [rest] if rest else []
         self._pending_bytes = len(rest)
 
+    def add_lines(
+        self,
+        data: bytes | bytearray | memoryview,
+        line_ends: np.ndarray,
+        beg: np.ndarray,
+        end: np.ndarray,
+        name: str,
+    ) -> None:
+        """Whole record lines of contig ``name`` whose intervals the writer knows (0-based
+        ``[beg, end)`` per line, as tabix reads them from POS, REF and INFO/END; each line's
+        end offset in ``data``): indexed without parsing the text. What came before must
+        end with a newline."""
+        if not self.supported or not len(line_ends):
+            return
+        if self._pending_bytes:
+            self._parse()
+        if self._pending_bytes:
+            raise BiometalError("tabix index: text before a record does not end with a newline")
+        key = name.encode()
+        if key != self._last_name:
+            if key in self._names:
+                raise BiometalError(
+                    f"tabix index: records of {name} are not together (sort the VCF)"
+                )
+            self._names[key] = len(self._names)
+            self._last_name = key
+        ends = np.asarray(line_ends, np.int64) + self._offset
+        starts = np.concatenate([[self._offset], ends[:-1]])
+        tid = np.full(len(ends), self._names[key], np.int64)
+        self._parts.append(np.stack([starts, ends, beg, end, tid], axis=1).astype(np.int64))
+        self._offset += len(memoryview(data).cast("B"))
+
     def complete(self) -> bool:
         """Parse what is pending; True when the index can be built (:attr:`supported`)."""
         if self._pending_bytes:

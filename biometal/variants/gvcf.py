@@ -646,9 +646,10 @@ def write_gvcf(
             n["indels"] += len(ind)
             indel_alleles.clear()
             i_pos = np.array([x[0] for x in ind], np.int64)
+            i_end = np.array([x[1] for x in ind], np.int64)
             s_pos = np.concatenate([x.pos for x in sites]) if sites else np.zeros(0, np.int64)
             starts = np.concatenate([s_pos, i_pos])
-            ends = np.concatenate([s_pos + 1, np.array([x[1] for x in ind], np.int64)])
+            ends = np.concatenate([s_pos + 1, i_end])
             o = np.lexsort((ends, starts))
             sp = np.stack([starts[o], ends[o]], axis=1).reshape(-1, 2)
             seq_cache: dict[int, str] = {}
@@ -676,11 +677,13 @@ def write_gvcf(
             p_start = np.concatenate([o[:-1] + b for (_, o), b in zip(parts, base, strict=True)])
             p_end = np.concatenate([o[1:] + b for (_, o), b in zip(parts, base, strict=True)])
             kind = np.concatenate([b_pos * 4, s_pos * 4 + 1, i_pos * 4 + 2])
-            text = gather_lines(
-                np.concatenate([t for t, _ in parts]), p_start, p_end,
-                np.argsort(kind, kind="stable"),
-            )  # fmt: skip
-            vcf.write_lines(text, len(kind))
+            line_order = np.argsort(kind, kind="stable")
+            text = gather_lines(np.concatenate([t for t, _ in parts]), p_start, p_end, line_order)
+            # each line's tabix interval: a block's [start, END), a record's REF span
+            beg = np.concatenate([b_pos, s_pos, i_pos])[line_order]
+            end = np.concatenate([b_num[0], s_pos + 1, i_end])[line_order]
+            line_ends = np.cumsum((p_end - p_start)[line_order])
+            vcf.write_lines(text, len(kind), (current, line_ends, beg, end))
             if evidence is not None:
                 # each record's (REF, ALT) as an index into ``pairs``: a SNP's by its codes
                 # (REF * 4 + ALT), an indel's by its own entry after them

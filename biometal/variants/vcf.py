@@ -143,10 +143,18 @@ class VcfWriter(AtomicWriter):
         self._put(rec.line().encode())
         self.n_records += 1
 
-    def write_lines(self, text: bytes | bytearray | memoryview, n: int) -> None:
+    def write_lines(self, text: bytes | bytearray | memoryview, n: int, intervals=None) -> None:
         """``n`` preformatted records: their ASCII text (any buffer: bytes, a uint8 array),
-        whole lines, in file order."""
-        self._put(memoryview(text).cast("B"))
+        whole lines, in file order. ``intervals``: (contig, each line's end offset in
+        ``text``, 0-based begin, exclusive end), the records' tabix intervals, when the
+        caller knows them (one contig's lines; the index is then not parsed from the text)."""
+        view = memoryview(text).cast("B")
+        if intervals is None:
+            self._put(view)
+        else:
+            contig, line_ends, beg, end = intervals
+            self._out.write(view)
+            self._tabix.add_lines(view, line_ends, beg, end, contig)
         self.n_records += n
 
     def _finish(self) -> None:

@@ -426,3 +426,15 @@ def test_low_quality_reads_of_an_insertion_go_to_its_true_sequence(tmp_path):
     got = _indel_records(out)
     assert (p, error.ref, error.alt) not in got
     assert got[(p, true.ref, true.alt)].samples[0]["GT"] == (1, 1)
+
+
+def test_gvcf_index_is_htslibs(gvcf, tmp_path):
+    """The gVCF's .tbi, built from the intervals the writer knows (a block's END, a
+    record's REF span) and not parsed from its text, equals htslib's index of the file."""
+    from pathlib import Path
+
+    from test_tabix import htslib_index, parse_tbi
+
+    path, stats = gvcf
+    assert stats["indels"] > 0 and stats["blocks"] > 1000
+    assert parse_tbi(Path(f"{path}.tbi")) == parse_tbi(htslib_index(path, tmp_path))
