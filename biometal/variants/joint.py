@@ -462,6 +462,20 @@ def evidence_from_records(
     return ev
 
 
+def _live(pl: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """The candidates that can be records (int64 indices): those where some sample with
+    data does not favour 0/0 strictly (``pl`` int[m, N, 3], ``has`` bool[m, N]). Where every
+    such sample's PL[0/0] is below its PL[0/1] and PL[1/1], its expected ALT dosage under
+    the posterior is below the prior's for any f < 1/2 (dosage and likelihood covary
+    negatively), so EM, starting at f = 0.01, only lowers f, and at f < 1/3 no sample's
+    posterior favours an ALT genotype. EM, priors and posteriors are computed for the live
+    candidates alone (the same operations on their rows; tests/unit/test_joint.py checks
+    the joint VCF equals the one from every candidate)."""
+    return np.flatnonzero(
+        (has & ((pl[:, :, 0] >= pl[:, :, 1]) | (pl[:, :, 0] >= pl[:, :, 2]))).any(axis=1)
+    )
+
+
 def em_frequency(gl: np.ndarray, has: np.ndarray, iterations: int = 30) -> np.ndarray:
     """ML ALT frequency per site under HWE: ``gl`` log10 likelihoods float[m, N, 3],
     ``has`` bool[m, N] (samples with data). Returns float64[m]. Compiled
@@ -765,26 +779,32 @@ def joint_genotype(
         samples, coded, cand, cand_pc, cand_contig, cand_pos, is_indel, calling.indel_error,
         pl, ad, has_ad, dp, has,
     )  # fmt: skip
-    pl -= pl.min(axis=2, keepdims=True)  # a subset of a record's PLs: best back to 0
-    gl = -pl / 10.0
-    f = em_frequency(gl, has, em_iterations) if m else np.zeros(0)
+    live = _live(pl, has)
+    pl_l = pl[live]
+    pl_l -= pl_l.min(axis=2, keepdims=True)  # a subset of a record's PLs: best back to 0
+    pl[live] = pl_l
+    gl = -pl_l / 10.0  # [live, N, 3]
+    f = np.zeros(m)
+    if len(live):
+        f[live] = em_frequency(gl, has[live], em_iterations)
     is_snp = ~is_indel
     theta = np.where(is_snp, calling.theta, calling.indel_theta)
     a_n = sum(1.0 / i for i in range(1, 2 * n_s))
     pi = np.minimum(theta * a_n, 0.5)
     ln10 = math.log(10.0)
-    if m:
-        prior = np.stack([(1 - f) ** 2, 2 * f * (1 - f), f**2], axis=1)[:, None, :]
-        lp = gl * ln10 + np.log(prior)  # natural log, [m, N, 3]
+    if len(live):
+        f_l = f[live]
+        prior = np.stack([(1 - f_l) ** 2, 2 * f_l * (1 - f_l), f_l**2], axis=1)[:, None, :]
+        lp = gl * ln10 + np.log(prior)  # natural log, [live, N, 3]
         # the posteriors' argmax is never above lp's (exp does not decrease), so only
         # candidates where lp favours an ALT genotype in a sample with data can be records:
         # the posteriors are computed for those alone (the same operations on their rows)
         # and only where the samples' reads add up to min_depth (a handful of reads in
         # the cohort, e.g. misaligned ones inside a deletion that every sample carries,
         # would otherwise set the frequency alone)
-        deep = dp.sum(axis=1) >= calling.min_depth
-        maybe = np.flatnonzero((has & (lp.argmax(axis=2) > 0)).any(axis=1) & deep)
-        lp_m = lp[maybe]
+        deep = dp[live].sum(axis=1) >= calling.min_depth
+        sel = np.flatnonzero((has[live] & (lp.argmax(axis=2) > 0)).any(axis=1) & deep)
+        maybe, lp_m = live[sel], lp[sel]
         mx = lp_m.max(axis=2, keepdims=True)
         lse = mx[..., 0] + np.log(np.exp(lp_m - mx).sum(axis=2))
         post = np.exp(lp_m - lse[..., None])
@@ -795,7 +815,7 @@ def joint_genotype(
         keep = (has[maybe] & (gt[maybe] > 0)).any(axis=1)
         rows = maybe[keep]
         post, lse = post[keep], lse[keep]
-        gt_r, has_r, gl_r = gt[rows], has[rows], gl[rows]
+        gt_r, has_r, gl_r = gt[rows], has[rows], gl[sel[keep]]
         p_best = np.take_along_axis(post, gt_r[..., None], axis=2)[..., 0]
         # 1 - P(best) without cancellation: the sum of the two others
         wrong = np.clip(post.sum(axis=2) - p_best, 0, None)

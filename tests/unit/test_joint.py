@@ -419,3 +419,29 @@ def test_sample_columns_kernel_is_the_python_text():
             for j in range(n)
         ]  # fmt: skip
         assert got[off[i] : off[i + 1]] == "\t".join(cols)
+
+
+def test_skipped_candidates_are_never_records(cohort, tmp_path, monkeypatch):
+    """Candidates where every sample with data favours 0/0 strictly skip EM and the
+    posteriors (:func:`biometal.variants.joint._live`): the joint VCF is the one computed
+    from every candidate, byte for byte, and candidates are skipped."""
+    import gzip
+
+    from biometal.variants import joint as J
+
+    d, gvcfs, _ = cohort
+    real, seen = J._live, []
+
+    def counted(pl, has):
+        live = real(pl, has)
+        seen.append((len(live), len(pl)))
+        return live
+
+    monkeypatch.setattr(J, "_live", counted)
+    joint_genotype(gvcfs, d / "ref.fa", tmp_path / "skip.vcf.gz")
+    monkeypatch.setattr(J, "_live", lambda pl, has: np.arange(len(pl), dtype=np.int64))
+    joint_genotype(gvcfs, d / "ref.fa", tmp_path / "all.vcf.gz")
+    text = [gzip.decompress((tmp_path / n).read_bytes()) for n in ("skip.vcf.gz", "all.vcf.gz")]
+    assert text[0] == text[1] and text[0].count(b"\n") > 100
+    ((n_live, n_cand),) = seen
+    assert 0 < n_live < n_cand
