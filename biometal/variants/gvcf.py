@@ -92,6 +92,10 @@ for _i, _b in enumerate(b"ACGT"):
 _GT = ("0/0", "0/1", "1/1")
 #: genotypes of three alleles in VCF order (0/0, 0/1, 1/1, 0/2, 1/2, 2/2)
 GENOTYPES3 = ((0, 0), (0, 1), (1, 1), (0, 2), (1, 2), (2, 2))
+#: per read class (REF, X, other): for each genotype of GENOTYPES3, the first genotype
+#: with the same P(class | genotype) (REF reads: 0/1 = 0/2, 1/1 = 1/2 = 2/2; X reads:
+#: 0/0 = 0/2 = 2/2, 0/1 = 1/2; other reads: 0/0 = 0/1 = 1/1, 0/2 = 1/2)
+_SAME_PROB = ((0, 1, 2, 1, 2, 2), (0, 1, 2, 0, 1, 0), (0, 0, 0, 3, 3, 5))
 
 GVCF_META = [
     'ALT=<ID=*,Description="Represents allele(s) other than observed.">',
@@ -137,10 +141,22 @@ def pl_three_alleles(n: np.ndarray, e: np.ndarray, *, snp: bool = True) -> np.nd
     p[:, 2, 0] = other
     p[:, 2, 1] = other
     p[:, 2, 2] = 1.0 - other
+    # log10 P(class c | genotype g), each distinct value once: a class's two wrong alleles
+    # are equally likely (0/1 and 0/2 give a REF read the same probability, 0.5 (x + x) is
+    # x), so _SAME_PROB[c][g] names the genotype whose value g shares; the sum over the
+    # classes in numpy's order for three terms
+    logs: dict[tuple[int, int], np.ndarray] = {}
     gl = np.empty(n.shape[:1] + (6,), dtype=np.float64)
-    for g, (a1, a2) in enumerate(GENOTYPES3):
-        prob = 0.5 * (p[:, :, a1] + p[:, :, a2])
-        gl[:, g] = (n * np.log10(np.maximum(prob, 1e-300))).sum(axis=1)
+    for g in range(6):
+        term = []
+        for c in range(3):
+            r = _SAME_PROB[c][g]
+            if (c, r) not in logs:
+                a1, a2 = GENOTYPES3[r]
+                prob = 0.5 * (p[:, c, a1] + p[:, c, a2])
+                logs[(c, r)] = np.log10(np.maximum(prob, 1e-300))
+            term.append(n[:, c] * logs[(c, r)])
+        gl[:, g] = term[0] + term[1] + term[2]
     return S.phred_likelihoods(gl)
 
 
@@ -221,6 +237,26 @@ def _text_table(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer("".join(strings).encode("ascii"), np.uint8), off
 
 
+def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (a, b) of two non-negative int64 arrays (sorted by a, then b) and the
+    index of each row's pair: ``np.unique`` of the pairs, by a table over the value grid
+    when it is small (depths and read counts: no sort)."""
+    if not len(a):
+        e = np.zeros(0, np.int64)
+        return e, e, e
+    width = int(b.max()) + 1
+    cells = (int(a.max()) + 1) * width
+    if cells > 4 * len(a) + 4096:
+        u, inv = np.unique((a << 32) | b, return_inverse=True)
+        return u >> 32, u & 0xFFFFFFFF, inv.reshape(-1)
+    code = a * width + b
+    seen = np.zeros(cells, bool)
+    seen[code] = True
+    u = np.flatnonzero(seen)
+    rank = np.cumsum(seen) - 1
+    return u // width, u % width, rank[code]
+
+
 def _site_values(
     ref_codes: np.ndarray, counts: np.ndarray, st, params: CallParams, gparams: GvcfParams
 ) -> tuple[np.ndarray, tuple | None]:
@@ -290,11 +326,11 @@ def _site_lines(
     f_tab = _text_table([".", "PASS", "LowQual", "ErrorLike", "LowQual;ErrorLike"])
     q_u, q_i = np.unique(qual.view(np.uint32), return_inverse=True)
     q_tab = _text_table([f"{x:.2f}" for x in q_u.view(np.float32).tolist()])
-    a_u, a_i = np.unique((depth << 32) | n_x, return_inverse=True)
+    a_d, a_x, a_i = _distinct_pairs(depth, n_x)
     a_tab = _text_table(
         [
             f"DP={d};AF={round(nx / d, 4) if d else 0.0:.4g}"
-            for d, nx in zip((a_u >> 32).tolist(), (a_u & 0xFFFFFFFF).tolist(), strict=True)
+            for d, nx in zip(a_d.tolist(), a_x.tolist(), strict=True)
         ]
     )
     b_u, b_i = np.unique(binq.view(np.uint32), return_inverse=True)

@@ -202,6 +202,37 @@ def test_six_pls_extend_the_biallelic_pls(n, q, snp):
     assert np.abs((six[:3] - six[:3].min()) - three).max() <= 1
 
 
+def _six_pls_naive(n, e, snp):
+    """The six PLs with every P(class | genotype) computed and logged on its own."""
+    n = np.asarray(n, dtype=np.float64)
+    e = np.clip(np.asarray(e, dtype=np.float64), S.MIN_ERROR, 0.75)
+    div = 3.0 if snp else 1.0
+    p = np.empty((len(n), 3, 3))
+    for c in range(2):
+        p[:, c, :] = (e[:, c] / div)[:, None]
+        p[:, c, c] = 1.0 - e[:, c]
+    other = 2.0 * e[:, 2] / div if snp else e[:, 2]
+    p[:, 2, :2] = other[:, None]
+    p[:, 2, 2] = 1.0 - other
+    gl = np.empty((len(n), 6))
+    for g, (a1, a2) in enumerate(((0, 0), (0, 1), (1, 1), (0, 2), (1, 2), (2, 2))):
+        prob = 0.5 * (p[:, :, a1] + p[:, :, a2])
+        gl[:, g] = (n * np.log10(np.maximum(prob, 1e-300))).sum(axis=1)
+    return S.phred_likelihoods(gl)
+
+
+def test_six_pls_log_each_distinct_probability_once():
+    """pl_three_alleles logs each distinct P(class | genotype) once: the same PLs, bit for
+    bit, as logging all eighteen, over random counts and error rates (clip bounds too)."""
+    rng = np.random.default_rng(5)
+    for scale in (3, 30, 300, 5000):
+        n = rng.integers(0, scale, (20_000, 3))
+        e = 10 ** -rng.uniform(0, 6, (20_000, 3))
+        e[rng.random(e.shape) < 0.1] = rng.choice([0.0, 1e-12, 0.5, 0.75, 1.0])
+        for snp in (True, False):
+            assert np.array_equal(pl_three_alleles(n, e, snp=snp), _six_pls_naive(n, e, snp))
+
+
 def test_missing_bam_and_bad_params(tmp_path, sim):
     with pytest.raises(BiometalError, match="nope.bam"):
         write_gvcf(tmp_path / "nope.bam", sim.reference, tmp_path / "x.g.vcf.gz")
@@ -438,3 +469,19 @@ def test_gvcf_index_is_htslibs(gvcf, tmp_path):
     path, stats = gvcf
     assert stats["indels"] > 0 and stats["blocks"] > 1000
     assert parse_tbi(Path(f"{path}.tbi")) == parse_tbi(htslib_index(path, tmp_path))
+
+
+def test_distinct_pairs_is_numpy_unique():
+    """The site records' (DP, ALT reads) table: np.unique of the pairs, with the row
+    index, by the value grid when it is small and by sorting when not."""
+    from biometal.variants.gvcf import _distinct_pairs
+
+    rng = np.random.default_rng(3)
+    for top in (1, 40, 3000, 10**6):
+        a = rng.integers(0, top, 5000)
+        b = rng.integers(0, top, 5000) // 2
+        u, inv = np.unique((a << 32) | b, return_inverse=True)
+        got_a, got_b, got_i = _distinct_pairs(a, b)
+        assert np.array_equal(got_a, u >> 32) and np.array_equal(got_b, u & 0xFFFFFFFF)
+        assert np.array_equal(got_i, inv.reshape(-1))
+    assert all(len(x) == 0 for x in _distinct_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64)))
