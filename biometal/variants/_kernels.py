@@ -212,6 +212,72 @@ def support_loci(
             _assign(costs, idx, strand, mapq, items[l_item[L] : l_item[L + 1]], out, margin)
 
 
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "Tuple((int64[::1], int64[::1], int64[::1], int64[::1], int64[::1], int64[:, ::1]))",
+        "boolean[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[:, ::1]",
+        "int64[::1]",
+    ),
+)
+def ref_block_runs(mask, ref_gq, depth, pl_in, bands):  # pragma: no cover - compiled
+    """The reference blocks of one pileup block (biometal.variants.gvcf.ref_blocks): runs
+    of consecutive ``mask`` rows whose ``ref_gq`` falls in the same band (``bands``: sorted
+    lower bounds, 0 implicit). Per run: first row, end row (exclusive), lowest GQ, mean
+    ``depth`` rounded half to even, lowest depth, the lowest of each of ``pl_in``'s three
+    PLs less their minimum."""
+    n = len(mask)
+    lo = np.empty(n, np.int64)
+    hi = np.empty(n, np.int64)
+    gq = np.empty(n, np.int64)
+    dp = np.empty(n, np.int64)
+    min_dp = np.empty(n, np.int64)
+    pl = np.empty((n, 3), np.int64)
+    k = 0
+    prev = np.int64(-1)
+    tot = np.int64(0)
+    for i in range(n):
+        key = np.int64(-1)
+        if mask[i]:
+            g = np.int64(ref_gq[i])
+            key = 0
+            while key < len(bands) and bands[key] <= g:
+                key += 1
+        if key != prev or key < 0:
+            if prev >= 0:
+                hi[k - 1] = i
+                dp[k - 1] = np.int64(np.rint(tot / (i - lo[k - 1])))
+            prev = key
+            if key < 0:
+                continue
+            lo[k] = i
+            gq[k] = ref_gq[i]
+            tot = depth[i]
+            min_dp[k] = depth[i]
+            for j in range(3):
+                pl[k, j] = pl_in[i, j]
+            k += 1
+            continue
+        r = k - 1
+        gq[r] = min(gq[r], np.int64(ref_gq[i]))
+        tot += depth[i]
+        min_dp[r] = min(min_dp[r], np.int64(depth[i]))
+        for j in range(3):
+            pl[r, j] = min(pl[r, j], np.int64(pl_in[i, j]))
+    if prev >= 0:
+        hi[k - 1] = n
+        dp[k - 1] = np.int64(np.rint(tot / (n - lo[k - 1])))
+    for r in range(k):
+        m = min(pl[r, 0], min(pl[r, 1], pl[r, 2]))
+        for j in range(3):
+            pl[r, j] -= m
+    return lo[:k], hi[:k], gq[:k], dp[:k], min_dp[:k], pl[:k].copy()
+
+
 _S_DOT = np.frombuffer(b"\t.\t", np.uint8)
 _S_END = np.frombuffer(b"\t<*>\t.\t.\tEND=", np.uint8)
 _S_FMT = np.frombuffer(b"\tGT:GQ:DP:MIN_DP:PL\t0/0:", np.uint8)

@@ -180,36 +180,19 @@ def ref_blocks(
     """Runs of consecutive ``mask`` positions in the same GQ band (see the module docstring).
 
     ``start``: 0-based position of row 0; ``ref_seq``: the rows' reference bases (ASCII);
-    per-row ``ref_gq``, ``depth`` and ``pl`` [n, 3].
+    per-row ``ref_gq``, ``depth`` and ``pl`` [n, 3]. One compiled pass
+    (:func:`biometal.variants._kernels.ref_block_runs`; tests/unit/test_gvcf.py holds it
+    equal to numpy's run reductions).
     """
-    band = np.searchsorted(np.asarray(bands), ref_gq, side="right")
-    key = np.where(mask, band, -1)
-    change = np.flatnonzero(np.diff(key) != 0) + 1
-    bounds = np.concatenate([[0], change, [len(key)]])
-    lo, hi = bounds[:-1], bounds[1:]
-    keep = key[lo] >= 0
-    if not keep.any():
-        e = np.zeros(0, np.int64)
-        return _Blocks(e, e, e, e, e, np.zeros((0, 3), np.int64), np.zeros(0, np.uint8))
+    from biometal.variants._kernels import ref_block_runs
 
-    def per_run(ufunc, x: np.ndarray) -> np.ndarray:
-        # reduce over every run (kept or not), then keep: a kept run must not reach into
-        # the excluded run after it
-        return ufunc.reduceat(x.astype(np.int64), lo)[keep]
-
-    gq = per_run(np.minimum, ref_gq)
-    dp = np.rint(per_run(np.add, depth) / (hi - lo)[keep]).astype(np.int64)
-    min_dp = per_run(np.minimum, depth)
-    bpl = np.stack(
-        [
-            per_run(np.minimum, pl[:, 0]),
-            per_run(np.minimum, pl[:, 1]),
-            per_run(np.minimum, pl[:, 2]),
-        ],
-        axis=1,
+    lo, hi, gq, dp, min_dp, bpl = ref_block_runs(
+        np.ascontiguousarray(mask, dtype=np.bool_),
+        np.ascontiguousarray(ref_gq, dtype=np.int64),
+        np.ascontiguousarray(depth, dtype=np.int64),
+        np.ascontiguousarray(pl, dtype=np.int64).reshape(-1, 3),
+        np.asarray(bands, dtype=np.int64),
     )
-    lo, hi = lo[keep], hi[keep]
-    bpl -= bpl.min(axis=1, keepdims=True)
     base = np.frombuffer(ref_seq, np.uint8)[lo]
     return _Blocks(start + lo, start + hi, gq, dp, min_dp, bpl, base)
 

@@ -202,6 +202,49 @@ def test_six_pls_extend_the_biallelic_pls(n, q, snp):
     assert np.abs((six[:3] - six[:3].min()) - three).max() <= 1
 
 
+def _ref_blocks_numpy(start, ref_seq, mask, ref_gq, depth, pl, bands):
+    """ref_blocks by numpy's run reductions (reduceat over every run, then the kept)."""
+    band = np.searchsorted(np.asarray(bands), ref_gq, side="right")
+    key = np.where(mask, band, -1)
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(key) != 0) + 1, [len(key)]])
+    lo, hi = bounds[:-1], bounds[1:]
+    keep = key[lo] >= 0 if len(key) else np.zeros(0, bool)
+    if not keep.any():
+        e = np.zeros(0, np.int64)
+        return e, e, e, e, e, np.zeros((0, 3), np.int64), np.zeros(0, np.uint8)
+
+    def per_run(ufunc, x):
+        return ufunc.reduceat(x.astype(np.int64), lo)[keep]
+
+    gq, min_dp = per_run(np.minimum, ref_gq), per_run(np.minimum, depth)
+    dp = np.rint(per_run(np.add, depth) / (hi - lo)[keep]).astype(np.int64)
+    bpl = np.stack([per_run(np.minimum, pl[:, j]) for j in range(3)], axis=1)
+    bpl -= bpl.min(axis=1, keepdims=True)
+    lo, hi = lo[keep], hi[keep]
+    base = np.frombuffer(ref_seq, np.uint8)[lo]
+    return start + lo, start + hi, gq, dp, min_dp, bpl, base
+
+
+def test_ref_blocks_compiled_is_numpys_run_reductions():
+    """The compiled run loop of ref_blocks equals numpy's reductions on random rows: masks
+    with gaps at both ends, GQ across every band edge, depths whose mean ends in .5."""
+    rng = np.random.default_rng(11)
+    bands = (1, 5, 10, 20, 30, 40, 50, 60, 99)
+    for n in (0, 1, 2, 7, 300, 5000):
+        for p_mask in (0.0, 0.5, 0.97, 1.0):
+            mask = rng.random(n) < p_mask
+            ref_gq = rng.choice([0, 1, 4, 5, 9, 10, 19, 20, 59, 60, 98, 99], n)
+            ref_gq[rng.random(n) < 0.6] = 30  # long runs in one band
+            depth = rng.integers(0, 40, n)
+            pl = rng.integers(0, 500, (n, 3))
+            seq = bytes(rng.choice(list(b"ACGT"), n).tolist()) if n else b""
+            got = ref_blocks(7, seq, mask, ref_gq, depth, pl, bands)
+            want = _ref_blocks_numpy(7, seq, mask, ref_gq, depth, pl, bands)
+            names = ("start", "end", "gq", "dp", "min_dp", "pl", "base")
+            for name, w in zip(names, want, strict=True):
+                assert np.array_equal(getattr(got, name), w), (n, p_mask, name)
+
+
 def _six_pls_naive(n, e, snp):
     """The six PLs with every P(class | genotype) computed and logged on its own."""
     n = np.asarray(n, dtype=np.float64)
