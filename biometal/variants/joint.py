@@ -760,9 +760,17 @@ def joint_genotype(
         reads.append(n_alt[item >= 0])
     # candidates: alleles with min_alt_reads ALT reads over the samples, in code order
     # (contig, position, SNP before indel, REF, ALT)
-    u, inv = np.unique(np.concatenate(codes or [np.zeros(0, np.int64)]), return_inverse=True)
-    total = np.zeros(len(u), np.int64)
-    np.add.at(total, inv.reshape(-1), np.concatenate(reads or [np.zeros(0, np.int64)]))
+    # (each sample's codes come sorted: a stable sort merges the runs)
+    all_codes = np.concatenate(codes or [np.zeros(0, np.int64)])
+    order = np.argsort(all_codes, kind="stable")
+    sorted_codes = all_codes[order]
+    first = np.flatnonzero(np.append(True, sorted_codes[1:] != sorted_codes[:-1]))
+    u = sorted_codes[first[first < len(sorted_codes)]]
+    total = (
+        np.add.reduceat(np.concatenate(reads or [np.zeros(0, np.int64)])[order], first)
+        if len(u)
+        else np.zeros(0, np.int64)
+    )
     cand = u[total >= calling.min_alt_reads]
     cand_pc, cand_rank = np.divmod(cand, coded.n_pairs)
     cand_contig = np.searchsorted(coded.offsets, cand_pc, side="right") - 1
