@@ -25,12 +25,17 @@ from pathlib import Path
 
 import numpy as np
 
+#: the Debian package of each read simulator
+_PACKAGES = {"wgsim": "wgsim", "art": "art-nextgen-simulation-tools", "dwgsim": "dwgsim"}
+
 
 def _sh(*cmd: str) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
 
 
-def make(d: Path, n: int, length: int, error: float, coverage: float, seed: int) -> int:
+def make(
+    d: Path, n: int, length: int, error: float, coverage: float, seed: int, simulator: str = "wgsim"
+) -> int:
     """Write the cohort into ``d``; returns the number of variant sites."""
     d.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -74,9 +79,30 @@ def make(d: Path, n: int, length: int, error: float, coverage: float, seed: int)
             _sh("bcftools", "consensus", "-s", s, "-H", str(h), "-f", str(ref), "-o", str(hap),
                 f"{vcf}.gz")  # fmt: skip
             fq = [d / f"{s}_h{h}_{m}.fq" for m in (1, 2)]
-            _sh("wgsim", "-N", str(pairs), "-1", "100", "-2", "100", "-d", "300", "-s", "30",
-                "-e", str(error), "-r", "0", "-R", "0", "-X", "0",
-                "-S", str(100 * seed + 10 * k + h), str(hap), *map(str, fq))  # fmt: skip
+            rs = str(100 * seed + 10 * k + h)
+            if simulator == "wgsim":
+                _sh("wgsim", "-N", str(pairs), "-1", "100", "-2", "100", "-d", "300", "-s", "30",
+                    "-e", str(error), "-r", "0", "-R", "0", "-X", "0", "-S", rs, str(hap),
+                    *map(str, fq))  # fmt: skip
+            elif simulator == "art":
+                # HiSeq 2500 profile, 2 x 150 bp: its own qualities, substitution and indel
+                # errors; the pair count of wgsim's 2 x 100 bp at the same coverage
+                prefix = d / f"{s}_h{h}_"
+                _sh("art_illumina", "-ss", "HS25", "-i", str(hap), "-p", "-l", "150",
+                    "-c", str(max(1, pairs * 2 // 3)), "-m", "350", "-s", "30", "-rs", rs,
+                    "-na", "-q", "-o", str(prefix))  # fmt: skip
+                for m in (1, 2):
+                    Path(f"{prefix}{m}.fq").rename(fq[m - 1])
+            else:  # dwgsim: errors rising along the read from --error to 2x it
+                prefix = d / f"{s}_h{h}_dw"
+                _sh("dwgsim", "-N", str(pairs), "-1", "100", "-2", "100", "-d", "300", "-s",
+                    "30", "-e", f"{error}-{2 * error}", "-E", f"{error}-{2 * error}", "-r", "0",
+                    "-R", "0", "-y", "0", "-z", rs, str(hap), str(prefix))  # fmt: skip
+                for m in (1, 2):
+                    with gzip.open(f"{prefix}.bwa.read{m}.fastq.gz", "rt") as fh:
+                        fq[m - 1].write_text(fh.read())
+                for x in d.glob(f"{prefix.name}.*"):
+                    x.unlink()
             for m in (1, 2):
                 parts[m].append(fq[m - 1].read_text())
                 fq[m - 1].unlink()
@@ -94,10 +120,6 @@ def make(d: Path, n: int, length: int, error: float, coverage: float, seed: int)
 
 
 def main() -> None:
-    missing = [t for t in ("wgsim", "bcftools", "bgzip") if shutil.which(t) is None]
-    if missing:
-        raise SystemExit(f"error: {', '.join(missing)} not on PATH (apt-get install wgsim "
-                         "bcftools tabix)")  # fmt: skip
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dir", type=Path)
     ap.add_argument("--samples", type=int, default=8)
@@ -105,8 +127,14 @@ def main() -> None:
     ap.add_argument("--error", type=float, default=0.02, help="wgsim -e (its default: 0.02)")
     ap.add_argument("--coverage", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--simulator", choices=sorted(_PACKAGES), default="wgsim")
     a = ap.parse_args()
-    n = make(a.dir, a.samples, a.length, a.error, a.coverage, a.seed)
+    tool = "art_illumina" if a.simulator == "art" else a.simulator
+    missing = [t for t in (tool, "bcftools", "bgzip") if shutil.which(t) is None]
+    if missing:
+        raise SystemExit(f"error: {', '.join(missing)} not on PATH (apt-get install "
+                         f"{_PACKAGES[a.simulator]} bcftools tabix)")  # fmt: skip
+    n = make(a.dir, a.samples, a.length, a.error, a.coverage, a.seed, a.simulator)
     print(f"{a.dir}: {a.samples} samples, {n} variant sites; --configfile {a.dir}/cohort.yaml")
 
 

@@ -7,6 +7,12 @@ record of any sample, or an indel record of any sample; one biallelic record per
 
 - candidates need ``min_alt_reads`` reads showing the ALT over all samples together (a
   single read in the cohort is taken for an error);
+- a sample's SNP evidence inside a deletion of its own (a deletion record that
+  ``min_alt_reads`` of its reads show and whose likeliest genotype carries it) is left out
+  where only misaligned reads explain it: everywhere inside a homozygous one, and where
+  the ALT is the base the deletion brings there (the reference ``length`` bases on: a read
+  ending in the deletion, aligned without it) inside a heterozygous one; the sample has
+  no data at that SNP (as ``bcftools``' BAQ takes such bases' quality away);
 - each sample's genotype likelihoods of 0/0, 0/1, 1/1 come from its own gVCF: its site
   record for that allele (PL[0/0, 0/1, 1/1], AD, DP); its site record for another ALT at the
   same position (the candidate is then part of its ``<*>``: PL[0/0, 0/2, 2/2], AD = REF
@@ -634,6 +640,76 @@ def _find(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
     return np.where(keys[k] == query, k, -1)
 
 
+def _deletion_spans(s: SampleEvidence, item_pc: np.ndarray, min_alt_reads: int) -> np.ndarray:
+    """The deleted bases of every deletion record of a sample's gVCF that at least
+    ``min_alt_reads`` of its reads show and whose likeliest genotype (its PLs, no prior)
+    carries the deletion: int64[k, 4] of (start, end, length, homozygous) in position codes
+    (:class:`_Coded`), sorted by start. ``item_pc``: the position code of each item of
+    ``s.sites`` (-1: none)."""
+    r, a = s.site_rows, s.site_allele
+    none = np.zeros((0, 4), np.int64)
+    if not len(r):
+        return none
+    shape = [(len(x), len(y), x.startswith(y)) for x, y in s.pairs]
+    ref_len = np.array([x[0] for x in shape], np.int64)[s.item_pair]
+    alt_len = np.array([x[1] for x in shape], np.int64)[s.item_pair]
+    anchored = np.array([x[2] for x in shape], bool)[s.item_pair]
+    g1 = a * (a + 1) // 2
+    ok = anchored & (alt_len < ref_len) & (g1 + a < s.pl_rows.shape[1]) & (item_pc >= 0)
+    # support: AD of the deletion (records without AD are left alone)
+    ok &= a < s.ad_rows.shape[1]
+    ok[ok] = s.ad_ok[r[ok]] & (s.ad_rows[r[ok], a[ok]] >= min_alt_reads)
+    if not ok.any():
+        return none
+    r, a, g1 = r[ok], a[ok], g1[ok]
+    p00, p01, p11 = s.pl_rows[r, 0], s.pl_rows[r, g1], s.pl_rows[r, g1 + a]
+    hom = (p11 < p00) & (p11 < p01)
+    carried = (hom | ((p01 < p00) & (p01 <= p11))) & (np.minimum(p00, np.minimum(p01, p11)) >= 0)
+    start = (item_pc[ok] + alt_len[ok])[carried]
+    length = (ref_len[ok] - alt_len[ok])[carried]
+    o = np.argsort(start, kind="stable")
+    return np.stack(
+        [start[o], start[o] + length[o], length[o], hom[carried][o].astype(np.int64)], axis=1
+    )
+
+
+def _misaligned(pc: np.ndarray, alt: list[str], spans: np.ndarray, base_at) -> np.ndarray:
+    """Which SNP alleles (position codes ``pc``, ALT bases ``alt``) a sample's reads show
+    only where they are misaligned around its own deletion (:func:`_deletion_spans`): inside
+    a deletion it carries on both haplotypes, or inside one it carries on one haplotype
+    with the ALT the base the deletion brings there (the reference ``length`` bases on: a
+    read ending in the deletion aligned without it). ``base_at``: position code -> base."""
+    out = np.zeros(len(pc), bool)
+    if not len(spans) or not len(pc):
+        return out
+    k = np.searchsorted(spans[:, 0], pc, side="right") - 1
+    inside = (k >= 0) & (spans[np.maximum(k, 0), 1] > pc)
+    for i in np.flatnonzero(inside).tolist():
+        start, end, length, hom = spans[k[i]].tolist()
+        out[i] = bool(hom) or alt[i] == base_at(int(pc[i]) + length)
+    return out
+
+
+class _BaseAt:
+    """Reference base (upper case) at a position code (:class:`_Coded`); "" beyond a
+    contig's end or on a contig the reference lacks. Opens the FASTA on first use."""
+
+    def __init__(self, reference: str | os.PathLike, coded: _Coded) -> None:
+        self.path, self.coded, self.fa = str(reference), coded, None
+        self.names = list(coded.index)
+
+    def __call__(self, pc: int) -> str:
+        if self.fa is None:
+            import pysam
+
+            self.fa = pysam.FastaFile(self.path)
+        c = int(np.searchsorted(self.coded.offsets, pc, side="right")) - 1
+        name, pos = self.names[c], pc - int(self.coded.offsets[c])
+        if name not in self.fa.references or pos >= self.fa.get_reference_length(name):
+            return ""
+        return self.fa.fetch(name, pos, pos + 1).upper()
+
+
 def _fill(samples, coded, cand, cand_pc, cand_contig, cand_pos, is_indel, indel_error,
           pl, ad, has_ad, dp, has) -> None:  # fmt: skip
     """Every sample's evidence at every candidate, in arrays, with the precedence of
@@ -748,7 +824,10 @@ def joint_genotype(
             if k is not None:
                 raise BiometalError(f"{s.path}: contig {k[0]!r} is not in {reference}")
     coded = _code(samples, contigs)
-    codes, reads = [], []
+    snp_rank = np.array([len(r) == len(a) == 1 for r, a in coded.pairs] + [False], bool)
+    alt_of = [a for _, a in coded.pairs] + [""]
+    base_at = _BaseAt(reference, coded)
+    codes, reads, spans = [], [], []
     for s, item in zip(samples, coded.items, strict=True):
         r, a = s.site_rows, s.site_allele
         # a record without AD (another tool's) counts as enough support
@@ -756,8 +835,19 @@ def joint_genotype(
         if s.ad_rows.shape[1]:
             got = s.ad_rows[r, np.minimum(a, s.ad_rows.shape[1] - 1)]
             n_alt = np.where(s.ad_ok[r], got, n_alt)
-        codes.append(item[item >= 0])
-        reads.append(n_alt[item >= 0])
+        # a SNP that the sample's reads show only where they are misaligned around its own
+        # deletion is not evidence: left out (_misaligned)
+        item_pc = np.where(item >= 0, item // coded.n_pairs, -1)
+        spans.append(_deletion_spans(s, item_pc, calling.min_alt_reads))
+        snp = np.flatnonzero((item >= 0) & snp_rank[item % coded.n_pairs])
+        bad = _misaligned(
+            item_pc[snp], [alt_of[x] for x in (item[snp] % coded.n_pairs).tolist()],
+            spans[-1], base_at,
+        )  # fmt: skip
+        keep = item >= 0
+        keep[snp[bad]] = False
+        codes.append(item[keep])
+        reads.append(n_alt[keep])
     # candidates: alleles with min_alt_reads ALT reads over the samples, in code order
     # (contig, position, SNP before indel, REF, ALT)
     # (each sample's codes come sorted: a stable sort merges the runs)
@@ -787,6 +877,14 @@ def joint_genotype(
         samples, coded, cand, cand_pc, cand_contig, cand_pos, is_indel, calling.indel_error,
         pl, ad, has_ad, dp, has,
     )  # fmt: skip
+    # ... and such a sample has no data at that SNP candidate
+    is_snp = ~is_indel
+    snp_c = np.flatnonzero(is_snp)
+    snp_alt = [alt_of[x] for x in cand_rank[snp_c].tolist()]
+    for j, sp in enumerate(spans):
+        gone = snp_c[_misaligned(cand_pc[snp_c], snp_alt, sp, base_at)]
+        has[gone, j] = has_ad[gone, j] = False
+        pl[gone, j] = ad[gone, j] = dp[gone, j] = 0
     live = _live(pl, has)
     pl_l = pl[live]
     pl_l -= pl_l.min(axis=2, keepdims=True)  # a subset of a record's PLs: best back to 0
@@ -795,7 +893,6 @@ def joint_genotype(
     f = np.zeros(m)
     if len(live):
         f[live] = em_frequency(gl, has[live], em_iterations)
-    is_snp = ~is_indel
     theta = np.where(is_snp, calling.theta, calling.indel_theta)
     a_n = sum(1.0 / i for i in range(1, 2 * n_s))
     pi = np.minimum(theta * a_n, 0.5)

@@ -445,3 +445,49 @@ def test_skipped_candidates_are_never_records(cohort, tmp_path, monkeypatch):
     assert text[0] == text[1] and text[0].count(b"\n") > 100
     ((n_live, n_cand),) = seen
     assert 0 < n_live < n_cand
+
+
+def test_snp_of_reads_misaligned_in_a_deletion_is_not_evidence(tmp_path, monkeypatch):
+    """Reads ending inside a 2 bp deletion, aligned without it, show the bases the deletion
+    brings there as a SNP (ART's reads did: 17 of 21 joint FPs on an 8-sample cohort).
+    Four samples carry the deletion (three on both haplotypes, one on one), each with two
+    such reads: the SNP is no record, since a sample's reads inside its own deletion are
+    no evidence there; with that rule off the same gVCFs give a SNP record (so the test
+    can fail)."""
+    from indel_reads import READ, Site, alt_read, ref_read, write_bam
+    from indel_reads import reference as make_ref
+
+    from biometal.variants import joint as J
+
+    ref_fa = tmp_path / "ref.fa"
+    seq = make_ref(ref_fa, seed=4)
+    p = next(
+        i for i in range(1500, 1700)
+        if len(set(seq[i : i + 5])) == 4 and seq[i + 1] != seq[i + 3] and seq[i + 2] != seq[i + 4]
+    )  # fmt: skip
+    site = Site(seq, p, seq[p : p + 3], seq[p])
+    hap = site.alt_hap
+
+    def misaligned(end: int) -> tuple:
+        start = end - READ  # the read's last base on reference position end - 1
+        return start, hap[start:end], [(0, READ)]
+
+    gvcfs = []
+    for s, n_ref in (("A", 0), ("B", 0), ("C", 0), ("D", 5)):
+        reads = [alt_read(site, p - 30 - 7 * i) for i in range(8)]
+        reads += [ref_read(site, p - 33 - 7 * i) for i in range(n_ref)]
+        reads += [misaligned(p + 3), misaligned(p + 2)]
+        bam = write_bam(tmp_path / f"{s}.bam", len(seq), s, reads)
+        gvcfs.append(tmp_path / f"{s}.g.vcf.gz")
+        write_gvcf(bam, ref_fa, gvcfs[-1], backend="cpu")
+    key = (p + 1, seq[p + 1], seq[p + 3])  # 0-based position, REF, the shifted base
+
+    def snp_records(out):
+        with pysam.VariantFile(str(out)) as fh:
+            return [r for r in fh if (r.pos - 1, r.ref, r.alts[0]) == key]
+
+    joint_genotype(gvcfs, ref_fa, tmp_path / "j.vcf.gz")
+    assert not snp_records(tmp_path / "j.vcf.gz")
+    monkeypatch.setattr(J, "_misaligned", lambda pc, *a: np.zeros(len(pc), bool))
+    joint_genotype(gvcfs, ref_fa, tmp_path / "off.vcf.gz")
+    assert len(snp_records(tmp_path / "off.vcf.gz")) == 1
