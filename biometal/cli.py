@@ -235,6 +235,13 @@ def _calling_options(p: argparse.ArgumentParser) -> None:
         help="LowQual below this QUAL (default: 20)",
     )
     g.add_argument(
+        "--joint-min-qual",
+        type=float,
+        default=10.0,
+        metavar="Q",
+        help="joint genotyping: LowQual below this QUAL (default: 10)",
+    )
+    g.add_argument(
         "--theta",
         type=float,
         default=0.001,
@@ -312,6 +319,7 @@ def _calling_params(args: argparse.Namespace):
         min_alt_reads=args.min_alt_reads,
         min_af=args.min_af,
         min_qual=args.min_qual,
+        joint_min_qual=args.joint_min_qual,
         theta=args.theta,
         indel_theta=args.indel_theta,
         indel_error=args.indel_error,

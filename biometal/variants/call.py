@@ -68,6 +68,9 @@ class CallParams:
     min_alt_reads: int = 2
     min_af: float = 0.12
     min_qual: float = 20.0
+    #: joint genotyping's LowQual threshold (its QUAL: P(no sample carries the ALT) under
+    #: cohort priors; README "Case study: population calling" measures the choice)
+    joint_min_qual: float = 10.0
     theta: float = 0.001
     indel_theta: float = 0.001
     indel_error: float = 0.001

@@ -7,12 +7,13 @@ record of any sample, or an indel record of any sample; one biallelic record per
 
 - candidates need ``min_alt_reads`` reads showing the ALT over all samples together (a
   single read in the cohort is taken for an error);
-- a sample's SNP evidence inside a deletion of its own (a deletion record that
+- a sample's SNP evidence next to an indel of its own (an indel record that
   ``min_alt_reads`` of its reads show and whose likeliest genotype carries it) is left out
-  where only misaligned reads explain it: everywhere inside a homozygous one, and where
-  the ALT is the base the deletion brings there (the reference ``length`` bases on: a read
-  ending in the deletion, aligned without it) inside a heterozygous one; the sample has
-  no data at that SNP (as ``bcftools``' BAQ takes such bases' quality away);
+  where misaligned reads explain it: everywhere inside a homozygous deletion, and where
+  the ALT is the base a read ending or starting inside the indel, aligned without it,
+  puts there (a deletion's reference base its length on or back, an insertion's inserted
+  bases); the sample has no data at that SNP (``bcftools``' BAQ takes such bases'
+  quality away; :func:`_misaligned`);
 - each sample's genotype likelihoods of 0/0, 0/1, 1/1 come from its own gVCF: its site
   record for that allele (PL[0/0, 0/1, 1/1], AD, DP); its site record for another ALT at the
   same position (the candidate is then part of its ``<*>``: PL[0/0, 0/2, 2/2], AD = REF
@@ -34,7 +35,7 @@ record of any sample, or an indel record of any sample; one biallelic record per
 
 Records: every candidate where at least one sample's GT carries the ALT and the samples'
 depths add up to ``min_depth`` (the cohort's reads, as one sample's are for ``call``);
-FILTER ``LowQual`` when QUAL < ``min_qual``. INFO: AF (the EM frequency), AC / AN (called
+FILTER ``LowQual`` when QUAL < ``joint_min_qual``. INFO: AF (the EM frequency), AC / AN (called
 genotypes), DP (sum of the samples' depths), TYPE, NS (samples with data). Bgzipped VCF 4.3
 + ``.tbi``, atomic.
 
@@ -544,7 +545,7 @@ def _header(samples: Sequence[str], contigs: dict[str, int], reference, meta) ->
         '##INFO=<ID=NS,Number=1,Type=Integer,Description="Samples with data">',
         '##INFO=<ID=TYPE,Number=1,Type=String,Description="Variant type: SNP, INS or DEL">',
         '##FILTER=<ID=PASS,Description="All filters passed">',
-        '##FILTER=<ID=LowQual,Description="QUAL below min_qual">',
+        '##FILTER=<ID=LowQual,Description="QUAL below joint_min_qual">',
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
         '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Genotype quality under the '
         'cohort prior, capped at 99">',
@@ -640,53 +641,78 @@ def _find(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
     return np.where(keys[k] == query, k, -1)
 
 
-def _deletion_spans(s: SampleEvidence, item_pc: np.ndarray, min_alt_reads: int) -> np.ndarray:
-    """The deleted bases of every deletion record of a sample's gVCF that at least
-    ``min_alt_reads`` of its reads show and whose likeliest genotype (its PLs, no prior)
-    carries the deletion: int64[k, 4] of (start, end, length, homozygous) in position codes
-    (:class:`_Coded`), sorted by start. ``item_pc``: the position code of each item of
-    ``s.sites`` (-1: none)."""
+def _indel_spans(
+    s: SampleEvidence, item_pc: np.ndarray, min_alt_reads: int
+) -> tuple[np.ndarray, list[str]]:
+    """The reach of every indel record of a sample's gVCF that at least ``min_alt_reads`` of
+    its reads show and whose likeliest genotype (its PLs, no prior) carries the indel:
+    int64[k, 6] rows of (first, end (exclusive), anchor, length, homozygous, inserted
+    sequence index or -1) in position codes (:class:`_Coded`), and the inserted sequences.
+    A deletion reaches over its deleted bases, an insertion over ``length`` bases either
+    side of its anchor's end. ``item_pc``: the position code of each item of ``s.sites``
+    (-1: none)."""
     r, a = s.site_rows, s.site_allele
-    none = np.zeros((0, 4), np.int64)
+    none = (np.zeros((0, 6), np.int64), [])
     if not len(r):
         return none
-    shape = [(len(x), len(y), x.startswith(y)) for x, y in s.pairs]
+    shape = [(len(x), len(y), x.startswith(y) or y.startswith(x)) for x, y in s.pairs]
     ref_len = np.array([x[0] for x in shape], np.int64)[s.item_pair]
     alt_len = np.array([x[1] for x in shape], np.int64)[s.item_pair]
     anchored = np.array([x[2] for x in shape], bool)[s.item_pair]
     g1 = a * (a + 1) // 2
-    ok = anchored & (alt_len < ref_len) & (g1 + a < s.pl_rows.shape[1]) & (item_pc >= 0)
-    # support: AD of the deletion (records without AD are left alone)
+    ok = anchored & (alt_len != ref_len) & (g1 + a < s.pl_rows.shape[1]) & (item_pc >= 0)
+    # support: AD of the indel (records without AD are left alone)
     ok &= a < s.ad_rows.shape[1]
     ok[ok] = s.ad_ok[r[ok]] & (s.ad_rows[r[ok], a[ok]] >= min_alt_reads)
     if not ok.any():
         return none
-    r, a, g1 = r[ok], a[ok], g1[ok]
+    items = np.flatnonzero(ok)
+    r, a, g1 = r[items], a[items], g1[items]
     p00, p01, p11 = s.pl_rows[r, 0], s.pl_rows[r, g1], s.pl_rows[r, g1 + a]
     hom = (p11 < p00) & (p11 < p01)
     carried = (hom | ((p01 < p00) & (p01 <= p11))) & (np.minimum(p00, np.minimum(p01, p11)) >= 0)
-    start = (item_pc[ok] + alt_len[ok])[carried]
-    length = (ref_len[ok] - alt_len[ok])[carried]
-    o = np.argsort(start, kind="stable")
-    return np.stack(
-        [start[o], start[o] + length[o], length[o], hom[carried][o].astype(np.int64)], axis=1
-    )
+    rows, inserted = [], []
+    for i, h in zip(items[carried].tolist(), hom[carried].tolist(), strict=True):
+        ref, alt = s.pairs[s.item_pair[i]]
+        anchor = int(item_pc[i]) + min(len(ref), len(alt)) - 1
+        length = abs(len(ref) - len(alt))
+        if len(ref) > len(alt):  # deleted bases
+            rows.append((anchor + 1, anchor + 1 + length, anchor, length, int(h), -1))
+        else:
+            rows.append((anchor + 1 - length, anchor + 1 + length, anchor, length, 0,
+                         len(inserted)))  # fmt: skip
+            inserted.append(alt[len(ref) :])
+    spans = np.array(rows, np.int64).reshape(-1, 6)
+    return spans[np.argsort(spans[:, 0], kind="stable")], inserted
 
 
-def _misaligned(pc: np.ndarray, alt: list[str], spans: np.ndarray, base_at) -> np.ndarray:
-    """Which SNP alleles (position codes ``pc``, ALT bases ``alt``) a sample's reads show
-    only where they are misaligned around its own deletion (:func:`_deletion_spans`): inside
-    a deletion it carries on both haplotypes, or inside one it carries on one haplotype
-    with the ALT the base the deletion brings there (the reference ``length`` bases on: a
-    read ending in the deletion aligned without it). ``base_at``: position code -> base."""
+def _misaligned(pc: np.ndarray, alt: list[str], spans: tuple, base_at) -> np.ndarray:
+    """Which SNP alleles (position codes ``pc``, ALT bases ``alt``) a sample's reads may
+    show only where they are misaligned around an indel of its own
+    (:func:`_indel_spans`): anywhere inside a deletion it carries on both haplotypes; else
+    where the ALT is the base a read ending or starting inside the indel, aligned without
+    it, puts there (deletion of length L: the reference base L on or L back; insertion:
+    its inserted bases, read on from its anchor either way). ``base_at``: position code ->
+    reference base."""
+    rows, inserted = spans
     out = np.zeros(len(pc), bool)
-    if not len(spans) or not len(pc):
+    if not len(rows) or not len(pc):
         return out
-    k = np.searchsorted(spans[:, 0], pc, side="right") - 1
-    inside = (k >= 0) & (spans[np.maximum(k, 0), 1] > pc)
-    for i in np.flatnonzero(inside).tolist():
-        start, end, length, hom = spans[k[i]].tolist()
-        out[i] = bool(hom) or alt[i] == base_at(int(pc[i]) + length)
+    order = np.argsort(pc, kind="stable")
+    sorted_pc = pc[order]
+    lo = np.searchsorted(sorted_pc, rows[:, 0], side="left")
+    hi = np.searchsorted(sorted_pc, rows[:, 1], side="left")
+    for k in np.flatnonzero(hi > lo).tolist():
+        _, _, anchor, length, hom, ins = rows[k].tolist()
+        for i in order[lo[k] : hi[k]].tolist():
+            if out[i]:
+                continue
+            q, x = int(pc[i]), alt[i]
+            if ins < 0:
+                out[i] = bool(hom) or x in (base_at(q + length), base_at(q - length))
+            else:
+                j = length - 1 - (anchor - q) if q <= anchor else q - anchor - 1
+                out[i] = x == inserted[ins][j]
     return out
 
 
@@ -835,10 +861,10 @@ def joint_genotype(
         if s.ad_rows.shape[1]:
             got = s.ad_rows[r, np.minimum(a, s.ad_rows.shape[1] - 1)]
             n_alt = np.where(s.ad_ok[r], got, n_alt)
-        # a SNP that the sample's reads show only where they are misaligned around its own
-        # deletion is not evidence: left out (_misaligned)
+        # a SNP that the sample's reads may show only where they are misaligned around an
+        # indel of its own is not evidence: left out (_misaligned)
         item_pc = np.where(item >= 0, item // coded.n_pairs, -1)
-        spans.append(_deletion_spans(s, item_pc, calling.min_alt_reads))
+        spans.append(_indel_spans(s, item_pc, calling.min_alt_reads))
         snp = np.flatnonzero((item >= 0) & snp_rank[item % coded.n_pairs])
         bad = _misaligned(
             item_pc[snp], [alt_of[x] for x in (item[snp] % coded.n_pairs).tolist()],
@@ -938,7 +964,7 @@ def joint_genotype(
         gt = gq = np.zeros((0, n_s), np.int64)
         qual = np.zeros(0)
     meta = [
-        f"biometal_joint=theta:{calling.theta};indel_theta:{calling.indel_theta};min_qual:{calling.min_qual};em_iterations:{em_iterations}"
+        f"biometal_joint=theta:{calling.theta};indel_theta:{calling.indel_theta};joint_min_qual:{calling.joint_min_qual};em_iterations:{em_iterations}"
     ]
     n = {"candidates": m, "records": 0, "pass": 0, "snps": 0, "indels": 0}
     # the sample columns of every record in one compiled call; the rest per record
@@ -961,7 +987,7 @@ def joint_genotype(
         contig, pos = contig_names[cand_contig[i]], int(cand_pos[i])
         ref, alt = coded.pairs[cand_rank[i]]
         kind = "SNP" if is_snp[i] else ("INS" if len(alt) > len(ref) else "DEL")
-        flt = "PASS" if q >= calling.min_qual else "LowQual"
+        flt = "PASS" if q >= calling.joint_min_qual else "LowQual"
         info = f"AF={f_i:.4g};AC={ac};AN={an};DP={dp_sum};NS={ns};TYPE={kind}"
         lines.append(
             f"{contig}\t{pos + 1}\t.\t{ref}\t{alt}\t{q:.2f}\t{flt}\t{info}\t"
