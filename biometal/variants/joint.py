@@ -686,9 +686,11 @@ def _indel_spans(
     return spans[np.argsort(spans[:, 0], kind="stable")], inserted
 
 
-def _misaligned(pc: np.ndarray, alt: list[str], spans: tuple, base_at) -> np.ndarray:
-    """Which SNP alleles (position codes ``pc``, ALT bases ``alt``) a sample's reads may
-    show only where they are misaligned around an indel of its own
+def _misaligned(
+    pc: np.ndarray, alt: np.ndarray, alt_of: list[str], spans: tuple, base_at
+) -> np.ndarray:
+    """Which SNP alleles (position codes ``pc``, ALT bases ``alt_of[alt]``) a sample's
+    reads may show only where they are misaligned around an indel of its own
     (:func:`_indel_spans`): anywhere inside a deletion it carries on both haplotypes; else
     where the ALT is the base a read ending or starting inside the indel, aligned without
     it, puts there (deletion of length L: the reference base L on or L back; insertion:
@@ -707,7 +709,7 @@ def _misaligned(pc: np.ndarray, alt: list[str], spans: tuple, base_at) -> np.nda
         for i in order[lo[k] : hi[k]].tolist():
             if out[i]:
                 continue
-            q, x = int(pc[i]), alt[i]
+            q, x = int(pc[i]), alt_of[alt[i]]
             if ins < 0:
                 out[i] = bool(hom) or x in (base_at(q + length), base_at(q - length))
             else:
@@ -866,10 +868,7 @@ def joint_genotype(
         item_pc = np.where(item >= 0, item // coded.n_pairs, -1)
         spans.append(_indel_spans(s, item_pc, calling.min_alt_reads))
         snp = np.flatnonzero((item >= 0) & snp_rank[item % coded.n_pairs])
-        bad = _misaligned(
-            item_pc[snp], [alt_of[x] for x in (item[snp] % coded.n_pairs).tolist()],
-            spans[-1], base_at,
-        )  # fmt: skip
+        bad = _misaligned(item_pc[snp], item[snp] % coded.n_pairs, alt_of, spans[-1], base_at)
         keep = item >= 0
         keep[snp[bad]] = False
         codes.append(item[keep])
@@ -906,9 +905,8 @@ def joint_genotype(
     # ... and such a sample has no data at that SNP candidate
     is_snp = ~is_indel
     snp_c = np.flatnonzero(is_snp)
-    snp_alt = [alt_of[x] for x in cand_rank[snp_c].tolist()]
     for j, sp in enumerate(spans):
-        gone = snp_c[_misaligned(cand_pc[snp_c], snp_alt, sp, base_at)]
+        gone = snp_c[_misaligned(cand_pc[snp_c], cand_rank[snp_c], alt_of, sp, base_at)]
         has[gone, j] = has_ad[gone, j] = False
         pl[gone, j] = ad[gone, j] = dp[gone, j] = 0
     live = _live(pl, has)
