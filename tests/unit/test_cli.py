@@ -633,3 +633,26 @@ def test_config_checks_layered_files(tmp_path: Path, capsys) -> None:
     bad.write_text(f"qc:\n  samples: {sheet}\n")
     assert main(["config", "-w", str(ROOT), str(bad)]) == 1
     assert "s.tsv:2:" in capsys.readouterr().err
+
+
+def test_calling_commands_start_one_blas_thread(tmp_path) -> None:
+    """pileup / call / joint (no BLAS) set OPENBLAS_NUM_THREADS=1 before numpy loads, unless
+    the user set it; other commands leave it alone."""
+    code = (
+        "import os, sys; from biometal.cli import main; main(sys.argv[1:]); "
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    missing = str(tmp_path / "missing.fa")
+
+    def run(*argv: str, **extra: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True,
+            env={**env, **extra}, cwd=tmp_path,
+        )  # fmt: skip
+        return out.stdout.strip()
+
+    assert run("joint", missing, "o.vcf.gz", "x.bam") == "1 True"
+    assert run("call", "x.bam", missing, "o.vcf.gz") == "1 True"
+    assert run("joint", missing, "o.vcf.gz", "x.bam", OPENBLAS_NUM_THREADS="2") == "2 True"
+    assert run("config", "--help").endswith("None False")
