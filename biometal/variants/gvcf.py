@@ -364,8 +364,7 @@ def _block_lines(
 ) -> tuple[np.ndarray, str, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Block lines of one contig, cut around record spans (``spans`` int64[k, 2], sorted):
     (0-based start of each line, the lines' ASCII text (uint8), int64[n + 1] line offsets
-    in it, and
-    each line's (exclusive end, PL int64[n, 3], DP) as written)."""
+    in it, and each line's (exclusive end, PL int64[n, 3], DP) as written)."""
     from biometal.variants._kernels import format_blocks
 
     if not blocks:

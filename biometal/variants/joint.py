@@ -58,7 +58,7 @@ import numpy as np
 from biometal.errors import BiometalError
 from biometal.io.bam import reference_contigs
 from biometal.io.vcf import INT_MISSING, read_vcf_all
-from biometal.variants.call import CallParams
+from biometal.variants.call import CallParams, _Reference
 from biometal.variants.vcf import VcfWriter
 
 log = logging.getLogger(__name__)
@@ -563,16 +563,6 @@ def _header(samples: Sequence[str], contigs: dict[str, int], reference, meta) ->
     return lines
 
 
-class _Line:
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def line(self) -> str:
-        return self.text
-
-
 @dataclass
 class _Coded:
     """Alleles as integers: ``code = (offset[contig] + pos) * n_pairs + rank``, where the
@@ -719,23 +709,23 @@ def _misaligned(
 
 
 class _BaseAt:
-    """Reference base (upper case) at a position code (:class:`_Coded`); "" beyond a
-    contig's end or on a contig the reference lacks. Opens the FASTA on first use."""
+    """Reference base (upper case, :class:`~biometal.variants.call._Reference`) at a
+    position code (:class:`_Coded`); "" beyond a contig's end or on a contig the reference
+    lacks. Opens the FASTA on first use."""
 
     def __init__(self, reference: str | os.PathLike, coded: _Coded) -> None:
-        self.path, self.coded, self.fa = str(reference), coded, None
+        self.path, self.coded, self.ref = str(reference), coded, None
         self.names = list(coded.index)
 
     def __call__(self, pc: int) -> str:
-        if self.fa is None:
-            import pysam
-
-            self.fa = pysam.FastaFile(self.path)
+        if self.ref is None:
+            self.ref = _Reference(self.path)
         c = int(np.searchsorted(self.coded.offsets, pc, side="right")) - 1
         name, pos = self.names[c], pc - int(self.coded.offsets[c])
-        if name not in self.fa.references or pos >= self.fa.get_reference_length(name):
+        fa = self.ref.fa
+        if name not in fa.references or pos >= fa.get_reference_length(name):
             return ""
-        return self.fa.fetch(name, pos, pos + 1).upper()
+        return self.ref.base(name, pos)
 
 
 def _fill(samples, coded, cand, cand_pc, cand_contig, cand_pos, is_indel, indel_error,
@@ -996,7 +986,8 @@ def joint_genotype(
         n["snps" if is_snp[i] else "indels"] += 1
     with VcfWriter(out_vcf, _header(names, contigs, reference, meta), level=1) as vcf:
         for i in range(0, len(lines), 4096):
-            vcf.write(_Line("".join(lines[i : i + 4096])))
+            chunk = lines[i : i + 4096]
+            vcf.write_lines("".join(chunk).encode(), len(chunk))
     out = {k: float(v) for k, v in n.items()}
     out["samples"] = float(n_s)
     out["seconds"] = time.perf_counter() - t0

@@ -447,6 +447,35 @@ def test_skipped_candidates_are_never_records(cohort, tmp_path, monkeypatch):
     assert 0 < n_live < n_cand
 
 
+def _snp_records_with_and_without_rule(tmp_path, monkeypatch, ref_fa, site, samples, extra, key):
+    """Write each sample's BAM (8 reads with the indel ``site``, ``n_ref`` REF reads, the
+    ``extra`` reads) and gVCF, genotype them jointly with the misalignment rule and without
+    it (:func:`biometal.variants.joint._misaligned` off): the number of records at the SNP
+    ``key`` (0-based position, REF, ALT) in each joint VCF."""
+    from indel_reads import alt_read, ref_read, write_bam
+
+    from biometal.variants import joint as J
+
+    p = site.pos
+    gvcfs = []
+    for s, n_ref in samples:
+        reads = [alt_read(site, p - 30 - 7 * i) for i in range(8)]
+        reads += [ref_read(site, p - 33 - 7 * i) for i in range(n_ref)]
+        bam = write_bam(tmp_path / f"{s}.bam", len(site.seq), s, reads + extra)
+        gvcfs.append(tmp_path / f"{s}.g.vcf.gz")
+        write_gvcf(bam, ref_fa, gvcfs[-1], backend="cpu")
+
+    def snp_records(out):
+        with pysam.VariantFile(str(out)) as fh:
+            return sum((r.pos - 1, r.ref, r.alts[0]) == key for r in fh)
+
+    joint_genotype(gvcfs, ref_fa, tmp_path / "j.vcf.gz")
+    with monkeypatch.context() as m:
+        m.setattr(J, "_misaligned", lambda pc, *a: np.zeros(len(pc), bool))
+        joint_genotype(gvcfs, ref_fa, tmp_path / "off.vcf.gz")
+    return snp_records(tmp_path / "j.vcf.gz"), snp_records(tmp_path / "off.vcf.gz")
+
+
 def test_snp_of_reads_misaligned_in_a_deletion_is_not_evidence(tmp_path, monkeypatch):
     """Reads ending inside a 2 bp deletion, aligned without it, show the bases the deletion
     brings there as a SNP (ART's reads did: 17 of 21 joint FPs on an 8-sample cohort).
@@ -454,10 +483,8 @@ def test_snp_of_reads_misaligned_in_a_deletion_is_not_evidence(tmp_path, monkeyp
     such reads: the SNP is no record, since a sample's reads inside its own deletion are
     no evidence there; with that rule off the same gVCFs give a SNP record (so the test
     can fail)."""
-    from indel_reads import READ, Site, alt_read, ref_read, write_bam
+    from indel_reads import READ, Site
     from indel_reads import reference as make_ref
-
-    from biometal.variants import joint as J
 
     ref_fa = tmp_path / "ref.fa"
     seq = make_ref(ref_fa, seed=4)
@@ -472,25 +499,13 @@ def test_snp_of_reads_misaligned_in_a_deletion_is_not_evidence(tmp_path, monkeyp
         start = end - READ  # the read's last base on reference position end - 1
         return start, hap[start:end], [(0, READ)]
 
-    gvcfs = []
-    for s, n_ref in (("A", 0), ("B", 0), ("C", 0), ("D", 5)):
-        reads = [alt_read(site, p - 30 - 7 * i) for i in range(8)]
-        reads += [ref_read(site, p - 33 - 7 * i) for i in range(n_ref)]
-        reads += [misaligned(p + 3), misaligned(p + 2)]
-        bam = write_bam(tmp_path / f"{s}.bam", len(seq), s, reads)
-        gvcfs.append(tmp_path / f"{s}.g.vcf.gz")
-        write_gvcf(bam, ref_fa, gvcfs[-1], backend="cpu")
+    extra = [misaligned(p + 3), misaligned(p + 2)]
     key = (p + 1, seq[p + 1], seq[p + 3])  # 0-based position, REF, the shifted base
-
-    def snp_records(out):
-        with pysam.VariantFile(str(out)) as fh:
-            return [r for r in fh if (r.pos - 1, r.ref, r.alts[0]) == key]
-
-    joint_genotype(gvcfs, ref_fa, tmp_path / "j.vcf.gz")
-    assert not snp_records(tmp_path / "j.vcf.gz")
-    monkeypatch.setattr(J, "_misaligned", lambda pc, *a: np.zeros(len(pc), bool))
-    joint_genotype(gvcfs, ref_fa, tmp_path / "off.vcf.gz")
-    assert len(snp_records(tmp_path / "off.vcf.gz")) == 1
+    with_rule, without = _snp_records_with_and_without_rule(
+        tmp_path, monkeypatch, ref_fa, site, (("A", 0), ("B", 0), ("C", 0), ("D", 5)), extra, key
+    )
+    assert with_rule == 0
+    assert without == 1
 
 
 def test_snp_of_reads_starting_in_an_insertion_is_not_evidence(tmp_path, monkeypatch):
@@ -498,10 +513,8 @@ def test_snp_of_reads_starting_in_an_insertion_is_not_evidence(tmp_path, monkeyp
     base on the anchor (BAQ takes such a base's quality away in bcftools; ART's reads had
     them). Four samples carry the insertion, each with two such reads: no SNP record; with
     the rule off, the same gVCFs give one."""
-    from indel_reads import READ, Site, alt_read, ref_read, write_bam
+    from indel_reads import READ, Site
     from indel_reads import reference as make_ref
-
-    from biometal.variants import joint as J
 
     ref_fa = tmp_path / "ref.fa"
     seq = make_ref(ref_fa, seed=6)
@@ -519,22 +532,10 @@ def test_snp_of_reads_starting_in_an_insertion_is_not_evidence(tmp_path, monkeyp
         # position p - (3 - k) so that the rest matches the reference after the anchor
         return p - (3 - k), hap[p + k : p + k + READ], [(0, READ)]
 
-    gvcfs = []
-    for s, n_ref in (("A", 0), ("B", 0), ("C", 4), ("D", 5)):
-        reads = [alt_read(site, p - 30 - 7 * i) for i in range(8)]
-        reads += [ref_read(site, p - 33 - 7 * i) for i in range(n_ref)]
-        reads += [starts_inside(3), starts_inside(2)]
-        bam = write_bam(tmp_path / f"{s}.bam", len(seq), s, reads)
-        gvcfs.append(tmp_path / f"{s}.g.vcf.gz")
-        write_gvcf(bam, ref_fa, gvcfs[-1], backend="cpu")
+    extra = [starts_inside(3), starts_inside(2)]
     key = (p, seq[p], "G")  # the last inserted base on the anchor
-
-    def snp_records(out):
-        with pysam.VariantFile(str(out)) as fh:
-            return [r for r in fh if (r.pos - 1, r.ref, r.alts[0]) == key]
-
-    joint_genotype(gvcfs, ref_fa, tmp_path / "j.vcf.gz")
-    assert not snp_records(tmp_path / "j.vcf.gz")
-    monkeypatch.setattr(J, "_misaligned", lambda pc, *a: np.zeros(len(pc), bool))
-    joint_genotype(gvcfs, ref_fa, tmp_path / "off.vcf.gz")
-    assert len(snp_records(tmp_path / "off.vcf.gz")) == 1
+    with_rule, without = _snp_records_with_and_without_rule(
+        tmp_path, monkeypatch, ref_fa, site, (("A", 0), ("B", 0), ("C", 4), ("D", 5)), extra, key
+    )
+    assert with_rule == 0
+    assert without == 1
