@@ -2,16 +2,18 @@
 
 Runs :func:`biometal.variants.cohort_report.gvcf_joint_job` (what the ``cohort_gvcf_joint``
 rule runs) on every BAM of ``results/cohort/bam/`` (made by ``snakemake --cores 2
-case_study_cohort``; a ``--configfile`` with ``cohort: {samples: 20}`` for 20), with the
+case_study_cohort``; a ``--configfile`` with ``cohort: {samples: 20}`` for 20; another
+workflow directory's with ``--directory RUN``, e.g. a cohort of bench/wgsim_cohort.py), with the
 default config's pileup, calling and gVCF settings, 1 thread, outputs to a temporary folder:
 once to warm up (numba's cached code loaded), once timed (``time.process_time``: CPU of
 the library, no interpreter start-up), once under cProfile. Prints the timed CPU, then the
 profile's ``--top`` functions by own time and the parts the round-4 notes name (BGZF
 inflation, the indel read windows, the site_stats kernel, the tabix index, the joint
-evidence and the joint step), each by cumulative time. cProfile adds its own overhead:
-compare parts within one profile, not with the timed run.
+evidence and the joint step) and the gVCF writer's stages (site records, reference
+blocks, block lines, the lines written with their index), each by cumulative time.
+cProfile adds its own overhead: compare parts within one profile, not with the timed run.
 
-    .venv/bin/python bench/cohort_profile.py
+    .venv/bin/python bench/cohort_profile.py [--directory RUN]
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ PARTS = (
     "tabix.py:.*(_parse|write)",
     "joint.py:.*(evidence_from_records)",
     "joint.py:.*(joint_genotype)",
+    "gvcf.py:.*(_site_lines|ref_blocks|_block_lines)",
+    "vcf.py:.*(write_lines)",
 )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--directory", type=Path, default=ROOT, help="the workflow directory")
     args = ap.parse_args()
     from biometal.config import load_config
     from biometal.pileup.params import pileup_params
@@ -46,8 +51,8 @@ def main() -> None:
     from biometal.variants.gvcf import GvcfParams
 
     cfg = load_config(ROOT / "config" / "config.yaml")
-    bams = sorted((ROOT / "results" / "cohort" / "bam").glob("*.bam"))
-    reference = ROOT / "results" / "cohort" / "data" / "ref.fa"
+    bams = sorted((args.directory / "results" / "cohort" / "bam").glob("*.bam"))
+    reference = args.directory / "results" / "cohort" / "data" / "ref.fa"
     if not bams or not reference.is_file():
         sys.exit("no cohort in results/: run `snakemake --cores 2 case_study_cohort` first")
     samples = [b.stem for b in bams]

@@ -23,7 +23,8 @@ from biometal._startup import prepare_numba
 PROG = "biometal"
 
 #: subcommands that call no BLAS: for them numpy's OpenBLAS starts one thread, not a pool
-#: that spins on import (~0.05 s of CPU on 2 cores; unless OPENBLAS_NUM_THREADS is set)
+#: that spins on import (~0.05 s of CPU on 2 cores, README "Case study: population
+#: calling"; unless OPENBLAS_NUM_THREADS is set)
 NO_BLAS = frozenset({"pileup", "call", "joint"})
 
 EXIT_OK = 0
