@@ -223,6 +223,49 @@ def test_memo_is_the_plain_loop(n_keys):
             np.testing.assert_array_equal(got.floats.view(np.uint32), floats.view(np.uint32))
 
 
+def alt_table(rng: np.random.Generator, n: int, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions with ALT reads drawn from ``n_keys`` configurations (REF code; each base's
+    read count and quality sum: a second and third ALT base, ties between them, sums of
+    2^31 and more among them), each row splitting its counts between the strands at
+    random and with random values in the columns site_stats does not read."""
+    ref_k = rng.integers(0, 4, n_keys).astype(np.uint8)
+    k = rng.integers(0, 12, (n_keys, 4))
+    k[rng.random(n_keys) < 0.3, :] //= 4  # zeros and ties
+    q = k * rng.integers(2, 42, (n_keys, 4)) + rng.integers(0, 3, (n_keys, 4))
+    big = rng.random(n_keys) < 0.02
+    q[big, 0] += 1 << 31
+    pick = rng.integers(0, n_keys, n)
+    counts = rng.integers(0, 9, (n, 24)).astype(np.uint32)
+    fwd = rng.integers(0, k[pick] + 1)
+    counts[:, 0:4] = fwd
+    counts[:, 5:9] = k[pick] - fwd
+    counts[:, 18:22] = q[pick]
+    return counts, ref_k[pick]
+
+
+@pytest.mark.parametrize("n_keys", [20, 500, 8000])
+def test_alt_memo_is_the_plain_loop(n_keys):
+    """The numba twin's memo of positions with ALT reads (8000 keys overfill it) gives the
+    values computed position by position."""
+    from biometal.kernels.site_stats_cpu import _one
+    from numba import njit
+
+    @njit
+    def plain(counts, ref, theta, rho, iout, fout):
+        for g in range(counts.shape[0]):
+            _one(counts, ref, g, theta, rho, iout, fout)
+
+    counts, ref = alt_table(np.random.default_rng(n_keys), 30_000, n_keys)
+    for theta, rho in ((0.001, 0.02), (0.2, 0.5)):
+        ints = np.zeros((len(ref), len(INT_COLUMNS)), np.int32)
+        floats = np.zeros((len(ref), len(FLOAT_COLUMNS)), np.float32)
+        plain(counts, ref, np.float32(theta), np.float32(rho), ints, floats)
+        for threads in (1, 2):
+            got = site_stats(counts, ref, theta=theta, rho=rho, backend="cpu", threads=threads)
+            np.testing.assert_array_equal(got.ints, ints)
+            np.testing.assert_array_equal(got.floats.view(np.uint32), floats.view(np.uint32))
+
+
 @needs_cxx
 def test_metal_equals_numba_on_hom_ref_runs(metal_kernel):
     """The same with the Metal source through the harness (it has no memo)."""
