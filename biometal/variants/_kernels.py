@@ -385,6 +385,87 @@ def gather_lines(buf, start, end, order):  # pragma: no cover - compiled
     return out
 
 
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature("int64[:, ::1]", "uint32[:, ::1]", "int32[:, ::1]", "uint8[::1]", "int64[::1]"),
+)
+def site_counts(counts, ints, ref, rows):  # pragma: no cover - compiled
+    """The read counts of SNP site records (biometal.variants.gvcf): for each of ``rows``
+    of a pileup block (``counts`` uint32[n, 24], site_stats' ``ints``, REF codes ``ref``)
+    int64 REF code, ALT code (site_stats' best ALT), REF / ALT / other reads, depth, and
+    the REF / ALT / other quality sums (other: the two remaining bases)."""
+    out = np.empty((len(rows), 9), np.int64)
+    for i in range(len(rows)):
+        g = rows[i]
+        r = np.int64(ref[g])
+        a = np.int64(ints[g, 0])
+        n_r = np.int64(counts[g, r]) + np.int64(counts[g, 5 + r])
+        n_a = np.int64(counts[g, a]) + np.int64(counts[g, 5 + a])
+        depth = np.int64(ints[g, 3])
+        q_all = np.int64(0)
+        for b in range(4):
+            q_all += np.int64(counts[g, 18 + b])
+        q_r = np.int64(counts[g, 18 + r])
+        q_a = np.int64(counts[g, 18 + a])
+        out[i, 0] = r
+        out[i, 1] = a
+        out[i, 2] = n_r
+        out[i, 3] = n_a
+        out[i, 4] = depth - n_r - n_a
+        out[i, 5] = depth
+        out[i, 6] = q_r
+        out[i, 7] = q_a
+        out[i, 8] = q_all - q_r - q_a
+    return out
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature("Tuple((int64[::1], int64[::1]))", "int64[:, ::1]"),
+)
+def group_rows(keys):  # pragma: no cover - compiled
+    """The distinct rows of ``keys`` int64[m, k] by a hash table (no sort): (the first row
+    of each distinct key, in order of first occurrence; each row's index into them), so
+    ``keys[first][inverse]`` equals ``keys``."""
+    m, k = keys.shape
+    size = 16
+    while size < 2 * m:
+        size *= 2
+    slot = np.full(size, -1, np.int64)
+    first = np.empty(m, np.int64)
+    inverse = np.empty(m, np.int64)
+    u = 0
+    for i in range(m):
+        h = np.uint64(0)
+        for j in range(k):
+            h = (h ^ np.uint64(keys[i, j])) * _MIX
+        s = np.int64((h ^ (h >> np.uint64(29))) & np.uint64(size - 1))
+        while True:
+            f = slot[s]
+            if f < 0:
+                slot[s] = u
+                first[u] = i
+                inverse[i] = u
+                u += 1
+                break
+            same = True
+            row = first[f]
+            for j in range(k):
+                if keys[row, j] != keys[i, j]:
+                    same = False
+                    break
+            if same:
+                inverse[i] = f
+                break
+            s = (s + 1) & (size - 1)
+    return first[:u].copy(), inverse
+
+
 _S_SNP = np.frombuffer(b",<*>\t", np.uint8)
 _S_BINQ = np.frombuffer(b";TYPE=SNP;BINOMQ=", np.uint8)
 _S_BBQ = np.frombuffer(b";BBQ=", np.uint8)

@@ -220,24 +220,15 @@ def _text_table(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer("".join(strings).encode("ascii"), np.uint8), off
 
 
-def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct (a, b) of two non-negative int64 arrays (sorted by a, then b) and the
-    index of each row's pair: ``np.unique`` of the pairs, by a table over the value grid
-    when it is small (depths and read counts: no sort)."""
-    if not len(a):
-        e = np.zeros(0, np.int64)
-        return e, e, e
-    width = int(b.max()) + 1
-    cells = (int(a.max()) + 1) * width
-    if cells > 4 * len(a) + 4096:
-        u, inv = np.unique((a << 32) | b, return_inverse=True)
-        return u >> 32, u & 0xFFFFFFFF, inv.reshape(-1)
-    code = a * width + b
-    seen = np.zeros(cells, bool)
-    seen[code] = True
-    u = np.flatnonzero(seen)
-    rank = np.cumsum(seen) - 1
-    return u // width, u % width, rank[code]
+def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of float32 ``x`` by their bits (``-0.0`` apart from ``0.0``) in
+    order of first occurrence, and each element's index into them (a hash table, no sort:
+    :func:`biometal.variants._kernels.group_rows`)."""
+    from biometal.variants._kernels import group_rows
+
+    bits = x.view(np.uint32).astype(np.int64).reshape(-1, 1)
+    first, inv = group_rows(bits)
+    return x[first], inv
 
 
 def _site_values(
@@ -245,27 +236,21 @@ def _site_values(
 ) -> tuple[np.ndarray, tuple | None]:
     """The SNP site rows of a block (a called ALT or enough ALT evidence) and their values:
     (rows, (REF code, ALT code, REF / ALT / other read counts, depth, six PLs, called))
-    or (rows, None) without any; the numbers :func:`_site_lines` formats."""
+    or (rows, None) without any; the numbers :func:`_site_lines` formats. The PLs are
+    computed once per distinct (read counts, quality sums) of the rows (a position's PLs
+    are a function of them alone; at 10x most repeat)."""
+    from biometal.variants._kernels import group_rows, site_counts
+
     ints = st.ints
-    n_alt = ints[:, 2]
-    rows = np.flatnonzero((ref_codes < 4) & (n_alt >= gparams.evidence_min_alt))
+    rows = np.flatnonzero((ref_codes < 4) & (ints[:, 2] >= gparams.evidence_min_alt))
     if not len(rows):
         return rows, None
-    c = counts[rows].astype(np.int64)
-    acgt = c[:, 0:4] + c[:, 5:9]
-    qs = c[:, 18:22]
-    r = ref_codes[rows].astype(np.int64)
-    a = ints[rows, 0].astype(np.int64)
-    k = np.arange(len(rows))
-    n_ref, n_x = acgt[k, r], acgt[k, a]
-    depth = ints[rows, 3].astype(np.int64)
-    n_o = depth - n_ref - n_x
-    q_o = qs.sum(axis=1) - qs[k, r] - qs[k, a]
-    e = np.stack(
-        [S.mean_error(qs[k, r], n_ref), S.mean_error(qs[k, a], n_x), S.mean_error(q_o, n_o)],
-        axis=1,
-    )
-    pl6 = pl_three_alleles(np.stack([n_ref, n_x, n_o], axis=1), e)
+    v = site_counts(counts, ints, ref_codes, rows)
+    r, a, n_ref, n_x, n_o, depth = (v[:, j] for j in range(6))
+    first, inv = group_rows(np.ascontiguousarray(v[:, [2, 3, 4, 6, 7, 8]]))
+    u = v[first]
+    e = np.stack([S.mean_error(u[:, 6 + j], u[:, 2 + j]) for j in range(3)], axis=1)
+    pl6 = pl_three_alleles(u[:, 2:5], e)[inv]
     called = (
         (ints[rows, 7] > 0)
         & (n_x >= params.min_alt_reads)
@@ -289,7 +274,7 @@ def _site_lines(
     QUAL, FILTER and the INFO values are formatted in Python once per distinct value (the
     floats by their float32 bits: ``-0.0`` keeps its sign), the lines by
     :func:`biometal.variants._kernels.format_sites`."""
-    from biometal.variants._kernels import format_sites
+    from biometal.variants._kernels import format_sites, group_rows
 
     rows, v = _site_values(ref_codes, counts, st, params, gparams)
     if v is None:
@@ -307,19 +292,19 @@ def _site_lines(
     f_i = np.where(called, 1 + low_q + 2 * low_bbq, 0).astype(np.int64)
     # each column's distinct values, formatted once (floats by their float32 bits)
     f_tab = _text_table([".", "PASS", "LowQual", "ErrorLike", "LowQual;ErrorLike"])
-    q_u, q_i = np.unique(qual.view(np.uint32), return_inverse=True)
-    q_tab = _text_table([f"{x:.2f}" for x in q_u.view(np.float32).tolist()])
-    a_d, a_x, a_i = _distinct_pairs(depth, n_x)
+    q_u, q_i = _distinct(qual)
+    q_tab = _text_table([f"{x:.2f}" for x in q_u.tolist()])
+    a_f, a_i = group_rows(np.stack([depth, n_x], axis=1))
     a_tab = _text_table(
         [
             f"DP={d};AF={round(nx / d, 4) if d else 0.0:.4g}"
-            for d, nx in zip(a_d.tolist(), a_x.tolist(), strict=True)
+            for d, nx in zip(depth[a_f].tolist(), n_x[a_f].tolist(), strict=True)
         ]
     )
-    b_u, b_i = np.unique(binq.view(np.uint32), return_inverse=True)
-    b_tab = _text_table([f"{x:.4g}" for x in b_u.view(np.float32).tolist()])
-    c_u, c_i = np.unique(bbq.view(np.uint32), return_inverse=True)
-    c_tab = _text_table([f"{x:.4g}" for x in c_u.view(np.float32).tolist()])
+    b_u, b_i = _distinct(binq)
+    b_tab = _text_table([f"{x:.4g}" for x in b_u.tolist()])
+    c_u, c_i = _distinct(bbq)
+    c_tab = _text_table([f"{x:.4g}" for x in c_u.tolist()])
     idx = np.stack([q_i, f_i, a_i, b_i, c_i], axis=1).astype(np.int64)
     pos = (block_start + rows).astype(np.int64)
     ad = np.stack([n_ref, n_x, n_o], axis=1)

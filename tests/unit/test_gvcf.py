@@ -385,6 +385,63 @@ def test_compiled_indel_support_is_indel_read_support(tmp_path, sim, window, mon
     assert n > 1000  # reads were counted
 
 
+def _site_values_reference(ref_codes, counts, st, params, gparams):
+    """The site rows' numbers as the gVCF writer computed them in numpy, every row on its
+    own (the reference for :func:`biometal.variants.gvcf._site_values`, which computes the
+    PLs once per distinct counts and quality sums)."""
+    from biometal.variants.gvcf import pl_three_alleles
+
+    ints = st.ints
+    rows = np.flatnonzero((ref_codes < 4) & (ints[:, 2] >= gparams.evidence_min_alt))
+    c = counts[rows].astype(np.int64)
+    acgt = c[:, 0:4] + c[:, 5:9]
+    qs = c[:, 18:22]
+    r = ref_codes[rows].astype(np.int64)
+    a = ints[rows, 0].astype(np.int64)
+    k = np.arange(len(rows))
+    n_ref, n_x = acgt[k, r], acgt[k, a]
+    depth = ints[rows, 3].astype(np.int64)
+    n_o = depth - n_ref - n_x
+    q_o = qs.sum(axis=1) - qs[k, r] - qs[k, a]
+    e = np.stack(
+        [S.mean_error(qs[k, r], n_ref), S.mean_error(qs[k, a], n_x), S.mean_error(q_o, n_o)],
+        axis=1,
+    )
+    pl6 = pl_three_alleles(np.stack([n_ref, n_x, n_o], axis=1), e)
+    return rows, (r, a, n_ref, n_x, n_o, depth, pl6)
+
+
+@pytest.mark.parametrize("one_quality", [False, True])
+def test_site_values_are_the_per_row_values(sim, one_quality):
+    """The site records' numbers (PLs once per distinct counts and quality sums, read
+    counts by a compiled gather) equal numpy's row by row, on the simulated sample's
+    pileup and with every base quality 17 (wgsim's: the values repeat)."""
+    from itertools import islice
+
+    from biometal.pileup import iter_pileup
+    from biometal.variants.call import CallParams
+    from biometal.variants.gvcf import _REF_LUT, _site_values
+
+    fa = pysam.FastaFile(str(sim.reference))
+    params = CallParams()
+    n = 0
+    for block in islice(iter_pileup(sim.bam, PileupParams(), reference=sim.reference), 3):
+        seq = fa.fetch(block.contig, block.start, block.end).upper()
+        codes = _REF_LUT[np.frombuffer(seq.encode(), np.uint8)]
+        counts = np.ascontiguousarray(block.counts, dtype=np.uint32)
+        if one_quality:
+            counts[:, 18:22] = 17 * (counts[:, 0:4] + counts[:, 5:9])
+        st = site_stats(counts, codes, theta=params.theta, rho=params.overdispersion)
+        for gparams in (GvcfParams(), GvcfParams(evidence_min_alt=2)):
+            rows, got = _site_values(codes, counts, st, params, gparams)
+            rows_ref, want = _site_values_reference(codes, counts, st, params, gparams)
+            assert np.array_equal(rows, rows_ref)
+            for x, y in zip(got[:7], want, strict=True):
+                assert np.array_equal(x, y)
+            n += len(rows)
+    assert n > 1000
+
+
 def _site_lines_reference(contig, block_start, ref_codes, counts, st, params, gparams):
     """The site records as the gVCF writer formatted them in Python, line by line (the
     reference the compiled formatting is held to), from the same numbers
@@ -514,17 +571,22 @@ def test_gvcf_index_is_htslibs(gvcf, tmp_path):
     assert parse_tbi(Path(f"{path}.tbi")) == parse_tbi(htslib_index(path, tmp_path))
 
 
-def test_distinct_pairs_is_numpy_unique():
-    """The site records' (DP, ALT reads) table: np.unique of the pairs, with the row
-    index, by the value grid when it is small and by sorting when not."""
-    from biometal.variants.gvcf import _distinct_pairs
+def test_group_rows_is_numpy_unique():
+    """The hash grouping of the site records' value tables: the same distinct rows as
+    np.unique (each at its first occurrence) and an index that maps them back to every
+    row, for narrow and wide, small and huge, negative and repeated keys."""
+    from biometal.variants._kernels import group_rows
 
     rng = np.random.default_rng(3)
-    for top in (1, 40, 3000, 10**6):
-        a = rng.integers(0, top, 5000)
-        b = rng.integers(0, top, 5000) // 2
-        u, inv = np.unique((a << 32) | b, return_inverse=True)
-        got_a, got_b, got_i = _distinct_pairs(a, b)
-        assert np.array_equal(got_a, u >> 32) and np.array_equal(got_b, u & 0xFFFFFFFF)
-        assert np.array_equal(got_i, inv.reshape(-1))
-    assert all(len(x) == 0 for x in _distinct_pairs(np.zeros(0, np.int64), np.zeros(0, np.int64)))
+    for width in (1, 2, 6):
+        for top in (1, 3, 40, 10**6, 2**62):
+            keys = rng.integers(-top, top, (5000, width)) if top > 1 else np.zeros((5000, width))
+            keys = np.ascontiguousarray(keys, dtype=np.int64)
+            first, inv = group_rows(keys)
+            _, idx = np.unique(keys, axis=0, return_index=True)
+            assert np.array_equal(np.sort(first), np.sort(idx)) and np.all(np.diff(first) > 0)
+            assert np.array_equal(keys[first][inv], keys)
+    first, inv = group_rows(np.zeros((0, 2), np.int64))
+    assert len(first) == 0 and len(inv) == 0
+
+
