@@ -588,5 +588,3 @@ def test_group_rows_is_numpy_unique():
             assert np.array_equal(keys[first][inv], keys)
     first, inv = group_rows(np.zeros((0, 2), np.int64))
     assert len(first) == 0 and len(inv) == 0
-
-
