@@ -394,8 +394,9 @@ def site_counts(counts, ints, ref, rows):  # pragma: no cover - compiled
     """The read counts of SNP site records (biometal.variants.gvcf): for each of ``rows``
     of a pileup block (``counts`` uint32[n, 24], site_stats' ``ints``, REF codes ``ref``)
     int64 REF code, ALT code (site_stats' best ALT), REF / ALT / other reads, depth, and
-    the REF / ALT / other quality sums (other: the two remaining bases)."""
-    out = np.empty((len(rows), 9), np.int64)
+    the REF / ALT / other quality sums (other: the two remaining bases), as the rows of
+    int64[9, len(rows)] (each a contiguous array)."""
+    out = np.empty((9, len(rows)), np.int64)
     for i in range(len(rows)):
         g = rows[i]
         r = np.int64(ref[g])
@@ -408,15 +409,15 @@ def site_counts(counts, ints, ref, rows):  # pragma: no cover - compiled
             q_all += np.int64(counts[g, 18 + b])
         q_r = np.int64(counts[g, 18 + r])
         q_a = np.int64(counts[g, 18 + a])
-        out[i, 0] = r
-        out[i, 1] = a
-        out[i, 2] = n_r
-        out[i, 3] = n_a
-        out[i, 4] = depth - n_r - n_a
-        out[i, 5] = depth
-        out[i, 6] = q_r
-        out[i, 7] = q_a
-        out[i, 8] = q_all - q_r - q_a
+        out[0, i] = r
+        out[1, i] = a
+        out[2, i] = n_r
+        out[3, i] = n_a
+        out[4, i] = depth - n_r - n_a
+        out[5, i] = depth
+        out[6, i] = q_r
+        out[7, i] = q_a
+        out[8, i] = q_all - q_r - q_a
     return out
 
 

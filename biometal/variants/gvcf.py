@@ -246,11 +246,11 @@ def _site_values(
     if not len(rows):
         return rows, None
     v = site_counts(counts, ints, ref_codes, rows)
-    r, a, n_ref, n_x, n_o, depth = (v[:, j] for j in range(6))
-    first, inv = group_rows(np.ascontiguousarray(v[:, [2, 3, 4, 6, 7, 8]]))
-    u = v[first]
-    e = np.stack([S.mean_error(u[:, 6 + j], u[:, 2 + j]) for j in range(3)], axis=1)
-    pl6 = pl_three_alleles(u[:, 2:5], e)[inv]
+    r, a, n_ref, n_x, n_o, depth = v[:6]
+    first, inv = group_rows(np.ascontiguousarray(v[[2, 3, 4, 6, 7, 8]].T))
+    u = v[:, first]
+    e = np.stack([S.mean_error(u[6 + j], u[2 + j]) for j in range(3)], axis=1)
+    pl6 = pl_three_alleles(u[2:5].T, e)[inv]
     called = (
         (ints[rows, 7] > 0)
         & (n_x >= params.min_alt_reads)
