@@ -43,7 +43,6 @@ import os
 import platform
 import sys
 import threading
-from typing import Any
 
 #: environment switch: "0" never uses the ahead-of-time build.
 ENV = "BIOMETAL_AOT"
@@ -227,46 +226,47 @@ def _aot_caller(kernel: LazyKernel, variants: list):
 
 def _checker(specs: list):
     """A function of the arguments: True when they are exactly what ``specs`` was built for
-    (the types numba would give them), so the built function may run on them."""
+    (the types numba would give them), so the built function may run on them. (A closure
+    over the specs, not generated code: nothing to compile when a job starts.)"""
     import numpy as np
 
-    names = [f"a{i}" for i in range(len(specs))]
-    env: dict[str, Any] = {"ndarray": np.ndarray, "int_": int, "float_": float, "bool_": bool}
-    terms = []
+    ndarray = np.ndarray
+    python = {"int64": int, "float64": float, "bool": bool}
+    arrays, scalars = [], []
     for i, spec in enumerate(specs):
-        a, kind = names[i], spec[0]
-        if kind == "array":
+        if spec[0] == "array":
             _, dtype, ndim, mutable = spec
-            env[f"d{i}"] = np.dtype(dtype)
-            flags = f"{a}.flags.c_contiguous and {a}.flags.aligned"
-            if mutable:
-                flags += f" and {a}.flags.writeable"
-            terms.append(
-                f"(type({a}) is ndarray and {a}.dtype == d{i} and {a}.ndim == {ndim} and {flags})"
-            )
+            arrays.append((i, np.dtype(dtype), ndim, bool(mutable)))
         else:
             dtype = np.dtype(spec[1])
-            env[f"t{i}"] = dtype.type
-            python = {"int64": "int_", "float64": "float_", "bool": "bool_"}.get(dtype.name)
-            alt = f" or type({a}) is {python}" if python else ""
-            terms.append(f"(type({a}) is t{i}{alt})")
-    body = " and ".join(terms) or "True"
-    src = (
-        (
-            f"def check(*args):\n    if len(args) != {len(specs)}:\n        return False\n"
-            f"    {', '.join(names)}{',' if len(names) == 1 else ''} = args\n"
-            f"    return {body}\n"
-        )
-        if specs
-        else "def check(*args):\n    return not args\n"
-    )
-    exec(compile(src, "<biometal.kernels.jit check>", "exec"), env)  # noqa: S102 - our text
-    return env["check"]
+            scalars.append((i, dtype.type, python.get(dtype.name, dtype.type)))
+    n = len(specs)
+
+    def check(*args) -> bool:
+        if len(args) != n:
+            return False
+        for i, t, alt in scalars:
+            k = type(args[i])
+            if k is not t and k is not alt:
+                return False
+        for i, dtype, ndim, mutable in arrays:
+            a = args[i]
+            if type(a) is not ndarray or a.dtype != dtype or a.ndim != ndim:
+                return False
+            f = a.flags
+            if not (f.c_contiguous and f.aligned) or (mutable and not f.writeable):
+                return False
+        return True
+
+    return check
 
 
 def _cpu_id() -> str:
-    """This CPU's model and features (the build uses every feature of the build machine)."""
-    text = platform.machine() + platform.processor()
+    """This CPU's model and features (the build uses every feature of the build machine):
+    the machine type and, where there is one, /proc/cpuinfo's model and flags
+    (``platform.processor()`` is left out: on Linux it runs ``uname -p``, a subprocess at
+    every start, and says nothing cpuinfo does not)."""
+    text = platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
             seen = {}

@@ -379,9 +379,9 @@ def gather_lines(buf, start, end, order):  # pragma: no cover - compiled
     p = 0
     for i in range(len(order)):
         j = order[i]
-        for k in range(start[j], end[j]):
-            out[p] = buf[k]
-            p += 1
+        n = end[j] - start[j]
+        out[p : p + n] = buf[start[j] : end[j]]
+        p += n
     return out
 
 
