@@ -467,6 +467,135 @@ def group_rows(keys):  # pragma: no cover - compiled
     return first[:u].copy(), inverse
 
 
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "none",
+        "int64",
+        "int64[::1]",
+        "int64[::1]",
+        "boolean[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[:, ::1]",
+        "int64[:, ::1]",
+        "boolean[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "boolean[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[:, ::1]",
+        "int64[::1]",
+        "float64[::1]",
+        "int64[:, :, ::1]",
+        "int64[:, :, ::1]",
+        "boolean[:, ::1]",
+        "int64[:, ::1]",
+        "boolean[:, ::1]",
+    ),
+)
+def fill_sample(
+    j, cand_pc, cand_contig, is_indel, hit, site_rows, site_allele, pl_rows, ad_rows, ad_ok,
+    dp_rows, row_pc, row_order, row_indel, row_k, row_star, b_start, b_end, b_contig, b_pl,
+    b_dp, lg, pl, ad, has_ad, dp, has,
+):  # fmt: skip  # pragma: no cover - compiled
+    """Sample ``j``'s evidence at every candidate (biometal.variants.joint._fill: column
+    ``j`` of ``pl`` [m, N, 3], ``ad`` [m, N, 2], ``has_ad``, ``dp``, ``has`` [m, N]), one
+    merge walk over the candidates (position codes ``cand_pc``, sorted) and the sample's
+    record rows (position codes ``row_pc``, visited in ``row_order``: sorted, stable) and
+    reference blocks (``b_start`` / ``b_end`` position codes, sorted; ``b_contig`` each
+    one's contig index, as ``cand_contig`` the candidates'). Precedence: the
+    sample's record of the allele (``hit[i]``: an item of its sites, -1 none), for an indel
+    the first indel record at the position (its reads: 0/0 evidence at log10 error
+    ``lg``), the first record at the position (its ``<*>``; none: no data), the block
+    covering the position."""
+    m = len(cand_pc)
+    n_rows = len(row_order)
+    n_blocks = len(b_start)
+    r = 0  # first of row_order at or after the candidate's position
+    b = -1  # last block starting at or before it
+    for i in range(m):
+        pc = cand_pc[i]
+        t = hit[i]
+        if t >= 0:
+            row = site_rows[t]
+            a = site_allele[t]
+            g1 = a * (a + 1) // 2
+            pl[i, j, 0] = pl_rows[row, 0]
+            pl[i, j, 1] = pl_rows[row, g1]
+            pl[i, j, 2] = pl_rows[row, g1 + a]
+            ok = ad_ok[row] and a < ad_rows.shape[1]
+            if ok:
+                ad[i, j, 0] = ad_rows[row, 0]
+                ad[i, j, 1] = ad_rows[row, a]
+            has_ad[i, j] = ok
+            dp[i, j] = dp_rows[row]
+            has[i, j] = True
+            continue
+        while r < n_rows and row_pc[row_order[r]] < pc:
+            r += 1
+        if r < n_rows and row_pc[row_order[r]] == pc:
+            if is_indel[i]:
+                # the first indel record here counts every read it saw as lacking this one
+                q = r
+                while q < n_rows and row_pc[row_order[q]] == pc and not row_indel[row_order[q]]:
+                    q += 1
+                if (
+                    q < n_rows
+                    and row_pc[row_order[q]] == pc
+                    and ad_ok[row_order[q]]
+                    and ad_rows.shape[1] > 0
+                ):
+                    row = row_order[q]
+                    n = np.int64(0)
+                    for c in range(min(row_k[row], ad_rows.shape[1])):
+                        n += ad_rows[row, c]
+                    g0 = n * lg[0]
+                    g1f = n * lg[1]
+                    g2 = n * lg[2]
+                    mx = max(max(g0, g1f), g2)
+                    pl[i, j, 0] = np.int64(np.rint(-10.0 * (g0 - mx)))
+                    pl[i, j, 1] = np.int64(np.rint(-10.0 * (g1f - mx)))
+                    pl[i, j, 2] = np.int64(np.rint(-10.0 * (g2 - mx)))
+                    ad[i, j, 0] = n
+                    ad[i, j, 1] = 0
+                    has_ad[i, j] = True
+                    dp[i, j] = dp_rows[row]
+                    has[i, j] = True
+                    continue
+            # the candidate is part of the first record's <*> here (none: no data)
+            row = row_order[r]
+            star = row_star[row]
+            if star > 0:
+                g1 = star * (star + 1) // 2
+                pl[i, j, 0] = pl_rows[row, 0]
+                pl[i, j, 1] = pl_rows[row, g1]
+                pl[i, j, 2] = pl_rows[row, g1 + star]
+                ok = ad_ok[row] and ad_rows.shape[1] > 0
+                if ok:
+                    ad[i, j, 0] = ad_rows[row, 0]
+                    ad[i, j, 1] = 0
+                has_ad[i, j] = ok
+                dp[i, j] = dp_rows[row]
+                has[i, j] = True
+            continue
+        while b + 1 < n_blocks and b_start[b + 1] <= pc:
+            b += 1
+        if b >= 0 and b_end[b] > pc and b_contig[b] == cand_contig[i]:
+            pl[i, j, 0] = b_pl[b, 0]
+            pl[i, j, 1] = b_pl[b, 1]
+            pl[i, j, 2] = b_pl[b, 2]
+            dp[i, j] = b_dp[b]
+            has[i, j] = True
+
+
 _S_SNP = np.frombuffer(b",<*>\t", np.uint8)
 _S_BINQ = np.frombuffer(b";TYPE=SNP;BINOMQ=", np.uint8)
 _S_BBQ = np.frombuffer(b";BBQ=", np.uint8)
@@ -761,12 +890,17 @@ def em_frequency(lik, has, f0, n_has, iterations):  # pragma: no cover - compile
             p1 = 2 * f * (1 - f)
             p2 = f**2
             for j in range(n_s):
+                if not has[i, j]:
+                    ed[j] = 0.0
+                    continue
                 q0 = lik[i, j, 0] * p0
                 q1 = lik[i, j, 1] * p1
                 q2 = lik[i, j, 2] * p2
                 s = (q0 + q1) + q2
-                e = ((q0 / s) * 0.0 + (q1 / s) * 1.0) + (q2 / s) * 2.0
-                ed[j] = e * (1.0 if has[i, j] else 0.0)
+                # numpy's ((q0/s)*0 + (q1/s)*1) + (q2/s)*2, times 1: s > 0 (the best
+                # genotype's likelihood is 1, every prior > 0), so (q0/s)*0 is 0.0 and
+                # 0.0 + x, x * 1.0 are x exactly
+                ed[j] = q1 / s + (q2 / s) * 2.0
             f_new = min(max(_pairwise6(ed, 0, n_s) / (2.0 * n_has[i]), 1e-6), 1 - 1e-6)
             if f_new == f:
                 break  # a fixed point: every further step gives this f again

@@ -614,14 +614,6 @@ def _code(samples: Sequence[SampleEvidence], contigs: dict[str, int]) -> _Coded:
     return _Coded(pairs, n_pairs, index, offsets, items, rows)
 
 
-def _first_at(pc: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct position codes of ``rows``, the first of ``rows`` at each)."""
-    pc = pc[rows]
-    ok = pc >= 0
-    u, first = np.unique(pc[ok], return_index=True)
-    return u, rows[ok][first]
-
-
 def _find(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Index of each of ``query`` in the sorted ``keys``, -1 where absent."""
     if not len(keys):
@@ -728,85 +720,65 @@ class _BaseAt:
         return self.ref.base(name, pos)
 
 
-def _fill(samples, coded, cand, cand_pc, cand_contig, cand_pos, is_indel, indel_error,
+def _fill(samples, coded, cand, cand_pc, cand_contig, is_indel, indel_error,
           pl, ad, has_ad, dp, has) -> None:  # fmt: skip
     """Every sample's evidence at every candidate, in arrays, with the precedence of
     :meth:`SampleEvidence.lookup` (tests/unit/test_joint.py): the sample's record of the
     allele, then (indels) the first other indel record at the position, then the first
     record at the position (its ``<*>``; without one, no data), then the reference block
-    covering the position."""
+    covering the position. One compiled merge walk per sample
+    (:func:`biometal.variants._kernels.fill_sample`)."""
+    from biometal.variants._kernels import fill_sample
+
     m = len(cand)
     if not m:
         return
     lg = np.log10([1.0 - indel_error, 0.5, indel_error])
+    i64 = np.int64
+    cand_pc = np.ascontiguousarray(cand_pc, i64)
+    cand_contig = np.ascontiguousarray(cand_contig, i64)
+    is_indel = np.ascontiguousarray(is_indel, np.bool_)
     for j, s in enumerate(samples):
-        rest = np.ones(m, bool)
         ci = _find(cand, coded.items[j])
-        hit = ci >= 0
-        if hit.any():
-            i, r, a = ci[hit], s.site_rows[hit], s.site_allele[hit]
-            g1 = a * (a + 1) // 2  # VCF index of 0/a, then a/a
-            pl[i, j] = np.stack([s.pl_rows[r, 0], s.pl_rows[r, g1], s.pl_rows[r, g1 + a]], 1)
-            ok = s.ad_ok[r]
-            ad[i[ok], j, 0] = s.ad_rows[r[ok], 0]
-            ad[i[ok], j, 1] = s.ad_rows[r[ok], a[ok]]
-            has_ad[i, j] = ok
-            dp[i, j] = s.dp_rows[r]
-            has[i, j] = True
-            rest[i] = False
-        pc = coded.rows[j]
-        # an indel: another indel record here counts every read it saw as lacking this one
-        sel = np.flatnonzero(rest & is_indel)
-        if len(sel):
-            u, first = _first_at(pc, np.flatnonzero(s.row_indel))
-            k = _find(u, cand_pc[sel])
-            sel, row = sel[k >= 0], first[k[k >= 0]]
-            ok = s.ad_ok[row]
-            sel, row = sel[ok], row[ok]
-            width = s.ad_rows.shape[1]
-            cols = np.arange(width)[None, :] < s.row_k[row][:, None]
-            n = (s.ad_rows[row] * cols).sum(axis=1)
-            gl = n[:, None] * lg[None, :]
-            pl[sel, j] = np.rint(-10.0 * (gl - gl.max(axis=1, keepdims=True))).astype(np.int64)
-            ad[sel, j, 0] = n
-            ad[sel, j, 1] = 0
-            has_ad[sel, j] = True
-            dp[sel, j] = s.dp_rows[row]
-            has[sel, j] = True
-            rest[sel] = False
-        # a record at the position: the candidate is part of its <*> (none: no data)
-        sel = np.flatnonzero(rest)
-        if len(sel):
-            u, first = _first_at(pc, np.arange(len(pc)))
-            k = _find(u, cand_pc[sel])
-            sel, row = sel[k >= 0], first[k[k >= 0]]
-            rest[sel] = False
-            star = s.row_star[row]
-            sel, row, star = sel[star > 0], row[star > 0], star[star > 0]
-            g1 = star * (star + 1) // 2
-            pl[sel, j] = np.stack(
-                [s.pl_rows[row, 0], s.pl_rows[row, g1], s.pl_rows[row, g1 + star]], 1
-            )
-            ok = s.ad_ok[row]
-            ad[sel[ok], j, 0] = s.ad_rows[row[ok], 0]
-            ad[sel[ok], j, 1] = 0
-            has_ad[sel, j] = ok
-            dp[sel, j] = s.dp_rows[row]
-            has[sel, j] = True
-        for contig, (starts, ends, bpl, bdp) in s.blocks.items():
-            c = coded.index.get(contig)
-            if c is None:
-                continue
-            sel = np.flatnonzero(rest & (cand_contig == c))
-            if not len(sel):
-                continue
-            b = np.searchsorted(starts, cand_pos[sel], side="right") - 1
-            ok = b >= 0
-            ok[ok] = ends[b[ok]] > cand_pos[sel[ok]]
-            sel, b = sel[ok], b[ok]
-            pl[sel, j] = bpl[b]
-            dp[sel, j] = bdp[b]
-            has[sel, j] = True
+        hit = np.full(m, -1, i64)
+        found = np.flatnonzero(ci >= 0)
+        hit[ci[found]] = found
+        # the PL index each lookup reads (0/a, a/a; the <*>'s) must be in the rows
+        width = s.pl_rows.shape[1]
+        a = s.site_allele[found]
+        star = s.row_star
+        need = max(
+            int((a * (a + 1) // 2 + a).max(initial=0)),
+            int((star * (star + 1) // 2 + star).max(initial=0)),
+        )
+        if need >= width:
+            raise BiometalError(f"{s.path}: a record has fewer PL values than its alleles need")
+        row_pc = np.ascontiguousarray(coded.rows[j], i64)
+        order = (
+            np.arange(len(row_pc), dtype=i64)
+            if np.all(row_pc[1:] >= row_pc[:-1])
+            else np.argsort(row_pc, kind="stable")
+        )
+        blocks = sorted((coded.index[c], blk) for c, blk in s.blocks.items() if c in coded.index)
+        b_start = [coded.offsets[c] + blk[0] for c, blk in blocks]
+        b_end = [coded.offsets[c] + blk[1] for c, blk in blocks]
+        b_contig = [np.full(len(blk[0]), c, i64) for c, blk in blocks]
+        b_pl = [np.asarray(blk[2], i64).reshape(-1, 3) for _, blk in blocks]
+        b_dp = [blk[3] for _, blk in blocks]
+
+        def cat(parts, shape=(0,)):
+            return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(shape), i64)
+
+        fill_sample(
+            j, cand_pc, cand_contig, is_indel, hit,
+            np.ascontiguousarray(s.site_rows, i64), np.ascontiguousarray(s.site_allele, i64),
+            np.ascontiguousarray(s.pl_rows, i64), np.ascontiguousarray(s.ad_rows, i64),
+            np.ascontiguousarray(s.ad_ok, np.bool_), np.ascontiguousarray(s.dp_rows, i64),
+            row_pc, np.ascontiguousarray(order, i64), np.ascontiguousarray(s.row_indel, np.bool_),
+            np.ascontiguousarray(s.row_k, i64), np.ascontiguousarray(star, i64),
+            cat(b_start), cat(b_end), cat(b_contig), cat(b_pl, (0, 3)), cat(b_dp), lg,
+            pl, ad, has_ad, dp, has,
+        )  # fmt: skip
 
 
 def joint_genotype(
@@ -889,7 +861,7 @@ def joint_genotype(
     ad = np.zeros((m, n_s, 2), np.int64)
     has_ad = np.zeros((m, n_s), bool)
     _fill(
-        samples, coded, cand, cand_pc, cand_contig, cand_pos, is_indel, calling.indel_error,
+        samples, coded, cand, cand_pc, cand_contig, is_indel, calling.indel_error,
         pl, ad, has_ad, dp, has,
     )  # fmt: skip
     # ... and such a sample has no data at that SNP candidate

@@ -395,6 +395,115 @@ def test_array_fill_is_lookup(cohort, tmp_path):
     assert kinds["own"] > 100 and kinds["other"] > 100, kinds
 
 
+def _fill_numpy(samples, coded, cand, cand_pc, cand_contig, is_indel, indel_error,
+                pl, ad, has_ad, dp, has) -> None:  # fmt: skip
+    """The joint step's evidence fill in numpy, precedence step by step for all candidates
+    at once (the reference for the compiled merge walk of biometal.variants.joint._fill)."""
+    from biometal.variants.joint import _find
+
+    def first_at(pc, rows):
+        pc = pc[rows]
+        ok = pc >= 0
+        u, first = np.unique(pc[ok], return_index=True)
+        return u, rows[ok][first]
+
+    m = len(cand)
+    cand_pos = cand_pc - coded.offsets[cand_contig]
+    lg = np.log10([1.0 - indel_error, 0.5, indel_error])
+    for j, s in enumerate(samples):
+        rest = np.ones(m, bool)
+        ci = _find(cand, coded.items[j])
+        hit = ci >= 0
+        i, r, a = ci[hit], s.site_rows[hit], s.site_allele[hit]
+        g1 = a * (a + 1) // 2
+        pl[i, j] = np.stack([s.pl_rows[r, 0], s.pl_rows[r, g1], s.pl_rows[r, g1 + a]], 1)
+        ok = s.ad_ok[r]
+        ad[i[ok], j, 0] = s.ad_rows[r[ok], 0]
+        ad[i[ok], j, 1] = s.ad_rows[r[ok], a[ok]]
+        has_ad[i, j] = ok
+        dp[i, j] = s.dp_rows[r]
+        has[i, j] = True
+        rest[i] = False
+        pc = coded.rows[j]
+        sel = np.flatnonzero(rest & is_indel)
+        u, first = first_at(pc, np.flatnonzero(s.row_indel))
+        k = _find(u, cand_pc[sel])
+        sel, row = sel[k >= 0], first[k[k >= 0]]
+        ok = s.ad_ok[row]
+        sel, row = sel[ok], row[ok]
+        cols = np.arange(s.ad_rows.shape[1])[None, :] < s.row_k[row][:, None]
+        n = (s.ad_rows[row] * cols).sum(axis=1)
+        gl = n[:, None] * lg[None, :]
+        pl[sel, j] = np.rint(-10.0 * (gl - gl.max(axis=1, keepdims=True))).astype(np.int64)
+        ad[sel, j, 0] = n
+        ad[sel, j, 1] = 0
+        has_ad[sel, j] = True
+        dp[sel, j] = s.dp_rows[row]
+        has[sel, j] = True
+        rest[sel] = False
+        sel = np.flatnonzero(rest)
+        u, first = first_at(pc, np.arange(len(pc)))
+        k = _find(u, cand_pc[sel])
+        sel, row = sel[k >= 0], first[k[k >= 0]]
+        rest[sel] = False
+        star = s.row_star[row]
+        sel, row, star = sel[star > 0], row[star > 0], star[star > 0]
+        g1 = star * (star + 1) // 2
+        pl[sel, j] = np.stack([s.pl_rows[row, 0], s.pl_rows[row, g1], s.pl_rows[row, g1 + star]], 1)
+        ok = s.ad_ok[row]
+        ad[sel[ok], j, 0] = s.ad_rows[row[ok], 0]
+        ad[sel[ok], j, 1] = 0
+        has_ad[sel, j] = ok
+        dp[sel, j] = s.dp_rows[row]
+        has[sel, j] = True
+        for contig, (starts, ends, bpl, bdp) in s.blocks.items():
+            c = coded.index.get(contig)
+            if c is None:
+                continue
+            sel = np.flatnonzero(rest & (cand_contig == c))
+            b = np.searchsorted(starts, cand_pos[sel], side="right") - 1
+            ok = b >= 0
+            ok[ok] = ends[b[ok]] > cand_pos[sel[ok]]
+            sel, b = sel[ok], b[ok]
+            pl[sel, j] = bpl[b]
+            dp[sel, j] = bdp[b]
+            has[sel, j] = True
+
+
+def test_compiled_fill_is_the_numpy_fill(cohort):
+    """The evidence of every sample at every allele any sample shows, and at every
+    position with any record or block under every SNP and indel allele seen (the <*>,
+    other-indel and block paths, and no data), from the compiled walk equals numpy's."""
+    from biometal.io.bam import reference_contigs
+    from biometal.variants.joint import _code, _fill
+
+    d, gvcfs, _ = cohort
+    samples = [read_evidence(p) for p in gvcfs]
+    coded = _code(samples, reference_contigs(d / "ref.fa"))
+    items = np.concatenate(coded.items)
+    rows = np.concatenate(coded.rows)
+    rng = np.random.default_rng(5)
+    pcs = np.unique(
+        np.concatenate([items // coded.n_pairs, rows, rng.integers(0, rows.max() + 50, 3000)])
+    )
+    pcs = pcs[pcs >= 0]
+    ranks = rng.integers(0, coded.n_pairs, len(pcs))
+    cand = np.unique(np.concatenate([items[items >= 0], pcs * coded.n_pairs + ranks]))
+    cand_pc, cand_rank = np.divmod(cand, coded.n_pairs)
+    cand_contig = np.searchsorted(coded.offsets, cand_pc, side="right") - 1
+    is_indel = np.array([len(r) != len(a) for r, a in coded.pairs], bool)[cand_rank]
+    assert is_indel.sum() > 100
+    shape = (len(cand), len(samples))
+    got = [np.zeros(shape + (3,), np.int64), np.zeros(shape + (2,), np.int64),
+           np.zeros(shape, bool), np.zeros(shape, np.int64), np.zeros(shape, bool)]  # fmt: skip
+    want = [x.copy() for x in got]
+    _fill(samples, coded, cand, cand_pc, cand_contig, is_indel, 0.001, *got)
+    _fill_numpy(samples, coded, cand, cand_pc, cand_contig, is_indel, 0.001, *want)
+    for x, y in zip(got, want, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert 0.05 < got[4].mean() < 1  # data and no data both
+
+
 def test_sample_columns_kernel_is_the_python_text():
     """format_samples writes what the per-sample f-string wrote (no data, AD missing,
     numbers of every width)."""
