@@ -704,6 +704,96 @@ def format_sites(
     return out[:p], off
 
 
+_J_PASS = np.frombuffer(b"PASS", np.uint8).copy()
+_J_LOWQ = np.frombuffer(b"LowQual", np.uint8).copy()
+_J_TYPES = np.frombuffer(b"SNPINSDEL", np.uint8).copy()
+_J_AF = np.frombuffer(b"\tAF=", np.uint8).copy()
+_J_AC = np.frombuffer(b";AC=", np.uint8).copy()
+_J_AN = np.frombuffer(b";AN=", np.uint8).copy()
+_J_DP = np.frombuffer(b";DP=", np.uint8).copy()
+_J_NS = np.frombuffer(b";NS=", np.uint8).copy()
+_J_TYPE = np.frombuffer(b";TYPE=", np.uint8).copy()
+_J_FMT = np.frombuffer(b"\tGT:GQ:DP:AD:PL\t", np.uint8).copy()
+
+
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "Tuple((uint8[::1], int64[::1]))",
+        BYTES,
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        BYTES,
+        "int64[::1]",
+        "int64[::1]",
+        BYTES,
+        "int64[::1]",
+        "int64[::1]",
+        "boolean[::1]",
+        BYTES,
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        BYTES,
+        "int64[::1]",
+    ),
+)
+def format_records(
+    c_txt, c_off, cidx, pos, p_txt, p_off, pair, q_txt, q_off, q_i, passed, f_txt, f_off,
+    f_i, ac, an, dp, ns, kind, s_txt, s_off,
+):  # fmt: skip  # pragma: no cover - compiled
+    """The joint VCF's record lines (biometal.variants.joint): CHROM (entry ``cidx[i]`` of
+    the contig table ``c_txt`` / ``c_off``), POS (``pos[i] + 1``), ID ``.``, REF and ALT
+    (entry ``pair[i]`` of a table of ``REF\tALT`` texts), QUAL and AF (entries ``q_i[i]`` /
+    ``f_i[i]`` of tables formatted once per distinct value in Python), FILTER PASS or
+    LowQual (``passed``), ``AC``, ``AN``, ``DP``, ``NS``, TYPE SNP / INS / DEL (``kind`` 0 /
+    1 / 2), FORMAT, then the sample columns (line ``i`` of ``s_txt`` / ``s_off``,
+    :func:`format_samples`). Returns (ASCII text, int64[n + 1] line offsets)."""
+    n = len(pos)
+    w = _widest(c_off) + _widest(p_off) + _widest(q_off) + _widest(f_off)
+    out = np.empty(n * (w + 6 * 21 + 80) + s_off[n] - s_off[0], np.uint8)
+    off = np.empty(n + 1, np.int64)
+    p = 0
+    for i in range(n):
+        off[i] = p
+        p = _put_text(out, p, c_txt, c_off, cidx[i])
+        out[p] = 9
+        p = _put_int(out, p + 1, pos[i] + 1)
+        p = _put(out, p, _S_DOT)
+        p = _put_text(out, p, p_txt, p_off, pair[i])
+        out[p] = 9
+        p = _put_text(out, p + 1, q_txt, q_off, q_i[i])
+        out[p] = 9
+        p = _put(out, p + 1, _J_PASS if passed[i] else _J_LOWQ)
+        p = _put(out, p, _J_AF)
+        p = _put_text(out, p, f_txt, f_off, f_i[i])
+        p = _put(out, p, _J_AC)
+        p = _put_int(out, p, ac[i])
+        p = _put(out, p, _J_AN)
+        p = _put_int(out, p, an[i])
+        p = _put(out, p, _J_DP)
+        p = _put_int(out, p, dp[i])
+        p = _put(out, p, _J_NS)
+        p = _put_int(out, p, ns[i])
+        p = _put(out, p, _J_TYPE)
+        for k in range(3):
+            out[p + k] = _J_TYPES[3 * kind[i] + k]
+        p = _put(out, p + 3, _J_FMT)
+        for k in range(s_off[i], s_off[i + 1]):
+            out[p] = s_txt[k]
+            p += 1
+        out[p] = 10
+        p += 1
+    off[n] = p
+    return out[:p], off
+
+
 #: joint VCF genotype texts, by GT code 0, 1, 2
 _GT_TEXT = np.frombuffer(b"0/00/11/1", np.uint8).copy()
 _NO_DATA = np.frombuffer(b"./.:.:0:.:.", np.uint8).copy()

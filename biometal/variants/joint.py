@@ -503,6 +503,26 @@ def em_frequency(gl: np.ndarray, has: np.ndarray, iterations: int = 30) -> np.nd
     )  # fmt: skip
 
 
+def em_frequency_pl(pl: np.ndarray, has: np.ndarray, iterations: int = 30) -> np.ndarray:
+    """:func:`em_frequency` of the log10 likelihoods ``-pl / 10`` (``pl`` int[m, N, 3], each
+    sample's least 0), equal bit for bit (tests/unit/test_joint.py): the likelihoods
+    ``10 ** (-pl / 10)`` looked up in a table of each PL value's, computed by the same numpy
+    power, and the likeliest genotype as the least PL (the first on ties, as argmax)."""
+    from biometal.variants._kernels import MAX_PAIRWISE
+    from biometal.variants._kernels import em_frequency as em
+
+    if pl.shape[1] > MAX_PAIRWISE or (len(pl) and (pl.min() < 0 or pl.max() > 1 << 20)):
+        return em_frequency(-pl / 10.0, has, iterations)
+    top = int(pl.max()) + 1 if len(pl) else 1
+    table = np.power(10.0, -np.arange(top, dtype=np.int64) / 10.0)
+    lik = table[pl]
+    n_has = np.maximum(has.sum(axis=1), 1)
+    best = (pl.argmin(axis=2) * has).sum(axis=1)
+    f = np.clip(best / (2.0 * n_has), 0.01, 0.99)
+    return em(lik, np.ascontiguousarray(has, dtype=np.bool_), f, n_has.astype(np.int64),
+              int(iterations))  # fmt: skip
+
+
 def em_frequency_numpy(gl: np.ndarray, has: np.ndarray, iterations: int = 30) -> np.ndarray:
     """:func:`em_frequency` in numpy (the reference the compiled loop is tested against)."""
     lik = np.power(10.0, gl - gl.max(axis=2, keepdims=True))
@@ -612,6 +632,15 @@ def _code(samples: Sequence[SampleEvidence], contigs: dict[str, int]) -> _Coded:
         )
     index = {c: i for i, c in enumerate(extent)}
     return _Coded(pairs, n_pairs, index, offsets, items, rows)
+
+
+def _distinct_bits(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of float64 ``x`` by their bits, in order of first occurrence,
+    and each element's index into them (:func:`biometal.variants._kernels.group_rows`)."""
+    from biometal.variants._kernels import group_rows
+
+    first, inv = group_rows(np.ascontiguousarray(x).view(np.int64).reshape(-1, 1))
+    return x[first], inv
 
 
 def _find(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -878,7 +907,7 @@ def joint_genotype(
     gl = -pl_l / 10.0  # [live, N, 3]
     f = np.zeros(m)
     if len(live):
-        f[live] = em_frequency(gl, has[live], em_iterations)
+        f[live] = em_frequency_pl(pl_l, has[live], em_iterations)
     theta = np.where(is_snp, calling.theta, calling.indel_theta)
     a_n = sum(1.0 / i for i in range(1, 2 * n_s))
     pi = np.minimum(theta * a_n, 0.5)
@@ -926,40 +955,55 @@ def joint_genotype(
     meta = [
         f"biometal_joint=theta:{calling.theta};indel_theta:{calling.indel_theta};joint_min_qual:{calling.joint_min_qual};em_iterations:{em_iterations}"
     ]
-    n = {"candidates": m, "records": 0, "pass": 0, "snps": 0, "indels": 0}
-    # the sample columns of every record in one compiled call; the rest per record
-    from biometal.variants._kernels import format_samples
+    # every record's line in two compiled calls (the sample columns, then the lines), the
+    # floats formatted in Python once per distinct value
+    from biometal.variants._kernels import format_records, format_samples
+    from biometal.variants.gvcf import _text_table
 
     h_r, g_r = has[rows], gt[rows]
-    text, off = format_samples(
+    s_txt, s_off = format_samples(
         h_r, g_r.astype(np.int64), np.asarray(gq, np.int64), dp[rows], has_ad[rows],
         ad[rows], pl[rows],
     )  # fmt: skip
-    cols = text.tobytes().decode("ascii")
-    off_l = off.tolist()
-    ac_l = (g_r * h_r).sum(axis=1).tolist()
-    an_l = (2 * h_r.sum(axis=1)).tolist()
-    lines = []
-    for k, (i, q, f_i, dp_sum, ns, ac, an) in enumerate(zip(
-        rows.tolist(), qual.tolist(), f[rows].tolist(), dp[rows].sum(axis=1).tolist(),
-        h_r.sum(axis=1).tolist(), ac_l, an_l, strict=True,
-    )):  # fmt: skip
-        contig, pos = contig_names[cand_contig[i]], int(cand_pos[i])
-        ref, alt = coded.pairs[cand_rank[i]]
-        kind = "SNP" if is_snp[i] else ("INS" if len(alt) > len(ref) else "DEL")
-        flt = "PASS" if q >= calling.joint_min_qual else "LowQual"
-        info = f"AF={f_i:.4g};AC={ac};AN={an};DP={dp_sum};NS={ns};TYPE={kind}"
-        lines.append(
-            f"{contig}\t{pos + 1}\t.\t{ref}\t{alt}\t{q:.2f}\t{flt}\t{info}\t"
-            f"GT:GQ:DP:AD:PL\t{cols[off_l[k] : off_l[k + 1]]}\n"
-        )
-        n["records"] += 1
-        n["pass"] += flt == "PASS"
-        n["snps" if is_snp[i] else "indels"] += 1
+    qual = np.ascontiguousarray(qual, np.float64)
+    q_u, q_i = _distinct_bits(qual)
+    af = np.ascontiguousarray(f[rows], np.float64)
+    f_u, f_i = _distinct_bits(af)
+    passed = qual >= calling.joint_min_qual
+    r_rank = cand_rank[rows]
+    kinds = np.array(
+        [0 if len(r) == len(a) else (1 if len(a) > len(r) else 2) for r, a in coded.pairs] + [0],
+        np.int64,
+    )[r_rank]
+    r_contig = cand_contig[rows].astype(np.int64)
+    r_pos = cand_pos[rows].astype(np.int64)
+    text, off = format_records(
+        *_text_table(contig_names), r_contig, r_pos,
+        *_text_table([f"{r}\t{a}" for r, a in coded.pairs]), r_rank.astype(np.int64),
+        *_text_table([f"{x:.2f}" for x in q_u.tolist()]), q_i, passed,
+        *_text_table([f"{x:.4g}" for x in f_u.tolist()]), f_i,
+        (g_r * h_r).sum(axis=1).astype(np.int64), (2 * h_r.sum(axis=1)).astype(np.int64),
+        dp[rows].sum(axis=1).astype(np.int64), h_r.sum(axis=1).astype(np.int64), kinds,
+        s_txt, s_off,
+    )  # fmt: skip
+    ref_len = np.array([len(r) for r, _ in coded.pairs] + [1], np.int64)[r_rank]
+    n = {
+        "candidates": m,
+        "records": len(rows),
+        "pass": int(passed.sum()),
+        "snps": int((kinds == 0).sum()),
+        "indels": int((kinds > 0).sum()),
+    }
     with VcfWriter(out_vcf, _header(names, contigs, reference, meta), level=1) as vcf:
-        for i in range(0, len(lines), 4096):
-            chunk = lines[i : i + 4096]
-            vcf.write_lines("".join(chunk).encode(), len(chunk))
+        # one contig's lines at a time, with their tabix intervals (records sort by contig)
+        bounds = np.flatnonzero(np.diff(r_contig)) + 1
+        for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(rows)], strict=True):
+            if hi > lo:
+                vcf.write_lines(
+                    text[off[lo] : off[hi]], hi - lo,
+                    (contig_names[r_contig[lo]], off[lo + 1 : hi + 1] - off[lo], r_pos[lo:hi],
+                     r_pos[lo:hi] + ref_len[lo:hi]),
+                )  # fmt: skip
     out = {k: float(v) for k, v in n.items()}
     out["samples"] = float(n_s)
     out["seconds"] = time.perf_counter() - t0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pysam
@@ -71,6 +72,18 @@ def test_bcftools_accepts_the_joint_vcf(cohort, tmp_path):
         with pysam.VariantFile(str(tmp_path / "x.vcf")) as fh:
             for r, ours in zip(fh, recs, strict=True):
                 assert r.info["AC"] == ours.info["AC"] and r.info["AN"] == ours.info["AN"]
+
+
+def test_joint_index_is_htslibs(cohort, tmp_path):
+    """The joint VCF's .tbi, built from each contig's record spans as the lines are written
+    (two contigs here), equals htslib's index of the file."""
+    from test_tabix import htslib_index, parse_tbi
+
+    d, _, _ = cohort
+    path = d / "joint.vcf.gz"
+    with pysam.VariantFile(str(path)) as fh:
+        assert len({r.chrom for r in fh}) == 2
+    assert parse_tbi(Path(f"{path}.tbi")) == parse_tbi(htslib_index(path, tmp_path))
 
 
 def test_joint_finds_more_true_hets_than_single_sample(cohort):
@@ -222,7 +235,7 @@ def test_compiled_em_is_the_numpy_em_bit_for_bit():
     """The compiled EM (per site, numpy's pairwise sums replayed) gives the numpy code's
     frequencies bit for bit, for cohort sizes on every path of numpy's summation (< 8,
     <= 128, > 128 samples), missing samples and ties included."""
-    from biometal.variants.joint import em_frequency_numpy
+    from biometal.variants.joint import em_frequency_numpy, em_frequency_pl
 
     rng = np.random.default_rng(1)
     for n_s in (1, 2, 5, 7, 8, 9, 17, 20, 64, 128, 129, 263, 300, 1031):
@@ -234,6 +247,9 @@ def test_compiled_em_is_the_numpy_em_bit_for_bit():
         has = rng.random((500, n_s)) < 0.9
         got, want = em_frequency(gl, has, 30), em_frequency_numpy(gl, has, 30)
         np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+        # from the integer PLs by a table of powers: the same bits
+        by_table = em_frequency_pl(pl, has, 30)
+        np.testing.assert_array_equal(by_table.view(np.int64), want.view(np.int64))
 
 
 def test_simple_index_is_the_general_loop(cohort, tmp_path, monkeypatch):
@@ -528,6 +544,47 @@ def test_sample_columns_kernel_is_the_python_text():
             for j in range(n)
         ]  # fmt: skip
         assert got[off[i] : off[i + 1]] == "\t".join(cols)
+
+
+def test_record_lines_kernel_is_the_python_text():
+    """format_records writes what the per-record f-string wrote: QUAL and AF tables of
+    awkward floats, FILTER by the threshold, SNP / INS / DEL, numbers of every width."""
+    from biometal.variants._kernels import format_records
+    from biometal.variants.gvcf import _text_table
+    from biometal.variants.joint import _distinct_bits
+
+    rng = np.random.default_rng(6)
+    m = 400
+    contigs = ["chr1", "HLA-A*01:01:01:01", "x"]
+    pairs = [("A", "C"), ("G", "T"), ("A", "AT"), ("ACGT", "A"), ("CG", "TA")]
+    odd = np.array([0.0, 1e-6, 0.004999, 0.005, 9.995, 10.0, 2999.999, 3000.0, 1 / 3, 12.345])
+    qual = rng.choice(odd, m) * rng.choice([1.0, 1.0 + 1e-12], m)
+    af = rng.choice(np.array([1e-6, 0.5, 1 - 1e-6, 0.123456, 1 / 16, 0.99995]), m)
+    cidx, pos, rank = rng.integers(0, 3, m), 10 ** rng.integers(0, 10, m) - 1, rng.integers(0, 5, m)
+    ac, an, dp, ns = (10 ** rng.integers(0, 12, m) for _ in range(4))
+    kind = np.array([0 if len(r) == len(a) else 1 if len(a) > len(r) else 2 for r, a in pairs])
+    cols = [f"0/1:{i}" for i in range(m)]
+    s_txt, s_off = _text_table(cols)
+    q_u, q_i = _distinct_bits(qual)
+    f_u, f_i = _distinct_bits(af)
+    text, off = format_records(
+        *_text_table(contigs), cidx, pos, *_text_table([f"{r}\t{a}" for r, a in pairs]), rank,
+        *_text_table([f"{x:.2f}" for x in q_u.tolist()]), q_i, qual >= 10.0,
+        *_text_table([f"{x:.4g}" for x in f_u.tolist()]), f_i, ac, an, dp, ns, kind[rank],
+        s_txt, s_off,
+    )  # fmt: skip
+    want = []
+    for i in range(m):
+        ref, alt = pairs[rank[i]]
+        kind_i = "SNP" if len(ref) == len(alt) else ("INS" if len(alt) > len(ref) else "DEL")
+        flt = "PASS" if qual[i] >= 10.0 else "LowQual"
+        info = f"AF={af[i]:.4g};AC={ac[i]};AN={an[i]};DP={dp[i]};NS={ns[i]};TYPE={kind_i}"
+        want.append(
+            f"{contigs[cidx[i]]}\t{pos[i] + 1}\t.\t{ref}\t{alt}\t{qual[i]:.2f}\t{flt}\t{info}\t"
+            f"GT:GQ:DP:AD:PL\t{cols[i]}\n"
+        )
+    assert text.tobytes().decode() == "".join(want)
+    assert off.tolist() == np.cumsum([0] + [len(x) for x in want]).tolist()
 
 
 def test_skipped_candidates_are_never_records(cohort, tmp_path, monkeypatch):
