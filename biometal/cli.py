@@ -18,14 +18,15 @@ import sys
 from collections.abc import Callable, Sequence
 
 from biometal import __version__
-from biometal._startup import prepare_numba
+from biometal._startup import keep_freed_memory, prepare_numba
 
 PROG = "biometal"
 
-#: subcommands that call no BLAS: for them numpy's OpenBLAS starts one thread, not a pool
-#: that spins on import (~0.05 s of CPU on 2 cores, README "Case study: population
-#: calling"; unless OPENBLAS_NUM_THREADS is set)
-NO_BLAS = frozenset({"pileup", "call", "joint"})
+#: short per-sample jobs: they call no BLAS, so numpy's OpenBLAS starts one thread, not a
+#: pool that spins on import (~0.05 s of CPU on 2 cores, README "Case study: population
+#: calling"; unless OPENBLAS_NUM_THREADS is set), and glibc keeps their freed memory
+#: (biometal._startup.keep_freed_memory)
+SHORT_JOBS = frozenset({"pileup", "call", "joint"})
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # bad input: a missing or malformed file, an unusable backend, ...
@@ -1686,8 +1687,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         sys.stderr.write(f"{PROG}: error: a command is required (see '{PROG} --help')\n")
         return EXIT_USAGE
-    if args.command in NO_BLAS and "numpy" not in sys.modules:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if args.command in SHORT_JOBS:
+        if "numpy" not in sys.modules:
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        keep_freed_memory()
     prepare_numba()  # numba's start-up cuts, paid only if numba is imported (_startup)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(args.command))
