@@ -386,3 +386,71 @@ def diagnose_fasta(path: str | os.PathLike) -> tuple[int | None, str]:
     if bases == 0:
         return header_line, f"record '{name}' has no sequence"
     return None, "htslib (samtools faidx) cannot index it"
+
+
+class IndexedFasta:
+    """Bases of an indexed FASTA by contig and range: what ``pysam.FastaFile`` gives the
+    callers that fetch reference stretches (``fetch``, ``references``, ``lengths``,
+    ``get_reference_length``), read for a plain FASTA straight from its ``.fai`` offsets
+    (a seek and a read per fetch, line ends dropped: LF or CRLF) without importing pysam
+    (~0.012 s of every short job's start). A bgzipped FASTA, or one without a current
+    ``.fai``, is read by pysam (htslib builds the index). Letters are returned as stored
+    (soft-masked bases stay lower case); ``start`` below 0 counts from 0, ``end`` past the
+    contig stops at its end; an unknown contig is a ``KeyError``, as with pysam."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = str(path)
+        self._fa = None
+        self._fh = None
+        fai = Path(f"{self.path}.fai")
+        with open(self.path, "rb") as fh:
+            head = fh.read(2)
+        if (
+            head == b"\x1f\x8b"
+            or not fai.is_file()
+            or fai.stat().st_mtime < os.stat(self.path).st_mtime
+        ):
+            import pysam
+
+            self._fa = pysam.FastaFile(self.path)
+            self.references = tuple(self._fa.references)
+            self.lengths = tuple(self._fa.lengths)
+            return
+        rows = _fai_rows(fai)
+        self._index = {
+            name: (length, offset, bases, width) for name, length, offset, bases, width in rows
+        }
+        self.references = tuple(r[0] for r in rows)
+        self.lengths = tuple(r[1] for r in rows)
+        self._fh = open(self.path, "rb")  # noqa: SIM115 - kept open for the fetches
+
+    def get_reference_length(self, contig: str) -> int:
+        if self._fa is not None:
+            return self._fa.get_reference_length(contig)
+        return self._index[contig][0]
+
+    def fetch(self, contig: str, start: int = 0, end: int | None = None) -> str:
+        if self._fa is not None:
+            return self._fa.fetch(contig, start, end)
+        length, offset, bases, width = self._index[contig]
+        start = max(0, start)
+        end = length if end is None else min(end, length)
+        if end <= start or bases <= 0:
+            return ""
+        a = offset + (start // bases) * width + start % bases
+        b = offset + (end // bases) * width + end % bases
+        self._fh.seek(a)
+        return self._fh.read(b - a).translate(None, b"\r\n").decode("ascii")
+
+    def close(self) -> None:
+        if self._fa is not None:
+            self._fa.close()
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> IndexedFasta:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

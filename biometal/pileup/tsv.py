@@ -111,14 +111,14 @@ def _indel_texts(keys: list[int], events: IndelEvents, deleted) -> dict[int, str
 
 
 class _Reference:
-    """Reference letters by contig and range (pysam.FastaFile, upper case)."""
+    """Reference letters by contig and range (upper case; biometal.io.reference.IndexedFasta)."""
 
     def __init__(self, path: str | None) -> None:
         self._fa = None
         if path:
-            import pysam
+            from biometal.io.reference import IndexedFasta
 
-            self._fa = pysam.FastaFile(str(path))
+            self._fa = IndexedFasta(path)
 
     def fetch(self, contig: str, start: int, end: int) -> bytes:
         if self._fa is None:

@@ -101,9 +101,9 @@ FILTERS = [
 
 class _Reference:
     def __init__(self, path: str) -> None:
-        import pysam
+        from biometal.io.reference import IndexedFasta
 
-        self.fa = pysam.FastaFile(path)
+        self.fa = IndexedFasta(path)
         self.contig = ""
         self.start = 0
         self.seq = ""
