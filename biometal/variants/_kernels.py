@@ -956,36 +956,41 @@ MAX_PAIRWISE = 112 * 2**6
     nogil=True,
     aot=signature(
         "float64[::1]",
-        "float64[:, :, ::1]",
+        "int64[:, :, ::1]",
+        "float64[::1]",
+        "int64[::1]",
         "boolean[:, ::1]",
         "float64[::1]",
         "int64[::1]",
         "int64",
     ),
 )
-def em_frequency(lik, has, f0, n_has, iterations):  # pragma: no cover - compiled
+def em_frequency(idx, table, rows, has, f0, n_has, iterations):  # pragma: no cover - compiled
     """The EM steps of biometal.variants.joint.em_frequency_numpy, site by site: the same
     operations in the same order (numpy's pairwise sums included), so the same
     frequencies bit for bit without [m, N, 3] temporaries per step (and without the steps
-    after a site's frequency stops changing: a step is a function of f alone). ``lik``: the
-    likelihoods scaled to the best genotype, ``f0`` the start, ``n_has`` max(1, samples
-    with data), as the numpy function computes them."""
-    m, n_s = lik.shape[0], lik.shape[1]
+    after a site's frequency stops changing: a step is a function of f alone). Site ``i``
+    is row ``rows[i]`` of ``idx`` / ``has``; its likelihoods (scaled to the best genotype)
+    are ``table[idx[rows[i]]]`` (the likelihoods themselves with ``idx`` their positions,
+    or a table of each PL value's with ``idx`` the PLs); ``f0`` the start, ``n_has``
+    max(1, samples with data), as the numpy function computes them."""
+    m, n_s = len(rows), idx.shape[1]
     out = np.empty(m, np.float64)
     ed = np.empty(n_s, np.float64)
     for i in range(m):
+        r = rows[i]
         f = f0[i]
         for _ in range(iterations):
             p0 = (1 - f) ** 2
             p1 = 2 * f * (1 - f)
             p2 = f**2
             for j in range(n_s):
-                if not has[i, j]:
+                if not has[r, j]:
                     ed[j] = 0.0
                     continue
-                q0 = lik[i, j, 0] * p0
-                q1 = lik[i, j, 1] * p1
-                q2 = lik[i, j, 2] * p2
+                q0 = table[idx[r, j, 0]] * p0
+                q1 = table[idx[r, j, 1]] * p1
+                q2 = table[idx[r, j, 2]] * p2
                 s = (q0 + q1) + q2
                 # numpy's ((q0/s)*0 + (q1/s)*1) + (q2/s)*2, times 1: s > 0 (the best
                 # genotype's likelihood is 1, every prior > 0), so (q0/s)*0 is 0.0 and
@@ -996,4 +1001,78 @@ def em_frequency(lik, has, f0, n_has, iterations):  # pragma: no cover - compile
                 break  # a fixed point: every further step gives this f again
             f = f_new
         out[i] = f
+    return out
+
+
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "Tuple((int64[::1], int64[::1], int64))",
+        "int64[:, :, ::1]",
+        "int64[::1]",
+        "boolean[:, ::1]",
+    ),
+)
+def shift_rows(pl, rows, has):  # pragma: no cover - compiled
+    """For the joint step's EM (biometal.variants.joint): each listed row's PLs less their
+    least, per sample, in place; per row the ALT dosage of the samples' likeliest
+    genotypes (the least PL, the first on ties) over those with data, and those samples
+    (at least 1); and the largest PL left."""
+    n, n_s = len(rows), pl.shape[1]
+    best = np.zeros(n, np.int64)
+    n_has = np.zeros(n, np.int64)
+    top = np.int64(0)
+    for i in range(n):
+        r = rows[i]
+        for j in range(n_s):
+            a, b, c = pl[r, j, 0], pl[r, j, 1], pl[r, j, 2]
+            lo = min(a, min(b, c))
+            pl[r, j, 0] = a - lo
+            pl[r, j, 1] = b - lo
+            pl[r, j, 2] = c - lo
+            top = max(top, max(a, max(b, c)) - lo)
+            if has[r, j]:
+                n_has[i] += 1
+                best[i] += 0 if a == lo else (1 if b == lo else 2)
+        n_has[i] = max(n_has[i], 1)
+    return best, n_has, top
+
+
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature(
+        "boolean[::1]",
+        "int64[:, :, ::1]",
+        "int64[::1]",
+        "boolean[:, ::1]",
+        "int64[:, ::1]",
+        "float64[:, ::1]",
+        "float64",
+        "int64",
+    ),
+)
+def favour_alt(pl, rows, has, dp, log_prior, ln10, min_depth):  # pragma: no cover - compiled
+    """Which listed rows can be joint records (biometal.variants.joint): a sample with
+    data whose log posterior ``(-PL / 10) * ln10 + log_prior`` (numpy's operations, in
+    its order) is highest at an ALT genotype, and depths adding up to ``min_depth``."""
+    n, n_s = len(rows), pl.shape[1]
+    out = np.zeros(n, np.bool_)
+    for i in range(n):
+        r = rows[i]
+        depth = np.int64(0)
+        for j in range(n_s):
+            depth += dp[r, j]
+        if depth < min_depth:
+            continue
+        for j in range(n_s):
+            if not has[r, j]:
+                continue
+            l0 = (-pl[r, j, 0] / 10.0) * ln10 + log_prior[i, 0]
+            l1 = (-pl[r, j, 1] / 10.0) * ln10 + log_prior[i, 1]
+            l2 = (-pl[r, j, 2] / 10.0) * ln10 + log_prior[i, 2]
+            if l1 > l0 or l2 > l0:
+                out[i] = True
+                break
     return out

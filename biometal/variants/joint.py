@@ -493,34 +493,40 @@ def em_frequency(gl: np.ndarray, has: np.ndarray, iterations: int = 30) -> np.nd
 
     if gl.shape[1] > MAX_PAIRWISE:
         return em_frequency_numpy(gl, has, iterations)
-    lik = np.power(10.0, gl - gl.max(axis=2, keepdims=True))
+    lik = np.ascontiguousarray(np.power(10.0, gl - gl.max(axis=2, keepdims=True)), np.float64)
     n_has = np.maximum(has.sum(axis=1), 1)
     best = (gl.argmax(axis=2) * has).sum(axis=1)
     f = np.clip(best / (2.0 * n_has), 0.01, 0.99)
     return em(
-        np.ascontiguousarray(lik, dtype=np.float64), np.ascontiguousarray(has, dtype=np.bool_),
-        f, n_has.astype(np.int64), int(iterations),
+        np.arange(lik.size, dtype=np.int64).reshape(lik.shape), lik.reshape(-1),
+        np.arange(len(lik), dtype=np.int64), np.ascontiguousarray(has, dtype=np.bool_), f,
+        n_has.astype(np.int64), int(iterations),
     )  # fmt: skip
 
 
-def em_frequency_pl(pl: np.ndarray, has: np.ndarray, iterations: int = 30) -> np.ndarray:
-    """:func:`em_frequency` of the log10 likelihoods ``-pl / 10`` (``pl`` int[m, N, 3], each
-    sample's least 0), equal bit for bit (tests/unit/test_joint.py): the likelihoods
-    ``10 ** (-pl / 10)`` looked up in a table of each PL value's, computed by the same numpy
-    power, and the likeliest genotype as the least PL (the first on ties, as argmax)."""
-    from biometal.variants._kernels import MAX_PAIRWISE
+def em_frequency_pl(
+    pl: np.ndarray, has: np.ndarray, iterations: int = 30, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`em_frequency` of the log10 likelihoods ``-pl / 10`` (``pl`` int64[m, N, 3]) at
+    ``rows`` (default: all), each of whose PLs is first set to its least 0 per sample, in
+    place (:func:`biometal.variants._kernels.shift_rows`; the joint step's records keep
+    them so). Equal bit for bit (tests/unit/test_joint.py): the likelihoods ``10 ** (-pl /
+    10)`` are looked up in a table of each PL value's, computed by the same numpy power,
+    and the likeliest genotype is the least PL (the first on ties, as argmax)."""
+    from biometal.variants._kernels import MAX_PAIRWISE, shift_rows
     from biometal.variants._kernels import em_frequency as em
 
+    rows = np.arange(len(pl), dtype=np.int64) if rows is None else rows.astype(np.int64)
+    has = np.ascontiguousarray(has, dtype=np.bool_)
     if pl.shape[1] > MAX_PAIRWISE or (len(pl) and (pl.min() < 0 or pl.max() > 1 << 20)):
-        return em_frequency(-pl / 10.0, has, iterations)
-    top = int(pl.max()) + 1 if len(pl) else 1
-    table = np.power(10.0, -np.arange(top, dtype=np.int64) / 10.0)
-    lik = table[pl]
-    n_has = np.maximum(has.sum(axis=1), 1)
-    best = (pl.argmin(axis=2) * has).sum(axis=1)
+        sub = pl[rows]
+        sub -= sub.min(axis=2, keepdims=True)
+        pl[rows] = sub
+        return em_frequency(-sub / 10.0, has[rows], iterations)
+    best, n_has, top = shift_rows(pl, rows, has)
+    table = np.power(10.0, -np.arange(top + 1, dtype=np.int64) / 10.0)
     f = np.clip(best / (2.0 * n_has), 0.01, 0.99)
-    return em(lik, np.ascontiguousarray(has, dtype=np.bool_), f, n_has.astype(np.int64),
-              int(iterations))  # fmt: skip
+    return em(pl, table, rows, has, f, n_has, int(iterations))
 
 
 def em_frequency_numpy(gl: np.ndarray, has: np.ndarray, iterations: int = 30) -> np.ndarray:
@@ -901,30 +907,33 @@ def joint_genotype(
         has[gone, j] = has_ad[gone, j] = False
         pl[gone, j] = ad[gone, j] = dp[gone, j] = 0
     live = _live(pl, has)
-    pl_l = pl[live]
-    pl_l -= pl_l.min(axis=2, keepdims=True)  # a subset of a record's PLs: best back to 0
-    pl[live] = pl_l
-    gl = -pl_l / 10.0  # [live, N, 3]
     f = np.zeros(m)
     if len(live):
-        f[live] = em_frequency_pl(pl_l, has[live], em_iterations)
+        # the live rows' PLs back to a least 0 (a subset of a record's PLs), in place
+        f[live] = em_frequency_pl(pl, has, em_iterations, rows=live)
     theta = np.where(is_snp, calling.theta, calling.indel_theta)
     a_n = sum(1.0 / i for i in range(1, 2 * n_s))
     pi = np.minimum(theta * a_n, 0.5)
     ln10 = math.log(10.0)
     if len(live):
+        from biometal.variants._kernels import favour_alt
+
         f_l = f[live]
-        prior = np.stack([(1 - f_l) ** 2, 2 * f_l * (1 - f_l), f_l**2], axis=1)[:, None, :]
-        lp = gl * ln10 + np.log(prior)  # natural log, [live, N, 3]
-        # the posteriors' argmax is never above lp's (exp does not decrease), so only
-        # candidates where lp favours an ALT genotype in a sample with data can be records:
-        # the posteriors are computed for those alone (the same operations on their rows)
-        # and only where the samples' reads add up to min_depth (a handful of reads in
-        # the cohort, e.g. misaligned ones inside a deletion that every sample carries,
-        # would otherwise set the frequency alone)
-        deep = dp[live].sum(axis=1) >= calling.min_depth
-        sel = np.flatnonzero((has[live] & (lp.argmax(axis=2) > 0)).any(axis=1) & deep)
-        maybe, lp_m = live[sel], lp[sel]
+        log_prior = np.log(np.stack([(1 - f_l) ** 2, 2 * f_l * (1 - f_l), f_l**2], axis=1))
+        # lp = (-PL / 10) ln10 + log prior (natural log): the posteriors' argmax is never
+        # above lp's (exp does not decrease), so only candidates where lp favours an ALT
+        # genotype in a sample with data can be records: found in one compiled pass
+        # (favour_alt, numpy's operations), the posteriors computed for those alone, and
+        # only where the samples' reads add up to min_depth (a handful of reads in the
+        # cohort, e.g. misaligned ones inside a deletion that every sample carries, would
+        # otherwise set the frequency alone)
+        sel = np.flatnonzero(
+            favour_alt(pl, live.astype(np.int64), np.ascontiguousarray(has), dp,
+                       np.ascontiguousarray(log_prior), ln10, int(calling.min_depth))
+        )  # fmt: skip
+        maybe = live[sel]
+        gl_m = -pl[maybe] / 10.0  # [maybe, N, 3]
+        lp_m = gl_m * ln10 + log_prior[sel][:, None, :]
         mx = lp_m.max(axis=2, keepdims=True)
         lse = mx[..., 0] + np.log(np.exp(lp_m - mx).sum(axis=2))
         post = np.exp(lp_m - lse[..., None])
@@ -935,7 +944,7 @@ def joint_genotype(
         keep = (has[maybe] & (gt[maybe] > 0)).any(axis=1)
         rows = maybe[keep]
         post, lse = post[keep], lse[keep]
-        gt_r, has_r, gl_r = gt[rows], has[rows], gl[sel[keep]]
+        gt_r, has_r, gl_r = gt[rows], has[rows], gl_m[keep]
         p_best = np.take_along_axis(post, gt_r[..., None], axis=2)[..., 0]
         # 1 - P(best) without cancellation: the sum of the two others
         wrong = np.clip(post.sum(axis=2) - p_best, 0, None)

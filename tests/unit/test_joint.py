@@ -247,9 +247,15 @@ def test_compiled_em_is_the_numpy_em_bit_for_bit():
         has = rng.random((500, n_s)) < 0.9
         got, want = em_frequency(gl, has, 30), em_frequency_numpy(gl, has, 30)
         np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
-        # from the integer PLs by a table of powers: the same bits
-        by_table = em_frequency_pl(pl, has, 30)
+        # from the integer PLs by a table of powers: the same bits, and from PLs not yet
+        # shifted to a least 0 (done in place) at some rows
+        by_table = em_frequency_pl(pl.copy(), has, 30)
         np.testing.assert_array_equal(by_table.view(np.int64), want.view(np.int64))
+        raw = pl + rng.integers(0, 50, (500, n_s, 1))
+        rows = np.flatnonzero(rng.random(500) < 0.5)
+        got = em_frequency_pl(raw, has, 30, rows=rows)
+        np.testing.assert_array_equal(got.view(np.int64), want[rows].view(np.int64))
+        assert np.array_equal(raw[rows], pl[rows])
 
 
 def test_simple_index_is_the_general_loop(cohort, tmp_path, monkeypatch):
