@@ -312,77 +312,33 @@ def _put_int(out, p, v):  # pragma: no cover - compiled
     return p + n
 
 
-@njit(
-    cache=True,
-    nogil=True,
-    aot=signature(
-        "Tuple((uint8[::1], int64[::1]))",
-        BYTES,
-        "int64[::1]",
-        "int64[::1]",
-        "uint8[::1]",
-        "int64[::1]",
-        "int64[::1]",
-        "int64[::1]",
-        "int64[::1]",
-        "int64[:, ::1]",
-    ),
-)
-def format_blocks(contig, start, end, base, row, gq, dp, min_dp, pl):  # pragma: no cover
-    """gVCF reference-block lines (see biometal.variants.gvcf): line i is the block
-    ``[start[i], end[i])`` (0-based; REF ``base[i]``) with the statistics of block
-    ``row[i]``. Returns (ASCII text, int64[n + 1] line offsets)."""
-    n = len(start)
-    out = np.empty(n * (len(contig) + 16 * 20 + 64), np.uint8)
-    off = np.empty(n + 1, np.int64)
-    p = 0
-    for i in range(n):
-        off[i] = p
-        r = row[i]
-        p = _put(out, p, contig)
-        out[p] = 9
-        p = _put_int(out, p + 1, start[i] + 1)
-        p = _put(out, p, _S_DOT)
-        out[p] = base[i]
-        p = _put(out, p + 1, _S_END)
-        p = _put_int(out, p, end[i])
-        p = _put(out, p, _S_FMT)
-        p = _put_int(out, p, gq[r])
-        out[p] = 58  # :
-        p = _put_int(out, p + 1, dp[r])
-        out[p] = 58
-        p = _put_int(out, p + 1, min_dp[r])
-        out[p] = 58
-        p = _put_int(out, p + 1, pl[r, 0])
-        out[p] = 44  # ,
-        p = _put_int(out, p + 1, pl[r, 1])
-        out[p] = 44
-        p = _put_int(out, p + 1, pl[r, 2])
-        out[p] = 10
-        p += 1
-    off[n] = p
-    return out[:p], off
-
-
-@njit(
-    cache=True,
-    nogil=True,
-    aot=signature("uint8[::1]", "uint8[::1]", "int64[::1]", "int64[::1]", "int64[::1]"),
-)
-def gather_lines(buf, start, end, order):  # pragma: no cover - compiled
-    """The pieces ``buf[start[j]:end[j]]`` for j in ``order``, concatenated: the gVCF's
-    lines of one contig (blocks, site and indel records) put in file order at once."""
-    total = 0
-    for i in range(len(order)):
-        total += end[order[i]] - start[order[i]]
-    out = np.empty(total, np.uint8)
-    p = 0
-    for i in range(len(order)):
-        j = order[i]
-        n = end[j] - start[j]
-        out[p : p + n] = buf[start[j] : end[j]]
-        p += n
-    return out
+@njit(cache=True, nogil=True, inline="always")
+def _block_line(out, p, contig, start, end, base, row, gq, dp, min_dp, pl, i):  # pragma: no cover
+    """gVCF reference-block line ``i`` at ``out[p:]`` (see :func:`format_lines`): the
+    block ``[start[i], end[i])`` (0-based; REF ``base[i]``) with the statistics of block
+    ``row[i]``. Returns the new end."""
+    r = row[i]
+    p = _put(out, p, contig)
+    out[p] = 9
+    p = _put_int(out, p + 1, start[i] + 1)
+    p = _put(out, p, _S_DOT)
+    out[p] = base[i]
+    p = _put(out, p + 1, _S_END)
+    p = _put_int(out, p, end[i])
+    p = _put(out, p, _S_FMT)
+    p = _put_int(out, p, gq[r])
+    out[p] = 58  # :
+    p = _put_int(out, p + 1, dp[r])
+    out[p] = 58
+    p = _put_int(out, p + 1, min_dp[r])
+    out[p] = 58
+    p = _put_int(out, p + 1, pl[r, 0])
+    out[p] = 44  # ,
+    p = _put_int(out, p + 1, pl[r, 1])
+    out[p] = 44
+    p = _put_int(out, p + 1, pl[r, 2])
+    out[p] = 10
+    return p + 1
 
 
 @njit(
@@ -619,6 +575,52 @@ def _widest(off):  # pragma: no cover - compiled
     return w
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _site_line(
+    out, p, contig, pos, ref, alt, idx, q_txt, q_off, f_txt, f_off, a_txt, a_off, b_txt,
+    b_off, c_txt, c_off, gt, gq, dp, ad, pl, i,
+):  # fmt: skip  # pragma: no cover - compiled
+    """gVCF SNP site-record line ``i`` at ``out[p:]`` (see :func:`format_lines`). Returns
+    the new end."""
+    p = _put(out, p, contig)
+    out[p] = 9
+    p = _put_int(out, p + 1, pos[i] + 1)
+    p = _put(out, p, _S_DOT)
+    out[p] = ref[i]
+    out[p + 1] = 9
+    out[p + 2] = alt[i]
+    p = _put(out, p + 3, _S_SNP)
+    p = _put_text(out, p, q_txt, q_off, idx[i, 0])
+    out[p] = 9
+    p = _put_text(out, p + 1, f_txt, f_off, idx[i, 1])
+    out[p] = 9
+    p = _put_text(out, p + 1, a_txt, a_off, idx[i, 2])
+    p = _put(out, p, _S_BINQ)
+    p = _put_text(out, p, b_txt, b_off, idx[i, 3])
+    p = _put(out, p, _S_BBQ)
+    p = _put_text(out, p, c_txt, c_off, idx[i, 4])
+    p = _put(out, p, _S_SFMT)
+    g = gt[i]
+    out[p] = 48 if g < 2 else 49  # 0/0, 0/1, 1/1
+    out[p + 1] = 47
+    out[p + 2] = 48 if g == 0 else 49
+    out[p + 3] = 58
+    p = _put_int(out, p + 4, gq[i])
+    out[p] = 58
+    p = _put_int(out, p + 1, dp[i])
+    out[p] = 58
+    p += 1
+    for k in range(3):
+        p = _put_int(out, p, ad[i, k])
+        out[p] = 44 if k < 2 else 58
+        p += 1
+    for k in range(6):
+        p = _put_int(out, p, pl[i, k])
+        out[p] = 44 if k < 5 else 10
+        p += 1
+    return p
+
+
 @njit(
     cache=True,
     nogil=True,
@@ -626,6 +628,18 @@ def _widest(off):  # pragma: no cover - compiled
         "Tuple((uint8[::1], int64[::1]))",
         BYTES,
         "int64[::1]",
+        "int64[::1]",
+        # reference blocks
+        "int64[::1]",
+        "int64[::1]",
+        "uint8[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[::1]",
+        "int64[:, ::1]",
+        # site records
+        "int64[::1]",
         "uint8[::1]",
         "uint8[::1]",
         "int64[:, ::1]",
@@ -644,62 +658,57 @@ def _widest(off):  # pragma: no cover - compiled
         "int64[::1]",
         "int64[:, ::1]",
         "int64[:, ::1]",
+        # preformatted lines (indel records)
+        BYTES,
+        "int64[::1]",
     ),
 )
-def format_sites(
-    contig, pos, ref, alt, idx, q_txt, q_off, f_txt, f_off, a_txt, a_off, b_txt, b_off,
-    c_txt, c_off, gt, gq, dp, ad, pl,
+def format_lines(
+    contig, kind, index,
+    b_start, b_end, b_base, b_row, b_gq, b_dp, b_min_dp, b_pl,
+    pos, ref, alt, idx, q_txt, q_off, f_txt, f_off, a_txt, a_off, b_txt, b_off, c_txt,
+    c_off, gt, gq, dp, ad, pl,
+    x_txt, x_off,
 ):  # fmt: skip  # pragma: no cover - compiled
-    """gVCF SNP site-record lines (see biometal.variants.gvcf): line i at 0-based
-    ``pos[i]``, REF / ALT the ASCII bases ``ref[i]`` / ``alt[i]`` (ALT ``X,<*>``), QUAL,
-    FILTER, then INFO ``<DP and AF>;TYPE=SNP;BINOMQ=<b>;BBQ=<c>``: the texts
-    ``idx[i, 0..4]`` of five tables (q, f, a, b, c: text ``*_txt``, offsets ``*_off``,
-    formatted once per distinct value in Python), then ``GT:GQ:DP:AD:PL`` from the
-    integers (GT index 0/1/2, AD [n, 3], PL [n, 6]).
+    """A contig's gVCF lines in file order (biometal.variants.gvcf), written straight into
+    one buffer: line ``i`` is reference block (``kind[i]`` 0), site record (1) or
+    preformatted line (2) number ``index[i]`` of its kind.
+
+    A block line is the block ``[b_start[j], b_end[j])`` (0-based; REF ``b_base[j]``) with
+    the statistics of block ``b_row[j]`` (GQ, DP, MIN_DP, three PLs). A site line is the
+    SNP at 0-based ``pos[j]``, REF / ALT the ASCII bases ``ref[j]`` / ``alt[j]`` (ALT
+    ``X,<*>``), QUAL, FILTER, then INFO ``<DP and AF>;TYPE=SNP;BINOMQ=<b>;BBQ=<c>``: the
+    texts ``idx[j, 0..4]`` of five tables (q, f, a, b, c: text ``*_txt``, offsets
+    ``*_off``, formatted once per distinct value in Python), then ``GT:GQ:DP:AD:PL`` from
+    the integers (GT index 0/1/2, AD [n, 3], PL [n, 6]). A preformatted line is
+    ``x_txt[x_off[j]:x_off[j + 1]]``.
     Returns (ASCII text, int64[n + 1] line offsets)."""
-    n = len(pos)
+    n = len(kind)
     w = _widest(q_off) + _widest(f_off) + _widest(a_off) + _widest(b_off) + _widest(c_off)
-    out = np.empty(n * (len(contig) + w + 12 * 21 + 80), np.uint8)
+    size = x_off[len(x_off) - 1] - x_off[0]
+    for i in range(n):
+        if kind[i] == 0:
+            size += len(contig) + 16 * 20 + 64
+        elif kind[i] == 1:
+            size += len(contig) + w + 12 * 21 + 80
+    out = np.empty(size, np.uint8)
     off = np.empty(n + 1, np.int64)
     p = 0
     for i in range(n):
         off[i] = p
-        p = _put(out, p, contig)
-        out[p] = 9
-        p = _put_int(out, p + 1, pos[i] + 1)
-        p = _put(out, p, _S_DOT)
-        out[p] = ref[i]
-        out[p + 1] = 9
-        out[p + 2] = alt[i]
-        p = _put(out, p + 3, _S_SNP)
-        p = _put_text(out, p, q_txt, q_off, idx[i, 0])
-        out[p] = 9
-        p = _put_text(out, p + 1, f_txt, f_off, idx[i, 1])
-        out[p] = 9
-        p = _put_text(out, p + 1, a_txt, a_off, idx[i, 2])
-        p = _put(out, p, _S_BINQ)
-        p = _put_text(out, p, b_txt, b_off, idx[i, 3])
-        p = _put(out, p, _S_BBQ)
-        p = _put_text(out, p, c_txt, c_off, idx[i, 4])
-        p = _put(out, p, _S_SFMT)
-        g = gt[i]
-        out[p] = 48 if g < 2 else 49  # 0/0, 0/1, 1/1
-        out[p + 1] = 47
-        out[p + 2] = 48 if g == 0 else 49
-        out[p + 3] = 58
-        p = _put_int(out, p + 4, gq[i])
-        out[p] = 58
-        p = _put_int(out, p + 1, dp[i])
-        out[p] = 58
-        p += 1
-        for k in range(3):
-            p = _put_int(out, p, ad[i, k])
-            out[p] = 44 if k < 2 else 58
-            p += 1
-        for k in range(6):
-            p = _put_int(out, p, pl[i, k])
-            out[p] = 44 if k < 5 else 10
-            p += 1
+        j = index[i]
+        if kind[i] == 0:
+            p = _block_line(out, p, contig, b_start, b_end, b_base, b_row, b_gq, b_dp,
+                            b_min_dp, b_pl, j)  # fmt: skip
+        elif kind[i] == 1:
+            p = _site_line(
+                out, p, contig, pos, ref, alt, idx, q_txt, q_off, f_txt, f_off, a_txt, a_off,
+                b_txt, b_off, c_txt, c_off, gt, gq, dp, ad, pl, j,
+            )  # fmt: skip
+        else:
+            n_x = x_off[j + 1] - x_off[j]
+            out[p : p + n_x] = x_txt[x_off[j] : x_off[j + 1]]
+            p += n_x
     off[n] = p
     return out[:p], off
 

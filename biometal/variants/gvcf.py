@@ -199,18 +199,55 @@ def ref_blocks(
 
 @dataclass
 class _Sites:
-    """SNP site records of one pileup block: their lines (ASCII ``text``, line ``i`` is
-    ``text[off[i]:off[i + 1]]``) and the numbers written (0-based ``pos``, REF / ALT codes
-    0-3, PL int64[n, 6], AD int64[n, 3], DP)."""
+    """SNP site records of one pileup block (or of a contig: :func:`_concat_sites`): the
+    numbers written (0-based ``pos``, REF / ALT codes 0-3, PL int64[n, 6], AD int64[n, 3],
+    DP) and what else their lines need (:func:`biometal.variants._kernels.format_lines`:
+    REF / ALT letters, GT and GQ, each line's entries ``idx`` int64[n, 5] of the five
+    text tables ``tables``: QUAL, FILTER, DP and AF, BINOMQ, BBQ, each (text, offsets))."""
 
     pos: np.ndarray
-    text: np.ndarray  # uint8
-    off: np.ndarray
     ref: np.ndarray
     alt: np.ndarray
     pl: np.ndarray
     ad: np.ndarray
     dp: np.ndarray
+    ref_b: np.ndarray  # uint8 letters
+    alt_b: np.ndarray
+    gt: np.ndarray
+    gq: np.ndarray
+    idx: np.ndarray
+    tables: list[tuple[np.ndarray, np.ndarray]]
+
+    def line_args(self) -> tuple:
+        """The site-record arguments of :func:`~biometal.variants._kernels.format_lines`."""
+        return (
+            self.pos, self.ref_b, self.alt_b, self.idx,
+            *(x for t in self.tables for x in t), self.gt, self.gq, self.dp, self.ad, self.pl,
+        )  # fmt: skip
+
+
+def _concat_sites(sites: list[_Sites]) -> _Sites:
+    """The site records of several pileup blocks as one: arrays end to end, each text table
+    the blocks' tables end to end, every line's entries renumbered to match."""
+    if len(sites) == 1:
+        return sites[0]
+    cat = np.concatenate
+    # each block's entries of table k come after those of the blocks before it
+    sizes = np.array([[len(t[1]) - 1 for t in x.tables] for x in sites], np.int64)
+    before = np.cumsum(sizes, axis=0) - sizes
+    idx = cat([x.idx + before[b] for b, x in enumerate(sites)]).reshape(-1, 5)
+    tables = []
+    for k in range(5):
+        texts = [x.tables[k][0] for x in sites]
+        shift = np.cumsum([0] + [len(t) for t in texts])
+        offs = [np.zeros(1, np.int64)] + [
+            x.tables[k][1][1:] + shift[b] for b, x in enumerate(sites)
+        ]
+        tables.append((cat(texts), cat(offs)))
+    fields = ("pos", "ref", "alt", "pl", "ad", "dp", "ref_b", "alt_b", "gt", "gq")
+    return _Sites(
+        *(cat([getattr(x, f) for x in sites]) for f in fields), np.ascontiguousarray(idx), tables
+    )
 
 
 def _text_table(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -273,8 +310,8 @@ def _site_lines(
 
     QUAL, FILTER and the INFO values are formatted in Python once per distinct value (the
     floats by their float32 bits: ``-0.0`` keeps its sign), the lines by
-    :func:`biometal.variants._kernels.format_sites`."""
-    from biometal.variants._kernels import format_sites, group_rows
+    :func:`biometal.variants._kernels.format_lines` (:func:`_site_text`)."""
+    from biometal.variants._kernels import group_rows
 
     rows, v = _site_values(ref_codes, counts, st, params, gparams)
     if v is None:
@@ -309,14 +346,35 @@ def _site_lines(
     pos = (block_start + rows).astype(np.int64)
     ad = np.stack([n_ref, n_x, n_o], axis=1)
     lut = np.frombuffer(_LETTER.encode(), np.uint8)
-    text, off = format_sites(
-        np.frombuffer(contig.encode(), np.uint8), pos, lut[r], lut[a], idx,
-        *q_tab, *f_tab, *a_tab, *b_tab, *c_tab,
+    return rows, _Sites(
+        pos, r, a, pl6.astype(np.int64), ad, depth, lut[r], lut[a],
         np.where(called, ints[rows, 7], 0).astype(np.int64),
-        np.where(called, ints[rows, 8], ints[rows, 9]).astype(np.int64), depth, ad,
-        pl6.astype(np.int64),
+        np.where(called, ints[rows, 8], ints[rows, 9]).astype(np.int64), idx,
+        [q_tab, f_tab, a_tab, b_tab, c_tab],
     )  # fmt: skip
-    return rows, _Sites(pos, text, off, r, a, pl6, ad, depth)
+
+
+_NO_BLOCKS = (
+    np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.int64),
+    np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.int64),
+)  # fmt: skip
+_NO_TEXT = (np.zeros(0, np.uint8), np.zeros(1, np.int64))
+_NO_SITES = (
+    np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0, np.uint8), np.zeros((0, 5), np.int64),
+    *(_NO_TEXT * 5), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
+    np.zeros((0, 3), np.int64), np.zeros((0, 6), np.int64),
+)  # fmt: skip
+
+
+def _site_text(contig: str, sites: _Sites) -> tuple[np.ndarray, np.ndarray]:
+    """The site records' lines alone (ASCII text, int64[n + 1] line offsets)."""
+    from biometal.variants._kernels import format_lines
+
+    n = len(sites.pos)
+    return format_lines(
+        np.frombuffer(contig.encode(), np.uint8), np.ones(n, np.int64),
+        np.arange(n, dtype=np.int64), *_NO_BLOCKS, *sites.line_args(), *_NO_TEXT,
+    )  # fmt: skip
 
 
 def _indel_pls(got: list[tuple[VcfRecord, int]], params: CallParams) -> list[list[int]]:
@@ -344,17 +402,16 @@ def _indel_line(rec: VcfRecord, pls: list[int], n_other: int = 0) -> str:
     )
 
 
-def _block_lines(
-    contig: str, seq_of, blocks: list[_Blocks], spans: np.ndarray
-) -> tuple[np.ndarray, str, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _block_rows(
+    seq_of, blocks: list[_Blocks], spans: np.ndarray
+) -> tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Block lines of one contig, cut around record spans (``spans`` int64[k, 2], sorted):
-    (0-based start of each line, the lines' ASCII text (uint8), int64[n + 1] line offsets
-    in it, and each line's (exclusive end, PL int64[n, 3], DP) as written)."""
-    from biometal.variants._kernels import format_blocks
-
+    (the block arguments of :func:`biometal.variants._kernels.format_lines`, starting
+    with each line's 0-based start, and each line's (exclusive end, PL int64[n, 3], DP) as
+    written)."""
     if not blocks:
         e = np.zeros(0, np.int64)
-        return e, np.zeros(0, np.uint8), np.zeros(1, np.int64), (e, np.zeros((0, 3), np.int64), e)
+        return _NO_BLOCKS, (e, np.zeros((0, 3), np.int64), e)
     start, end, gq, dp, min_dp = (
         np.concatenate([getattr(b, f) for b in blocks]).astype(np.int64)
         for f in ("start", "end", "gq", "dp", "min_dp")
@@ -394,10 +451,7 @@ def _block_lines(
         end = np.concatenate([end[keep], np.array(p_end, np.int64)])[order]
         base = np.concatenate([base[keep], np.array(p_base, np.uint8)])[order]
         row = np.concatenate([row[keep], np.array(p_row, np.int64)])[order]
-    text, off = format_blocks(
-        np.frombuffer(contig.encode(), np.uint8), start, end, base, row, gq, dp, min_dp, pl
-    )
-    return start, text, off, (end, pl[row], dp[row])
+    return (start, end, base, row, gq, dp, min_dp, pl), (end, pl[row], dp[row])
 
 
 #: reads of at most this many reference bases are loaded at once for the indel loci
@@ -630,7 +684,7 @@ def write_gvcf(
         indel_alleles: set[tuple[int, str, str]] = set()
 
         def flush() -> None:
-            from biometal.variants._kernels import gather_lines
+            from biometal.variants._kernels import format_lines
 
             if current is None:
                 return
@@ -662,42 +716,48 @@ def write_gvcf(
                     seq_cache[p] = ref.base(current, p)
                 return seq_cache[p]
 
-            b_pos, b_text, b_off, b_num = _block_lines(current, seq_of, blocks, sp)
+            b_args, b_num = _block_rows(seq_of, blocks, sp)
+            b_pos = b_args[0]
             n["blocks"] += len(b_pos)
             # records by position, a site record before the indel records there (these
             # in their order)
             order = np.argsort(np.concatenate([s_pos * 2, i_pos * 2 + 1]), kind="stable")
             rec_pos = starts[order]
-            # every line of the contig (blocks, sites, indels) as a piece of one buffer,
-            # put in file order by one stable sort of (position, kind): a block line
-            # first at its position, then the site record, then the indel records (in
-            # their order)
+            # every line of the contig (blocks, sites, indels) in file order by one stable
+            # sort of (position, kind): a block line first at its position, then the site
+            # record, then the indel records (in their order); formatted straight into one
+            # buffer in that order
             i_text = np.frombuffer("".join(x[2] for x in ind).encode("ascii"), np.uint8)
             i_off = np.zeros(len(ind) + 1, np.int64)
             np.cumsum([len(x[2]) for x in ind], out=i_off[1:])
-            parts = [(b_text, b_off)] + [(x.text, x.off) for x in sites] + [(i_text, i_off)]
-            base = np.cumsum([0] + [len(t) for t, _ in parts])[:-1].tolist()
-            p_start = np.concatenate([o[:-1] + b for (_, o), b in zip(parts, base, strict=True)])
-            p_end = np.concatenate([o[1:] + b for (_, o), b in zip(parts, base, strict=True)])
+            site = _concat_sites(sites) if sites else None
             kind = np.concatenate([b_pos * 4, s_pos * 4 + 1, i_pos * 4 + 2])
             line_order = np.argsort(kind, kind="stable")
-            text = gather_lines(np.concatenate([t for t, _ in parts]), p_start, p_end, line_order)
+            nb, ns = len(b_pos), len(s_pos)
+            src = np.concatenate([np.zeros(nb, np.int64), np.ones(ns, np.int64),
+                                  np.full(len(ind), 2, np.int64)])  # fmt: skip
+            src_i = np.concatenate([np.arange(nb), np.arange(ns), np.arange(len(ind))])
+            text, line_off = format_lines(
+                np.frombuffer(current.encode(), np.uint8), src[line_order],
+                src_i[line_order].astype(np.int64), *b_args,
+                *(site.line_args() if site is not None else _NO_SITES), i_text, i_off,
+            )  # fmt: skip
             # each line's tabix interval: a block's [start, END), a record's REF span
             beg = np.concatenate([b_pos, s_pos, i_pos])[line_order]
             end = np.concatenate([b_num[0], s_pos + 1, i_end])[line_order]
-            line_ends = np.cumsum((p_end - p_start)[line_order])
+            line_ends = line_off[1:]
             vcf.write_lines(text, len(kind), (current, line_ends, beg, end))
             if evidence is not None:
                 # each record's (REF, ALT) as an index into ``pairs``: a SNP's by its codes
                 # (REF * 4 + ALT), an indel's by its own entry after them
-                r = np.concatenate([x.ref for x in sites]) if sites else np.zeros(0, np.int64)
-                a = np.concatenate([x.alt for x in sites]) if sites else np.zeros(0, np.int64)
+                r = site.ref if site is not None else np.zeros(0, np.int64)
+                a = site.alt if site is not None else np.zeros(0, np.int64)
                 pair = np.concatenate([r * 4 + a, 16 + np.arange(len(ind), dtype=np.int64)])
                 pairs = _SNP_PAIRS + [(x[3], x[4]) for x in ind]
                 i_num = [np.array([x[f] for x in ind], np.int64) for f in (5, 6, 7)]
-                pl = np.concatenate([x.pl for x in sites] + [i_num[0].reshape(-1, 6)])
-                ad = np.concatenate([x.ad for x in sites] + [i_num[1].reshape(-1, 3)])
-                dp = np.concatenate([x.dp for x in sites] + [i_num[2]])
+                pl = np.concatenate([s_num.pl for s_num in sites] + [i_num[0].reshape(-1, 6)])
+                ad = np.concatenate([s_num.ad for s_num in sites] + [i_num[1].reshape(-1, 3)])
+                dp = np.concatenate([s_num.dp for s_num in sites] + [i_num[2]])
                 ev_rows.append(
                     (current, rec_pos, pair[order], pairs, pl[order], ad[order], dp[order])
                 )  # fmt: skip

@@ -483,11 +483,12 @@ def test_compiled_site_lines_are_the_python_formatting(sim):
     sample's pileup and with its floats replaced by awkward values (-0.0, 0.005, 1e-5,
     huge, nan, values at the LowQual / ErrorLike thresholds)."""
     from biometal.variants.call import CallParams
-    from biometal.variants.gvcf import _REF_LUT, _site_lines
+    from biometal.variants.gvcf import _REF_LUT, _concat_sites, _site_lines, _site_text
 
     fa = pysam.FastaFile(str(sim.reference))
     params, gparams = CallParams(), GvcfParams()
     rng = np.random.default_rng(3)
+    kept: dict[str, list] = {}
     awkward = np.array(
         [-0.0, 0.0, 0.005, 0.015, 1e-5, 19.995, 20.0, 3000.0, 1e30, np.nan, 12.3456], np.float32
     )
@@ -513,13 +514,17 @@ def test_compiled_site_lines_are_the_python_formatting(sim):
                 block.contig, block.start, codes, counts, st, params, gparams
             )
             assert np.array_equal(rows, rows_ref)
-            got = [
-                sites.text[a:b].tobytes().decode()
-                for a, b in zip(sites.off[:-1], sites.off[1:], strict=True)
-            ]
+            text, off = _site_text(block.contig, sites)
+            got = [text[a:b].tobytes().decode() for a, b in zip(off[:-1], off[1:], strict=True)]
             assert got == want
             n += len(want)
+            kept.setdefault(block.contig, []).append((sites, want))
     assert n > 1000
+    # several blocks' records as one (tables end to end, entries renumbered): the same lines
+    for contig, parts in kept.items():
+        text, _ = _site_text(contig, _concat_sites([x for x, _ in parts]))
+        assert text.tobytes().decode() == "".join(line for _, w in parts for line in w)
+    assert max(len(x) for x in kept.values()) >= 2
 
 
 def test_low_quality_reads_of_an_insertion_go_to_its_true_sequence(tmp_path):
