@@ -210,7 +210,8 @@ def _pileup_filters(p: argparse.ArgumentParser, min_mapq: int) -> None:
     )
 
 
-def _calling_options(p: argparse.ArgumentParser) -> None:
+def _calling_options(p: argparse.ArgumentParser, *, joint: bool = False) -> None:
+    """The calling options; ``joint``: with the joint step's own (``biometal joint``)."""
     g = p.add_argument_group("calling")
     g.add_argument(
         "--min-depth",
@@ -240,13 +241,14 @@ def _calling_options(p: argparse.ArgumentParser) -> None:
         metavar="Q",
         help="LowQual below this QUAL (default: 20)",
     )
-    g.add_argument(
-        "--joint-min-qual",
-        type=float,
-        default=10.0,
-        metavar="Q",
-        help="joint genotyping: LowQual below this QUAL (default: 10)",
-    )
+    if joint:
+        g.add_argument(
+            "--joint-min-qual",
+            type=float,
+            default=10.0,
+            metavar="Q",
+            help="joint genotyping: LowQual below this QUAL (default: 10)",
+        )
     g.add_argument(
         "--theta",
         type=float,
@@ -325,7 +327,7 @@ def _calling_params(args: argparse.Namespace):
         min_alt_reads=args.min_alt_reads,
         min_af=args.min_af,
         min_qual=args.min_qual,
-        joint_min_qual=args.joint_min_qual,
+        **({"joint_min_qual": args.joint_min_qual} if "joint_min_qual" in args else {}),
         theta=args.theta,
         indel_theta=args.indel_theta,
         indel_error=args.indel_error,
@@ -870,7 +872,7 @@ def build_parser() -> argparse.ArgumentParser:
         "first includes the start-up) and joint.json",
     )
     _pileup_filters(p, min_mapq=20)
-    _calling_options(p)
+    _calling_options(p, joint=True)
     g = p.add_argument_group("gVCF")
     g.add_argument(
         "--gq-bands",

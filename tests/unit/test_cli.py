@@ -150,6 +150,9 @@ def test_usage_errors_exit_2(capsys) -> None:
     assert "odd integer" in capsys.readouterr().err
     assert main(["call", "a.bam", "r.fa", "-"]) == 2  # a VCF + index cannot go to stdout
     assert main(["nosuchcommand"]) == 2
+    # the joint step's threshold is joint's option alone (call would ignore it)
+    assert main(["call", "--joint-min-qual", "5", "a.bam", "r.fa", "o.vcf.gz"]) == 2
+    assert "unrecognized arguments: --joint-min-qual" in capsys.readouterr().err
     assert main([]) == 2
     proc = run("align", "--mode", "sideways", "q.fa", "t.fa")
     assert proc.returncode == 2 and b"invalid choice: 'sideways'" in proc.stderr
