@@ -113,19 +113,41 @@ def _run(cmd: str, work: Path) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("doc,cmd", CASES, ids=[f"{p.name}:{c[10:60]}" for p, c in CASES])
-def test_documented_command_runs(doc: Path, cmd: str, tmp_path: Path, request) -> None:
-    if "--report" in cmd:
-        # a report needs results: take the tiny run of `all` (a real run, shared)
-        work = request.getfixturevalue("tiny_run")
-    else:
-        work = tmp_path
-        _placeholders(work)
+def _prepare(work: Path) -> None:
     for shared in ("profiles", "config"):  # paths the docs give relative to the repository
         if not (work / shared).exists():
             (work / shared).symlink_to(REPO / shared)
-    proc = _run(cmd, work)
+
+
+@pytest.fixture(scope="module")
+def dry_runs(tmp_path_factory) -> dict:
+    """Every dry run of the docs (each in its own directory with the placeholders), a few
+    at a time: they are independent processes, and one at a time they took ~8 minutes of
+    the suite."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item: tuple[int, tuple[Path, str]]):
+        i, (doc, cmd) = item
+        work = tmp_path_factory.mktemp(f"docs{i}")
+        _placeholders(work)
+        _prepare(work)
+        return (doc, cmd), _run(cmd, work)
+
+    todo = [(d, c) for d, c in CASES if "--report" not in c]
+    with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2))) as pool:
+        return dict(pool.map(one, enumerate(todo)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("doc,cmd", CASES, ids=[f"{p.name}:{c[10:60]}" for p, c in CASES])
+def test_documented_command_runs(doc: Path, cmd: str, request) -> None:
+    if "--report" in cmd:
+        # a report needs results: take the tiny run of `all` (a real run, shared)
+        work = request.getfixturevalue("tiny_run")
+        _prepare(work)
+        proc = _run(cmd, work)
+    else:
+        proc = request.getfixturevalue("dry_runs")[(doc, cmd)]
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{doc.name}: `{cmd}` failed:\n{out[-3000:]}"
     assert "Traceback" not in out, f"{doc.name}: `{cmd}` printed a traceback:\n{out[-3000:]}"
