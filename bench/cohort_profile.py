@@ -10,7 +10,8 @@ the library, no interpreter start-up), once under cProfile. Prints the timed CPU
 profile's ``--top`` functions by own time and the parts the round-4 notes name (BGZF
 inflation, the indel read windows, the site_stats kernel, the tabix index, the joint
 evidence and the joint step) and the gVCF writer's stages (site records, reference
-blocks, block lines, the lines written with their index), each by cumulative time.
+blocks, block rows cut around the records, the lines formatted in file order, the lines
+written with their index), each by cumulative time.
 cProfile adds its own overhead: compare parts within one profile, not with the timed run.
 
     .venv/bin/python bench/cohort_profile.py [--directory RUN]
@@ -34,7 +35,8 @@ PARTS = (
     "tabix.py:.*(_parse|write)",
     "joint.py:.*(evidence_from_records)",
     "joint.py:.*(joint_genotype)",
-    "gvcf.py:.*(_site_lines|ref_blocks|_block_lines)",
+    "gvcf.py:.*(_site_lines|ref_blocks|_block_rows)",
+    "_kernels.py:.*(format_lines)|k[0-9]+_format_lines",
     "vcf.py:.*(write_lines)",
 )
 
