@@ -79,7 +79,13 @@ from biometal.variants.call import (
     indel_records,
     indel_span,
 )
-from biometal.variants.vcf import VcfRecord, VcfWriter, header_lines
+from biometal.variants.vcf import (
+    VcfRecord,
+    VcfWriter,
+    distinct_floats,
+    header_lines,
+    text_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -250,24 +256,6 @@ def _concat_sites(sites: list[_Sites]) -> _Sites:
     )
 
 
-def _text_table(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """ASCII ``strings`` concatenated (uint8) and their int64[k + 1] offsets."""
-    off = np.zeros(len(strings) + 1, np.int64)
-    np.cumsum([len(x) for x in strings], out=off[1:])
-    return np.frombuffer("".join(strings).encode("ascii"), np.uint8), off
-
-
-def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of float32 ``x`` by their bits (``-0.0`` apart from ``0.0``) in
-    order of first occurrence, and each element's index into them (a hash table, no sort:
-    :func:`biometal.variants._kernels.group_rows`)."""
-    from biometal.variants._kernels import group_rows
-
-    bits = x.view(np.uint32).astype(np.int64).reshape(-1, 1)
-    first, inv = group_rows(bits)
-    return x[first], inv
-
-
 def _site_values(
     ref_codes: np.ndarray, counts: np.ndarray, st, params: CallParams, gparams: GvcfParams
 ) -> tuple[np.ndarray, tuple | None]:
@@ -328,20 +316,20 @@ def _site_lines(
     low_bbq = bbq < max_bbq
     f_i = np.where(called, 1 + low_q + 2 * low_bbq, 0).astype(np.int64)
     # each column's distinct values, formatted once (floats by their float32 bits)
-    f_tab = _text_table([".", "PASS", "LowQual", "ErrorLike", "LowQual;ErrorLike"])
-    q_u, q_i = _distinct(qual)
-    q_tab = _text_table([f"{x:.2f}" for x in q_u.tolist()])
+    f_tab = text_table([".", "PASS", "LowQual", "ErrorLike", "LowQual;ErrorLike"])
+    q_u, q_i = distinct_floats(qual)
+    q_tab = text_table([f"{x:.2f}" for x in q_u.tolist()])
     a_f, a_i = group_rows(np.stack([depth, n_x], axis=1))
-    a_tab = _text_table(
+    a_tab = text_table(
         [
             f"DP={d};AF={round(nx / d, 4) if d else 0.0:.4g}"
             for d, nx in zip(depth[a_f].tolist(), n_x[a_f].tolist(), strict=True)
         ]
     )
-    b_u, b_i = _distinct(binq)
-    b_tab = _text_table([f"{x:.4g}" for x in b_u.tolist()])
-    c_u, c_i = _distinct(bbq)
-    c_tab = _text_table([f"{x:.4g}" for x in c_u.tolist()])
+    b_u, b_i = distinct_floats(binq)
+    b_tab = text_table([f"{x:.4g}" for x in b_u.tolist()])
+    c_u, c_i = distinct_floats(bbq)
+    c_tab = text_table([f"{x:.4g}" for x in c_u.tolist()])
     idx = np.stack([q_i, f_i, a_i, b_i, c_i], axis=1).astype(np.int64)
     pos = (block_start + rows).astype(np.int64)
     ad = np.stack([n_ref, n_x, n_o], axis=1)

@@ -59,7 +59,7 @@ from biometal.errors import BiometalError
 from biometal.io.bam import reference_contigs
 from biometal.io.vcf import INT_MISSING, read_vcf_all
 from biometal.variants.call import CallParams, _Reference
-from biometal.variants.vcf import VcfWriter
+from biometal.variants.vcf import VcfWriter, distinct_floats, text_table
 
 log = logging.getLogger(__name__)
 
@@ -640,15 +640,6 @@ def _code(samples: Sequence[SampleEvidence], contigs: dict[str, int]) -> _Coded:
     return _Coded(pairs, n_pairs, index, offsets, items, rows)
 
 
-def _distinct_bits(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of float64 ``x`` by their bits, in order of first occurrence,
-    and each element's index into them (:func:`biometal.variants._kernels.group_rows`)."""
-    from biometal.variants._kernels import group_rows
-
-    first, inv = group_rows(np.ascontiguousarray(x).view(np.int64).reshape(-1, 1))
-    return x[first], inv
-
-
 def _find(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Index of each of ``query`` in the sorted ``keys``, -1 where absent."""
     if not len(keys):
@@ -967,7 +958,6 @@ def joint_genotype(
     # every record's line in two compiled calls (the sample columns, then the lines), the
     # floats formatted in Python once per distinct value
     from biometal.variants._kernels import format_records, format_samples
-    from biometal.variants.gvcf import _text_table
 
     h_r, g_r = has[rows], gt[rows]
     s_txt, s_off = format_samples(
@@ -975,9 +965,9 @@ def joint_genotype(
         ad[rows], pl[rows],
     )  # fmt: skip
     qual = np.ascontiguousarray(qual, np.float64)
-    q_u, q_i = _distinct_bits(qual)
+    q_u, q_i = distinct_floats(qual)
     af = np.ascontiguousarray(f[rows], np.float64)
-    f_u, f_i = _distinct_bits(af)
+    f_u, f_i = distinct_floats(af)
     passed = qual >= calling.joint_min_qual
     r_rank = cand_rank[rows]
     kinds = np.array(
@@ -987,10 +977,10 @@ def joint_genotype(
     r_contig = cand_contig[rows].astype(np.int64)
     r_pos = cand_pos[rows].astype(np.int64)
     text, off = format_records(
-        *_text_table(contig_names), r_contig, r_pos,
-        *_text_table([f"{r}\t{a}" for r, a in coded.pairs]), r_rank.astype(np.int64),
-        *_text_table([f"{x:.2f}" for x in q_u.tolist()]), q_i, passed,
-        *_text_table([f"{x:.4g}" for x in f_u.tolist()]), f_i,
+        *text_table(contig_names), r_contig, r_pos,
+        *text_table([f"{r}\t{a}" for r, a in coded.pairs]), r_rank.astype(np.int64),
+        *text_table([f"{x:.2f}" for x in q_u.tolist()]), q_i, passed,
+        *text_table([f"{x:.4g}" for x in f_u.tolist()]), f_i,
         (g_r * h_r).sum(axis=1).astype(np.int64), (2 * h_r.sum(axis=1)).astype(np.int64),
         dp[rows].sum(axis=1).astype(np.int64), h_r.sum(axis=1).astype(np.int64), kinds,
         s_txt, s_off,

@@ -17,6 +17,33 @@ from biometal.io.atomic import AtomicWriter
 from biometal.io.bgzf import BgzfWriter
 from biometal.io.tabix import VcfTabix
 
+
+def text_table(strings: list[str]):
+    """ASCII ``strings`` concatenated (uint8) and their int64[k + 1] offsets: a table of
+    texts formatted once in Python that the compiled line writers copy from
+    (:mod:`biometal.variants._kernels`)."""
+    import numpy as np
+
+    off = np.zeros(len(strings) + 1, np.int64)
+    np.cumsum([len(x) for x in strings], out=off[1:])
+    return np.frombuffer("".join(strings).encode("ascii"), np.uint8), off
+
+
+def distinct_floats(x):
+    """The distinct values of a float32 or float64 array by their bits (``-0.0`` apart from
+    ``0.0``), in order of first occurrence, and each element's index into them (a hash
+    table, no sort: :func:`biometal.variants._kernels.group_rows`): each value is then
+    formatted once."""
+    import numpy as np
+
+    from biometal.variants._kernels import group_rows
+
+    x = np.ascontiguousarray(x)
+    bits = x.view(np.uint32 if x.itemsize == 4 else np.int64).astype(np.int64)
+    first, inv = group_rows(bits.reshape(-1, 1))
+    return x[first], inv
+
+
 INFO_FIELDS = (
     (
         "DP",

@@ -556,8 +556,7 @@ def test_record_lines_kernel_is_the_python_text():
     """format_records writes what the per-record f-string wrote: QUAL and AF tables of
     awkward floats, FILTER by the threshold, SNP / INS / DEL, numbers of every width."""
     from biometal.variants._kernels import format_records
-    from biometal.variants.gvcf import _text_table
-    from biometal.variants.joint import _distinct_bits
+    from biometal.variants.vcf import distinct_floats, text_table
 
     rng = np.random.default_rng(6)
     m = 400
@@ -570,13 +569,13 @@ def test_record_lines_kernel_is_the_python_text():
     ac, an, dp, ns = (10 ** rng.integers(0, 12, m) for _ in range(4))
     kind = np.array([0 if len(r) == len(a) else 1 if len(a) > len(r) else 2 for r, a in pairs])
     cols = [f"0/1:{i}" for i in range(m)]
-    s_txt, s_off = _text_table(cols)
-    q_u, q_i = _distinct_bits(qual)
-    f_u, f_i = _distinct_bits(af)
+    s_txt, s_off = text_table(cols)
+    q_u, q_i = distinct_floats(qual)
+    f_u, f_i = distinct_floats(af)
     text, off = format_records(
-        *_text_table(contigs), cidx, pos, *_text_table([f"{r}\t{a}" for r, a in pairs]), rank,
-        *_text_table([f"{x:.2f}" for x in q_u.tolist()]), q_i, qual >= 10.0,
-        *_text_table([f"{x:.4g}" for x in f_u.tolist()]), f_i, ac, an, dp, ns, kind[rank],
+        *text_table(contigs), cidx, pos, *text_table([f"{r}\t{a}" for r, a in pairs]), rank,
+        *text_table([f"{x:.2f}" for x in q_u.tolist()]), q_i, qual >= 10.0,
+        *text_table([f"{x:.4g}" for x in f_u.tolist()]), f_i, ac, an, dp, ns, kind[rank],
         s_txt, s_off,
     )  # fmt: skip
     want = []
