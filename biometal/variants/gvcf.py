@@ -263,7 +263,7 @@ def _site_values(
     (rows, (REF code, ALT code, REF / ALT / other read counts, depth, six PLs, called))
     or (rows, None) without any; the numbers :func:`_site_lines` formats. The PLs are
     computed once per distinct (read counts, quality sums) of the rows (a position's PLs
-    are a function of them alone; at 10x most repeat)."""
+    are a function of them alone; with one base quality, as wgsim's, most repeat)."""
     from biometal.variants._kernels import group_rows, site_counts
 
     ints = st.ints
@@ -692,7 +692,8 @@ def write_gvcf(
             indel_alleles.clear()
             i_pos = np.array([x[0] for x in ind], np.int64)
             i_end = np.array([x[1] for x in ind], np.int64)
-            s_pos = np.concatenate([x.pos for x in sites]) if sites else np.zeros(0, np.int64)
+            site = _concat_sites(sites) if sites else None  # the contig's site records
+            s_pos = site.pos if site is not None else np.zeros(0, np.int64)
             starts = np.concatenate([s_pos, i_pos])
             ends = np.concatenate([s_pos + 1, i_end])
             o = np.lexsort((ends, starts))
@@ -718,7 +719,6 @@ def write_gvcf(
             i_text = np.frombuffer("".join(x[2] for x in ind).encode("ascii"), np.uint8)
             i_off = np.zeros(len(ind) + 1, np.int64)
             np.cumsum([len(x[2]) for x in ind], out=i_off[1:])
-            site = _concat_sites(sites) if sites else None
             kind = np.concatenate([b_pos * 4, s_pos * 4 + 1, i_pos * 4 + 2])
             line_order = np.argsort(kind, kind="stable")
             nb, ns = len(b_pos), len(s_pos)
@@ -743,9 +743,10 @@ def write_gvcf(
                 pair = np.concatenate([r * 4 + a, 16 + np.arange(len(ind), dtype=np.int64)])
                 pairs = _SNP_PAIRS + [(x[3], x[4]) for x in ind]
                 i_num = [np.array([x[f] for x in ind], np.int64) for f in (5, 6, 7)]
-                pl = np.concatenate([s_num.pl for s_num in sites] + [i_num[0].reshape(-1, 6)])
-                ad = np.concatenate([s_num.ad for s_num in sites] + [i_num[1].reshape(-1, 3)])
-                dp = np.concatenate([s_num.dp for s_num in sites] + [i_num[2]])
+                s_num = [site] if site is not None else []
+                pl = np.concatenate([x.pl for x in s_num] + [i_num[0].reshape(-1, 6)])
+                ad = np.concatenate([x.ad for x in s_num] + [i_num[1].reshape(-1, 3)])
+                dp = np.concatenate([x.dp for x in s_num] + [i_num[2]])
                 ev_rows.append(
                     (current, rec_pos, pair[order], pairs, pl[order], ad[order], dp[order])
                 )  # fmt: skip

@@ -200,10 +200,9 @@ def hom_ref_table(rng: np.random.Generator, n: int, n_keys: int) -> tuple[np.nda
     return counts, ref
 
 
-@pytest.mark.parametrize("n_keys", [5, 200, 5000])
-def test_memo_is_the_plain_loop(n_keys):
-    """The numba twin's memo of hom-ref positions (per chunk, 1 or 2 threads; 5000 keys
-    overfill a chunk's table) gives the values computed position by position."""
+def assert_memo_is_plain_loop(counts: np.ndarray, ref: np.ndarray) -> None:
+    """site_stats' numba twin (its memos; 1 and 2 threads) gives the values of the
+    per-position code run on every position, bit for bit, at two (theta, rho)."""
     from biometal.kernels.site_stats_cpu import _one
     from numba import njit
 
@@ -212,7 +211,6 @@ def test_memo_is_the_plain_loop(n_keys):
         for g in range(counts.shape[0]):
             _one(counts, ref, g, theta, rho, iout, fout)
 
-    counts, ref = hom_ref_table(np.random.default_rng(n_keys), 20_000, n_keys)
     for theta, rho in ((0.001, 0.02), (0.2, 0.5)):
         ints = np.zeros((len(ref), len(INT_COLUMNS)), np.int32)
         floats = np.zeros((len(ref), len(FLOAT_COLUMNS)), np.float32)
@@ -221,6 +219,13 @@ def test_memo_is_the_plain_loop(n_keys):
             got = site_stats(counts, ref, theta=theta, rho=rho, backend="cpu", threads=threads)
             np.testing.assert_array_equal(got.ints, ints)
             np.testing.assert_array_equal(got.floats.view(np.uint32), floats.view(np.uint32))
+
+
+@pytest.mark.parametrize("n_keys", [5, 200, 5000])
+def test_memo_is_the_plain_loop(n_keys):
+    """The numba twin's memo of hom-ref positions (per chunk, 1 or 2 threads; 5000 keys
+    overfill a chunk's table) gives the values computed position by position."""
+    assert_memo_is_plain_loop(*hom_ref_table(np.random.default_rng(n_keys), 20_000, n_keys))
 
 
 def alt_table(rng: np.random.Generator, n: int, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
@@ -247,23 +252,7 @@ def alt_table(rng: np.random.Generator, n: int, n_keys: int) -> tuple[np.ndarray
 def test_alt_memo_is_the_plain_loop(n_keys):
     """The numba twin's memo of positions with ALT reads (8000 keys overfill it) gives the
     values computed position by position."""
-    from biometal.kernels.site_stats_cpu import _one
-    from numba import njit
-
-    @njit
-    def plain(counts, ref, theta, rho, iout, fout):
-        for g in range(counts.shape[0]):
-            _one(counts, ref, g, theta, rho, iout, fout)
-
-    counts, ref = alt_table(np.random.default_rng(n_keys), 30_000, n_keys)
-    for theta, rho in ((0.001, 0.02), (0.2, 0.5)):
-        ints = np.zeros((len(ref), len(INT_COLUMNS)), np.int32)
-        floats = np.zeros((len(ref), len(FLOAT_COLUMNS)), np.float32)
-        plain(counts, ref, np.float32(theta), np.float32(rho), ints, floats)
-        for threads in (1, 2):
-            got = site_stats(counts, ref, theta=theta, rho=rho, backend="cpu", threads=threads)
-            np.testing.assert_array_equal(got.ints, ints)
-            np.testing.assert_array_equal(got.floats.view(np.uint32), floats.view(np.uint32))
+    assert_memo_is_plain_loop(*alt_table(np.random.default_rng(n_keys), 30_000, n_keys))
 
 
 @needs_cxx
