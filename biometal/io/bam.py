@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from biometal.errors import BiometalError, InputFormatError
-from biometal.io.bgzf import EOF_BLOCK, BlockCache, iter_bgzf
+from biometal.io.bgzf import EOF_BLOCK, BlockCache, iter_bgzf, iter_bgzf_parts
 
 BAM_MAGIC = b"BAM\x01"
 
@@ -309,16 +309,19 @@ def iter_bam_batches(
     last_tid, last_pos = -2, -1
     n_seen = 0
     try:
-        for piece in iter_bgzf(
+        for parts in iter_bgzf_parts(
             name, read_bytes=read_bytes, threads=threads, start=start, cache=cache
         ):
             if skip:
-                if len(piece) <= skip:
-                    skip -= len(piece)
+                size = sum(len(b) for b in parts)
+                if size <= skip:
+                    skip -= size
                     continue
-                piece = piece[skip:]
-                skip = 0
-            data = np.frombuffer(pending + piece if pending else piece, dtype=np.uint8)
+                parts, skip = [b"".join(parts)[skip:]], 0
+            # the previous piece's partial last record and this piece's blocks: one copy
+            if pending or len(parts) > 1:
+                parts = [b"".join([pending, *parts])]
+            data = np.frombuffer(parts[0], dtype=np.uint8)
             table = np.empty((len(data) // 36 + 1, K.N_FIELDS), dtype=np.int64)
             n, nxt, status, tid_, pos_ = K.parse_records(data, 0, n_ref, last_tid, last_pos, table)
             if status != K.OK:

@@ -65,10 +65,12 @@ def _block_size(buf: memoryview, p: int, path: str, file_offset: int) -> int:
     )
 
 
-def _inflate(block: bytes, check_crc: bool) -> bytes:
+def _inflate(block: bytes | memoryview, check_crc: bool) -> bytes:
     xlen = block[10] | (block[11] << 8)
-    data = _deflate_lib.decompress(block[12 + xlen : -8], -15)
     crc, isize = struct.unpack_from("<II", block, len(block) - 8)
+    # output buffer sized by ISIZE (a BGZF block holds at most 64 KiB; a corrupt ISIZE
+    # cannot make it allocate more): no growing and copying from the 16 KiB default
+    data = _deflate_lib.decompress(block[12 + xlen : -8], -15, min(isize, 1 << 16) or 1)
     if len(data) != isize:
         raise ValueError(f"inflated {len(data)} bytes, block says {isize}")
     if check_crc and _deflate_lib.crc32(data) != crc:
@@ -117,6 +119,31 @@ def iter_bgzf(
     :class:`~biometal.errors.InputFormatError` naming the file for a non-BGZF file, a
     corrupt block, a file that ends inside a block, or a missing end-of-file marker.
     """
+    for parts in iter_bgzf_parts(
+        path,
+        read_bytes=read_bytes,
+        threads=threads,
+        check_crc=check_crc,
+        start=start,
+        piece_bytes=piece_bytes,
+        cache=cache,
+    ):
+        yield parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def iter_bgzf_parts(
+    path: str | os.PathLike,
+    *,
+    read_bytes: int = 4 << 20,
+    threads: int = 1,
+    check_crc: bool = False,
+    start: int = 0,
+    piece_bytes: int = 4 << 20,
+    cache: BlockCache | None = None,
+) -> Iterator[list[bytes]]:
+    """:func:`iter_bgzf`'s pieces before they are joined: each a list of inflated blocks
+    (or runs of them), in file order. For a caller that joins them with bytes of its own (a
+    BAM reader's partial last record), one copy instead of two."""
     name = str(path)
     pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
     pending: Future | None = None
@@ -125,17 +152,18 @@ def iter_bgzf(
             fh.seek(start)
             offset = start
             rest = b""
-            last_block = b""
+            last_block: bytes | memoryview = b""
             while True:
                 raw = fh.read(read_bytes)
                 buf = memoryview(rest + raw) if rest else memoryview(raw)
-                blocks: list[bytes] = []
+                # the blocks are views of buf: no copy of the compressed bytes
+                blocks: list[memoryview] = []
                 p = 0
                 while p + 12 <= len(buf):
                     size = _block_size(buf, p, name, offset + p)
                     if size < 0 or p + size > len(buf):
                         break
-                    blocks.append(bytes(buf[p : p + size]))
+                    blocks.append(buf[p : p + size])
                     p += size
                 rest = bytes(buf[p:])
                 if blocks:
@@ -170,9 +198,9 @@ def iter_bgzf(
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _groups(blocks: list[bytes], limit: int) -> Iterator[list[bytes]]:
+def _groups(blocks: list[memoryview], limit: int) -> Iterator[list[memoryview]]:
     """Consecutive runs of blocks whose inflated sizes (ISIZE) add up to at most ``limit``."""
-    group: list[bytes] = []
+    group: list[memoryview] = []
     total = 0
     for b in blocks:
         isize = struct.unpack_from("<I", b, len(b) - 4)[0]
@@ -186,22 +214,22 @@ def _groups(blocks: list[bytes], limit: int) -> Iterator[list[bytes]]:
 
 
 class _Done:
-    def __init__(self, value: bytes) -> None:
+    def __init__(self, value: list[bytes]) -> None:
         self.value = value
 
-    def result(self) -> bytes:
+    def result(self) -> list[bytes]:
         return self.value
 
 
 def _inflate_all(
-    blocks: list[bytes],
+    blocks: list[memoryview],
     pool: ThreadPoolExecutor | None,
     check_crc: bool,
     name: str,
     offset: int,
     cache: BlockCache | None = None,
 ) -> Future | _Done:
-    def run(chunk: list[bytes], base: int) -> bytes:
+    def run(chunk: list[memoryview], base: int) -> list[bytes]:
         out = []
         pos = base
         for b in chunk:
@@ -217,7 +245,7 @@ def _inflate_all(
                     cache.put(pos, data)
             out.append(data)
             pos += len(b)
-        return b"".join(out)
+        return out
 
     if pool is None:
         return _Done(run(blocks, offset))
@@ -228,10 +256,10 @@ def _inflate_all(
         chunk = blocks[i : i + step]
         parts.append(pool.submit(run, chunk, base))
         base += sum(len(b) for b in chunk)
-    return pool.submit(lambda: b"".join(f.result() for f in parts))
+    return pool.submit(lambda: [d for f in parts for d in f.result()])
 
 
-def _result(job: Future | _Done) -> bytes:
+def _result(job: Future | _Done) -> list[bytes]:
     return job.result()
 
 
