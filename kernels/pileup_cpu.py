@@ -1,6 +1,6 @@
 """CPU twin of pileup.metal (numba): per-position pileup counts from BAM records.
 
-The per-read walk (:func:`_add_read`) is the Metal kernel's, with plain adds instead of
+The per-read walk (:func:`_add_reads`) is the Metal kernel's, with plain adds instead of
 atomics and the match loop split into a bounds-free fast path and the rare tail (bases
 beyond the table or beyond SEQ); the entries counted are the same.
 
@@ -71,96 +71,100 @@ def next_indel(buf, cig, k, n_cigar, op):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _add_read(buf, reads, r, acc, flat, min_bq, lut):  # pragma: no cover - compiled
-    """Add read ``r`` into ``acc``; ``flat`` is ``acc.reshape(-1)``, made once by the caller
-    (a reshape per CIGAR operation was ~2% of a dense pileup: two reference counts and a
-    contiguity check each)."""
+def _add_reads(buf, reads, lo, hi, acc, flat, min_bq, lut):  # pragma: no cover - compiled
+    """Add reads ``lo:hi`` into ``acc``; ``flat`` is ``acc.reshape(-1)``, made once by the
+    caller. One call for a range of reads, not one per read: each call of a compiled
+    function takes and drops a reference to each array argument (two atomic operations
+    apiece; ~1.5% of a dense pileup as a call per read), and so did a reshape per CIGAR
+    operation."""
     acc_len = np.int64(acc.shape[0])
-    cig = np.int64(reads[r, 2])
-    n_cigar = np.int64(reads[r, 3])
-    seq = np.int64(reads[r, 4])
-    qual = np.int64(reads[r, 5])
-    l_seq = np.int64(reads[r, 6])
-    strand = np.int64(1) if reads[r, 7] != 0 else np.int64(0)
-    s5 = 5 * strand
-    mapq = reads[r, 8]
-    rpos = np.int64(reads[r, 0])
-    qpos = np.int64(0)
-    for k in range(n_cigar):
-        c = _u32(buf, cig + 4 * k)
-        op = c & 15
-        ln = np.int64(c >> 4)
-        if op == 0 or op == 7 or op == 8:
-            # fast path: positions inside the table and bases inside SEQ
-            n_fast = min(ln, acc_len - rpos, l_seq - qpos)
-            if n_fast > 0:
-                # unsigned flat indices: no negative-index wraparound checks in the hot loop
-                qb = np.uint64(qual + qpos)
-                sb = np.uint64(seq)
-                q0 = np.uint64(qpos)
-                r0 = np.uint64(rpos) * np.uint64(24)
-                s5u = np.uint64(s5)
-                for iu in range(np.uint64(n_fast)):
-                    i = np.uint64(iu)
-                    bq = np.uint32(buf[qb + i])
-                    if bq < min_bq:
-                        continue
-                    q = q0 + i
-                    packed = buf[sb + (q >> np.uint64(1))]
-                    nib = (packed & np.uint8(15)) if (q & np.uint64(1)) else (packed >> np.uint8(4))
-                    base = np.uint64(lut[nib])
-                    row = r0 + i * np.uint64(24)
-                    flat[row + base + s5u] += np.uint32(1)
-                    flat[row + np.uint64(18) + base] += bq
-                    flat[row + np.uint64(23)] += mapq
-            # bases beyond SEQ ('*' or a short SEQ): N with quality 0
-            for i in range(max(n_fast, 0), ln):
-                p = rpos + i
-                if p >= acc_len:
-                    break
-                q = qpos + i
-                bq = np.uint32(buf[qual + q]) if q < l_seq else np.uint32(0)
-                if bq < min_bq:
-                    continue
-                base = np.int64(4)
-                if q < l_seq:
-                    packed = np.int64(buf[seq + (q >> 1)])
-                    base = np.int64(lut[(packed >> (4 * (1 - (q & 1)))) & 15])
-                acc[p, base + s5] += 1
-                acc[p, 18 + base] += bq
-                acc[p, 23] += mapq
-            # an indel after the last base is counted on that base's entry
-            if ln > 0:
-                p = rpos + ln - 1
-                q = qpos + ln - 1
-                bq = np.uint32(buf[qual + q]) if q < l_seq else np.uint32(0)
-                if bq >= min_bq and p < acc_len:
-                    indel = next_indel(buf, cig, k, n_cigar, op)
-                    if indel > 0:
-                        acc[p, 14 + strand] += 1
-                    elif indel < 0:
-                        acc[p, 16 + strand] += 1
-            rpos += ln
-            qpos += ln
-        elif op == 2 or op == 3:
-            bq = np.uint32(buf[qual + qpos]) if qpos < l_seq else np.uint32(0)
-            if bq >= min_bq:
-                col = (10 if op == 2 else 12) + strand
-                for i in range(ln):
+    for r in range(lo, hi):
+        cig = np.int64(reads[r, 2])
+        n_cigar = np.int64(reads[r, 3])
+        seq = np.int64(reads[r, 4])
+        qual = np.int64(reads[r, 5])
+        l_seq = np.int64(reads[r, 6])
+        strand = np.int64(1) if reads[r, 7] != 0 else np.int64(0)
+        s5 = 5 * strand
+        mapq = reads[r, 8]
+        rpos = np.int64(reads[r, 0])
+        qpos = np.int64(0)
+        for k in range(n_cigar):
+            c = _u32(buf, cig + 4 * k)
+            op = c & 15
+            ln = np.int64(c >> 4)
+            if op == 0 or op == 7 or op == 8:
+                # fast path: positions inside the table and bases inside SEQ
+                n_fast = min(ln, acc_len - rpos, l_seq - qpos)
+                if n_fast > 0:
+                    # unsigned flat indices: no negative-index wraparound checks in the hot loop
+                    qb = np.uint64(qual + qpos)
+                    sb = np.uint64(seq)
+                    q0 = np.uint64(qpos)
+                    r0 = np.uint64(rpos) * np.uint64(24)
+                    s5u = np.uint64(s5)
+                    for iu in range(np.uint64(n_fast)):
+                        i = np.uint64(iu)
+                        bq = np.uint32(buf[qb + i])
+                        if bq < min_bq:
+                            continue
+                        q = q0 + i
+                        packed = buf[sb + (q >> np.uint64(1))]
+                        odd = q & np.uint64(1)
+                        nib = (packed & np.uint8(15)) if odd else (packed >> np.uint8(4))
+                        base = np.uint64(lut[nib])
+                        row = r0 + i * np.uint64(24)
+                        flat[row + base + s5u] += np.uint32(1)
+                        flat[row + np.uint64(18) + base] += bq
+                        flat[row + np.uint64(23)] += mapq
+                # bases beyond SEQ ('*' or a short SEQ): N with quality 0
+                for i in range(max(n_fast, 0), ln):
                     p = rpos + i
                     if p >= acc_len:
                         break
-                    acc[p, col] += 1
+                    q = qpos + i
+                    bq = np.uint32(buf[qual + q]) if q < l_seq else np.uint32(0)
+                    if bq < min_bq:
+                        continue
+                    base = np.int64(4)
+                    if q < l_seq:
+                        packed = np.int64(buf[seq + (q >> 1)])
+                        base = np.int64(lut[(packed >> (4 * (1 - (q & 1)))) & 15])
+                    acc[p, base + s5] += 1
+                    acc[p, 18 + base] += bq
                     acc[p, 23] += mapq
-                    if i + 1 == ln:
+                # an indel after the last base is counted on that base's entry
+                if ln > 0:
+                    p = rpos + ln - 1
+                    q = qpos + ln - 1
+                    bq = np.uint32(buf[qual + q]) if q < l_seq else np.uint32(0)
+                    if bq >= min_bq and p < acc_len:
                         indel = next_indel(buf, cig, k, n_cigar, op)
                         if indel > 0:
                             acc[p, 14 + strand] += 1
                         elif indel < 0:
                             acc[p, 16 + strand] += 1
-            rpos += ln
-        elif op == 1 or op == 4:
-            qpos += ln
+                rpos += ln
+                qpos += ln
+            elif op == 2 or op == 3:
+                bq = np.uint32(buf[qual + qpos]) if qpos < l_seq else np.uint32(0)
+                if bq >= min_bq:
+                    col = (10 if op == 2 else 12) + strand
+                    for i in range(ln):
+                        p = rpos + i
+                        if p >= acc_len:
+                            break
+                        acc[p, col] += 1
+                        acc[p, 23] += mapq
+                        if i + 1 == ln:
+                            indel = next_indel(buf, cig, k, n_cigar, op)
+                            if indel > 0:
+                                acc[p, 14 + strand] += 1
+                            elif indel < 0:
+                                acc[p, 16 + strand] += 1
+                rpos += ln
+            elif op == 1 or op == 4:
+                qpos += ln
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -198,8 +202,7 @@ def pileup_cpu(buf, reads, acc, min_bq, n_chunks):  # pragma: no cover - compile
         n_par = (n_seg - parity + 1) // 2
         for j in prange(n_par):
             s = 2 * j + parity
-            for rr in range(bounds[s], bounds[s + 1]):
-                _add_read(buf, reads, rr, acc, flat, min_q, lut)
+            _add_reads(buf, reads, bounds[s], bounds[s + 1], acc, flat, min_q, lut)
 
 
 @njit(
@@ -217,5 +220,4 @@ def pileup_cpu_serial(buf, reads, acc, min_bq):  # pragma: no cover - compiled
     lut = _NT16_TO_CODE
     min_q = np.uint32(min_bq)
     flat = acc.reshape(-1)
-    for r in range(reads.shape[0]):
-        _add_read(buf, reads, r, acc, flat, min_q, lut)
+    _add_reads(buf, reads, 0, reads.shape[0], acc, flat, min_q, lut)
