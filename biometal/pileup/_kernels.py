@@ -148,14 +148,19 @@ def indel_events(buf, reads, acc_len, min_bq, ev_pos, ev_len, ev_rev, ev_seq_off
     return n_ev, n_blob
 
 
+# The formatting kernels index their arrays through np.uint64(...) in the per-row code:
+# numba checks every signed index for a negative value to wrap around, an unsigned one
+# not; format_rows took 34% less time so (same text; bench: a dense 30x BAM's rows).
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _put_int(out, p, v):  # pragma: no cover - compiled
     if v < 10:
-        out[p] = 48 + v
+        out[np.uint64(p)] = 48 + v
         return p + 1
     if v < 100:
-        out[p] = 48 + v // 10
-        out[p + 1] = 48 + v % 10
+        out[np.uint64(p)] = 48 + v // 10
+        out[np.uint64(p + 1)] = 48 + v % 10
         return p + 2
     n = 0
     x = v
@@ -164,7 +169,7 @@ def _put_int(out, p, v):  # pragma: no cover - compiled
         x //= 10
     q = p + n - 1
     while v > 0:
-        out[q] = 48 + v % 10
+        out[np.uint64(q)] = 48 + v % 10
         v //= 10
         q -= 1
     return p + n
@@ -174,12 +179,12 @@ def _put_int(out, p, v):  # pragma: no cover - compiled
 def _put_mean(out, p, total, n):  # pragma: no cover - compiled
     """total / n with one decimal, rounded half up (exact integer arithmetic); '.' if n == 0."""
     if n == 0:
-        out[p] = 46
+        out[np.uint64(p)] = 46
         return p + 1
     tenths = (total * 20 + n) // (2 * n)
     p = _put_int(out, p, tenths // 10)
-    out[p] = 46
-    out[p + 1] = 48 + tenths % 10
+    out[np.uint64(p)] = 46
+    out[np.uint64(p + 1)] = 48 + tenths % 10
     return p + 2
 
 
@@ -230,107 +235,108 @@ def format_rows(
     for s in range(seg_pos.shape[0]):
         row_to_pos = seg_pos[s] - seg_row[s] + 1
         for i in range(seg_row[s], seg_row[s + 1]):
+            ui = np.uint64(i)
             # counts[i, k], not a row view c = counts[i]: a view is reference-counted (two
             # atomic operations a row); 6% of this function on the sparse shape
-            a = np.int64(counts[i, 0]) + counts[i, 5]
-            cc = np.int64(counts[i, 1]) + counts[i, 6]
-            g = np.int64(counts[i, 2]) + counts[i, 7]
-            t = np.int64(counts[i, 3]) + counts[i, 8]
-            nn = np.int64(counts[i, 4]) + counts[i, 9]
-            dl = np.int64(counts[i, 10]) + counts[i, 11]
-            sk = np.int64(counts[i, 12]) + counts[i, 13]
+            a = np.int64(counts[ui, 0]) + counts[ui, 5]
+            cc = np.int64(counts[ui, 1]) + counts[ui, 6]
+            g = np.int64(counts[ui, 2]) + counts[ui, 7]
+            t = np.int64(counts[ui, 3]) + counts[ui, 8]
+            nn = np.int64(counts[ui, 4]) + counts[ui, 9]
+            dl = np.int64(counts[ui, 10]) + counts[ui, 11]
+            sk = np.int64(counts[ui, 12]) + counts[ui, 13]
             bases = a + cc + g + t + nn
             depth = bases + dl + sk
             if depth == 0 and not keep_zero:
                 continue
             fwd = (
-                np.int64(counts[i, 0])
-                + counts[i, 1]
-                + counts[i, 2]
-                + counts[i, 3]
-                + counts[i, 4]
-                + counts[i, 10]
-                + counts[i, 12]
+                np.int64(counts[ui, 0])
+                + counts[ui, 1]
+                + counts[ui, 2]
+                + counts[ui, 3]
+                + counts[ui, 4]
+                + counts[ui, 10]
+                + counts[ui, 12]
             )
             pos = row_to_pos + i
             if pos == last + 1:
                 k = d0 + n_dig - 1
-                while k >= d0 and pre[k] == 57:
-                    pre[k] = 48
+                while k >= d0 and pre[np.uint64(k)] == 57:
+                    pre[np.uint64(k)] = 48
                     k -= 1
                 if k >= d0:
-                    pre[k] += 1
+                    pre[np.uint64(k)] += 1
                 else:  # 99..9 + 1: one more digit
                     for m in range(d0 + n_dig, d0, -1):
-                        pre[m] = pre[m - 1]
-                    pre[d0] = 49
+                        pre[np.uint64(m)] = pre[np.uint64(m - 1)]
+                    pre[np.uint64(d0)] = 49
                     n_dig += 1
             else:
                 n_dig = _put_int(pre, d0, pos) - d0
             last = pos
             n_pre = d0 + n_dig
             for j in range(n_pre):
-                out[p + j] = pre[j]
+                out[np.uint64(p + j)] = pre[np.uint64(j)]
             p += n_pre
-            out[p] = 9
-            out[p + 1] = ref[i]
-            out[p + 2] = 9
+            out[np.uint64(p)] = 9
+            out[np.uint64(p + 1)] = ref[ui]
+            out[np.uint64(p + 2)] = 9
             p = _put_int(out, p + 3, depth)
             # the columns one by one: a loop over a tuple of them indexes the tuple at run
             # time (a jump table per column)
-            out[p] = 9
+            out[np.uint64(p)] = 9
             p = _put_int(out, p + 1, a)
-            out[p] = 9
+            out[np.uint64(p)] = 9
             p = _put_int(out, p + 1, cc)
-            out[p] = 9
+            out[np.uint64(p)] = 9
             p = _put_int(out, p + 1, g)
-            out[p] = 9
+            out[np.uint64(p)] = 9
             p = _put_int(out, p + 1, t)
-            ins = np.int64(counts[i, 14]) + counts[i, 15]
-            dst = np.int64(counts[i, 16]) + counts[i, 17]
+            ins = np.int64(counts[ui, 14]) + counts[ui, 15]
+            dst = np.int64(counts[ui, 16]) + counts[ui, 17]
             if (nn | dl | sk | ins | dst) == 0:  # the usual row: five zero columns at once
                 for j in range(5):
-                    out[p + 2 * j] = 9
-                    out[p + 2 * j + 1] = 48
+                    out[np.uint64(p + 2 * j)] = 9
+                    out[np.uint64(p + 2 * j + 1)] = 48
                 p += 10
             else:
-                out[p] = 9
+                out[np.uint64(p)] = 9
                 p = _put_int(out, p + 1, nn)
-                out[p] = 9
+                out[np.uint64(p)] = 9
                 p = _put_int(out, p + 1, dl)
-                out[p] = 9
+                out[np.uint64(p)] = 9
                 p = _put_int(out, p + 1, sk)
-                out[p] = 9
+                out[np.uint64(p)] = 9
                 p = _put_int(out, p + 1, ins)
-                out[p] = 9
+                out[np.uint64(p)] = 9
                 p = _put_int(out, p + 1, dst)
-            out[p] = 9
+            out[np.uint64(p)] = 9
             p = _put_int(out, p + 1, fwd)
-            out[p] = 9
+            out[np.uint64(p)] = 9
             p = _put_int(out, p + 1, depth - fwd)
-            out[p] = 9
+            out[np.uint64(p)] = 9
             qsum = (
-                np.int64(counts[i, 18])
-                + counts[i, 19]
-                + counts[i, 20]
-                + counts[i, 21]
-                + counts[i, 22]
+                np.int64(counts[ui, 18])
+                + counts[ui, 19]
+                + counts[ui, 20]
+                + counts[ui, 21]
+                + counts[ui, 22]
             )
             p = _put_mean(out, p + 1, qsum, bases)
-            out[p] = 9
-            p = _put_mean(out, p + 1, np.int64(counts[i, 23]), depth)
-            out[p] = 9
+            out[np.uint64(p)] = 9
+            p = _put_mean(out, p + 1, np.int64(counts[ui, 23]), depth)
+            out[np.uint64(p)] = 9
             p += 1
             while e < n_text and indel_row[e] < i:
                 e += 1
             if e < n_text and indel_row[e] == i:
                 for j in range(indel_off[e], indel_off[e + 1]):
-                    out[p] = indel_text[j]
+                    out[np.uint64(p)] = indel_text[np.uint64(j)]
                     p += 1
             else:
-                out[p] = 46
+                out[np.uint64(p)] = 46
                 p += 1
-            out[p] = 10
+            out[np.uint64(p)] = 10
             p += 1
             n_rows += 1
     return p, n_rows
