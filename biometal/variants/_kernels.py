@@ -283,10 +283,14 @@ _S_END = np.frombuffer(b"\t<*>\t.\t.\tEND=", np.uint8)
 _S_FMT = np.frombuffer(b"\tGT:GQ:DP:MIN_DP:PL\t0/0:", np.uint8)
 
 
+# The text writers below index through np.uint64(...): numba checks every signed index
+# for a negative value to wrap around, an unsigned one not (as in biometal.pileup._kernels).
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _put(out, p, s):  # pragma: no cover - compiled
     for i in range(len(s)):
-        out[p + i] = s[i]
+        out[np.uint64(p + i)] = s[np.uint64(i)]
     return p + len(s)
 
 
@@ -294,7 +298,7 @@ def _put(out, p, s):  # pragma: no cover - compiled
 def _put_int(out, p, v):  # pragma: no cover - compiled
     """Decimal text of the integer ``v`` at ``out[p:]`` (as Python's str); the new end."""
     if v < 0:
-        out[p] = 45  # -
+        out[np.uint64(p)] = 45  # -
         p += 1
         v = -v
     n = 1
@@ -305,7 +309,7 @@ def _put_int(out, p, v):  # pragma: no cover - compiled
     q = p + n
     while True:
         q -= 1
-        out[q] = 48 + v % 10
+        out[np.uint64(q)] = 48 + v % 10
         v //= 10
         if q == p:
             break
@@ -319,25 +323,25 @@ def _block_line(out, p, contig, start, end, base, row, gq, dp, min_dp, pl, i):  
     ``row[i]``. Returns the new end."""
     r = row[i]
     p = _put(out, p, contig)
-    out[p] = 9
+    out[np.uint64(p)] = 9
     p = _put_int(out, p + 1, start[i] + 1)
     p = _put(out, p, _S_DOT)
-    out[p] = base[i]
+    out[np.uint64(p)] = base[i]
     p = _put(out, p + 1, _S_END)
     p = _put_int(out, p, end[i])
     p = _put(out, p, _S_FMT)
     p = _put_int(out, p, gq[r])
-    out[p] = 58  # :
+    out[np.uint64(p)] = 58  # :
     p = _put_int(out, p + 1, dp[r])
-    out[p] = 58
+    out[np.uint64(p)] = 58
     p = _put_int(out, p + 1, min_dp[r])
-    out[p] = 58
+    out[np.uint64(p)] = 58
     p = _put_int(out, p + 1, pl[r, 0])
-    out[p] = 44  # ,
+    out[np.uint64(p)] = 44  # ,
     p = _put_int(out, p + 1, pl[r, 1])
-    out[p] = 44
+    out[np.uint64(p)] = 44
     p = _put_int(out, p + 1, pl[r, 2])
-    out[p] = 10
+    out[np.uint64(p)] = 10
     return p + 1
 
 
@@ -562,7 +566,7 @@ _S_SFMT = np.frombuffer(b"\tGT:GQ:DP:AD:PL\t", np.uint8)
 def _put_text(out, p, txt, off, i):  # pragma: no cover - compiled
     """Entry ``i`` of a text table (``txt[off[i]:off[i + 1]]``) at ``out[p:]``."""
     for k in range(off[i], off[i + 1]):
-        out[p] = txt[k]
+        out[np.uint64(p)] = txt[np.uint64(k)]
         p += 1
     return p
 
@@ -583,17 +587,17 @@ def _site_line(
     """gVCF SNP site-record line ``i`` at ``out[p:]`` (see :func:`format_lines`). Returns
     the new end."""
     p = _put(out, p, contig)
-    out[p] = 9
+    out[np.uint64(p)] = 9
     p = _put_int(out, p + 1, pos[i] + 1)
     p = _put(out, p, _S_DOT)
-    out[p] = ref[i]
-    out[p + 1] = 9
-    out[p + 2] = alt[i]
+    out[np.uint64(p)] = ref[i]
+    out[np.uint64(p + 1)] = 9
+    out[np.uint64(p + 2)] = alt[i]
     p = _put(out, p + 3, _S_SNP)
     p = _put_text(out, p, q_txt, q_off, idx[i, 0])
-    out[p] = 9
+    out[np.uint64(p)] = 9
     p = _put_text(out, p + 1, f_txt, f_off, idx[i, 1])
-    out[p] = 9
+    out[np.uint64(p)] = 9
     p = _put_text(out, p + 1, a_txt, a_off, idx[i, 2])
     p = _put(out, p, _S_BINQ)
     p = _put_text(out, p, b_txt, b_off, idx[i, 3])
@@ -601,22 +605,22 @@ def _site_line(
     p = _put_text(out, p, c_txt, c_off, idx[i, 4])
     p = _put(out, p, _S_SFMT)
     g = gt[i]
-    out[p] = 48 if g < 2 else 49  # 0/0, 0/1, 1/1
-    out[p + 1] = 47
-    out[p + 2] = 48 if g == 0 else 49
-    out[p + 3] = 58
+    out[np.uint64(p)] = 48 if g < 2 else 49  # 0/0, 0/1, 1/1
+    out[np.uint64(p + 1)] = 47
+    out[np.uint64(p + 2)] = 48 if g == 0 else 49
+    out[np.uint64(p + 3)] = 58
     p = _put_int(out, p + 4, gq[i])
-    out[p] = 58
+    out[np.uint64(p)] = 58
     p = _put_int(out, p + 1, dp[i])
-    out[p] = 58
+    out[np.uint64(p)] = 58
     p += 1
     for k in range(3):
         p = _put_int(out, p, ad[i, k])
-        out[p] = 44 if k < 2 else 58
+        out[np.uint64(p)] = 44 if k < 2 else 58
         p += 1
     for k in range(6):
         p = _put_int(out, p, pl[i, k])
-        out[p] = 44 if k < 5 else 10
+        out[np.uint64(p)] = 44 if k < 5 else 10
         p += 1
     return p
 
@@ -772,13 +776,13 @@ def format_records(
     for i in range(n):
         off[i] = p
         p = _put_text(out, p, c_txt, c_off, cidx[i])
-        out[p] = 9
+        out[np.uint64(p)] = 9
         p = _put_int(out, p + 1, pos[i] + 1)
         p = _put(out, p, _S_DOT)
         p = _put_text(out, p, p_txt, p_off, pair[i])
-        out[p] = 9
+        out[np.uint64(p)] = 9
         p = _put_text(out, p + 1, q_txt, q_off, q_i[i])
-        out[p] = 9
+        out[np.uint64(p)] = 9
         p = _put(out, p + 1, _J_PASS if passed[i] else _J_LOWQ)
         p = _put(out, p, _J_AF)
         p = _put_text(out, p, f_txt, f_off, f_i[i])
@@ -792,12 +796,12 @@ def format_records(
         p = _put_int(out, p, ns[i])
         p = _put(out, p, _J_TYPE)
         for k in range(3):
-            out[p + k] = _J_TYPES[3 * kind[i] + k]
+            out[np.uint64(p + k)] = _J_TYPES[3 * kind[i] + k]
         p = _put(out, p + 3, _J_FMT)
         for k in range(s_off[i], s_off[i + 1]):
-            out[p] = s_txt[k]
+            out[np.uint64(p)] = s_txt[np.uint64(k)]
             p += 1
-        out[p] = 10
+        out[np.uint64(p)] = 10
         p += 1
     off[n] = p
     return out[:p], off
@@ -835,35 +839,35 @@ def format_samples(has, gt, gq, dp, has_ad, ad, pl):  # pragma: no cover - compi
     for i in range(m):
         for j in range(n):
             if j:
-                out[p] = 9
+                out[np.uint64(p)] = 9
                 p += 1
             if not has[i, j]:
                 for k in range(_NO_DATA.shape[0]):
-                    out[p + k] = _NO_DATA[k]
+                    out[np.uint64(p + k)] = _NO_DATA[k]
                 p += _NO_DATA.shape[0]
                 continue
             g = gt[i, j]
-            out[p] = _GT_TEXT[3 * g]
-            out[p + 1] = 47
-            out[p + 2] = _GT_TEXT[3 * g + 2]
-            out[p + 3] = 58
+            out[np.uint64(p)] = _GT_TEXT[3 * g]
+            out[np.uint64(p + 1)] = 47
+            out[np.uint64(p + 2)] = _GT_TEXT[3 * g + 2]
+            out[np.uint64(p + 3)] = 58
             p = _put_int(out, p + 4, gq[i, j])
-            out[p] = 58
+            out[np.uint64(p)] = 58
             p = _put_int(out, p + 1, dp[i, j])
-            out[p] = 58
+            out[np.uint64(p)] = 58
             p += 1
             if has_ad[i, j]:
                 p = _put_int(out, p, ad[i, j, 0])
-                out[p] = 44
+                out[np.uint64(p)] = 44
                 p = _put_int(out, p + 1, ad[i, j, 1])
             else:
-                out[p] = 46
+                out[np.uint64(p)] = 46
                 p += 1
-            out[p] = 58
+            out[np.uint64(p)] = 58
             p = _put_int(out, p + 1, pl[i, j, 0])
-            out[p] = 44
+            out[np.uint64(p)] = 44
             p = _put_int(out, p + 1, pl[i, j, 1])
-            out[p] = 44
+            out[np.uint64(p)] = 44
             p = _put_int(out, p + 1, pl[i, j, 2])
         off[i + 1] = p
     return out[:p], off
