@@ -20,11 +20,17 @@ def fill_chunk(buf, seq_start, qual_start, lengths, lut, codes, qual, pos):  # p
     and returns the new end position.
     """
     for i in range(seq_start.shape[0]):
-        s = seq_start[i]
-        q = qual_start[i]
-        for j in range(lengths[i]):
-            codes[pos + j] = lut[buf[s + j]]
-            qual[pos + j] = buf[q + j] - 33
+        # unsigned indexes (numba checks a signed one for a negative value to wrap around,
+        # which keeps LLVM from vectorising) and two loops, the quality one a plain
+        # vectorised subtract: 5-7x faster than one signed loop (bench/fastq_reader.py)
+        s = np.uint64(seq_start[i])
+        q = np.uint64(qual_start[i])
+        p = np.uint64(pos)
+        n = np.uint64(lengths[i])
+        for j in range(n):
+            codes[p + j] = lut[buf[s + j]]
+        for j in range(n):
+            qual[p + j] = buf[q + j] - np.uint8(33)
         pos += lengths[i]
     return pos
 
@@ -33,9 +39,10 @@ def fill_chunk(buf, seq_start, qual_start, lengths, lut, codes, qual, pos):  # p
 def fill_codes(buf, seq_start, lengths, lut, codes, pos):  # pragma: no cover
     """:func:`fill_chunk` without the qualities: codes[pos:pos+sum(lengths)] only."""
     for i in range(seq_start.shape[0]):
-        s = seq_start[i]
-        for j in range(lengths[i]):
-            codes[pos + j] = lut[buf[s + j]]
+        s = np.uint64(seq_start[i])
+        p = np.uint64(pos)
+        for j in range(np.uint64(lengths[i])):
+            codes[p + j] = lut[buf[s + j]]
         pos += lengths[i]
     return pos
 
@@ -87,15 +94,18 @@ def mate_id_hashes(buf, head_start, head_end, out, pos):  # pragma: no cover
     line's ``@`` and of its end). The ID is the header after ``@`` up to the first space or
     tab, without a trailing ``/1`` or ``/2``. Writes out[pos:pos+n] (uint64).
     """
+    one = np.uint64(1)
+    two = np.uint64(2)
     for i in range(head_start.shape[0]):
-        s = head_start[i] + 1
-        e = head_end[i]
+        # unsigned indexes: no negative-index wraparound check per byte (1.8x faster)
+        s = np.uint64(head_start[i] + 1)
+        e = np.uint64(head_end[i])
         j = s
         while j < e and buf[j] != 32 and buf[j] != 9:
-            j += 1
-        if j - s >= 2 and buf[j - 2] == 47 and (buf[j - 1] == 49 or buf[j - 1] == 50):
-            j -= 2
+            j += one
+        if j - s >= two and buf[j - two] == 47 and (buf[j - one] == 49 or buf[j - one] == 50):
+            j -= two
         h = np.uint64(_FNV_OFFSET)
         for t in range(s, j):
             h = (h ^ np.uint64(buf[t])) * np.uint64(_FNV_PRIME)
-        out[pos + i] = h
+        out[np.uint64(pos + i)] = h
