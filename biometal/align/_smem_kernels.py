@@ -137,11 +137,12 @@ def _occ4(bwt, primary, i):
     """Counts of A, C, G and T in rows ``[0, i)`` (as :func:`_occ`, one pass)."""
     b = i >> OCC_SHIFT
     start = b << OCC_SHIFT
-    a, c, g, t = _block_counts(bwt, b, i - start)
-    n0 = np.int64(bwt[b, 0]) + a
+    ub = np.uint64(b)  # an unsigned index: no negative-index wraparound check
+    a, c, g, t = _block_counts(bwt, ub, i - start)
+    n0 = np.int64(bwt[ub, 0]) + a
     if start <= primary and primary < i:
         n0 -= 1
-    return n0, np.int64(bwt[b, 1]) + c, np.int64(bwt[b, 2]) + g, np.int64(bwt[b, 3]) + t
+    return n0, np.int64(bwt[ub, 1]) + c, np.int64(bwt[ub, 2]) + g, np.int64(bwt[ub, 3]) + t
 
 
 @njit(cache=True, inline="always")
@@ -229,13 +230,13 @@ def _push(buf, n, k, l, s, start, end):  # noqa: E741 (BWA's names)
 
 
 @njit(cache=True, inline="always")
-def _flip(buf, n):
-    """Reverse rows ``[0, n)`` of ``buf``."""
+def _flip(buf, b, n):
+    """Reverse rows ``[b, b + n)`` of ``buf``."""
     for j in range(n >> 1):
         for f in range(5):
-            t = buf[j, f]
-            buf[j, f] = buf[n - 1 - j, f]
-            buf[n - 1 - j, f] = t
+            t = buf[b + j, f]
+            buf[b + j, f] = buf[b + n - 1 - j, f]
+            buf[b + n - 1 - j, f] = t
 
 
 @njit(cache=True)
@@ -255,8 +256,11 @@ def _smem_lanes(bwt, cnt, primary, codes, offsets, r0, r1, min_len, min_intv, ou
         maxq = max(maxq, offsets[r + 1] - offsets[r])
     cap = maxq + 1
     n_lanes = max(1, min(LANES, _LANE_ROWS // cap, r1 - r0))
-    bufs = np.empty((n_lanes, 2, cap, 5), np.int64)  # per lane: prev / curr
-    mems = np.empty((n_lanes, cap, 5), np.int64)
+    # per lane: prev / curr interval lists, rows (2 * lane + which) * cap onward, and the
+    # SMEMs, rows lane * cap onward (row offsets, not views of a lane: a view is reference
+    # counted, two atomic operations each time one is taken)
+    bufs = np.empty((n_lanes * 2 * cap, 5), np.int64)
+    mems = np.empty((n_lanes * cap, 5), np.int64)
     out0 = offsets[r0]  # kept SMEMs from this row of out, reads interleaved, then sorted
     n_got = 0
     ok = np.empty((4, 3), np.int64)
@@ -325,7 +329,7 @@ def _smem_lanes(bwt, cnt, primary, codes, offsets, r0, r1, min_len, min_intv, ou
                     continue
                 if state == _FWD:
                     i = st[ln, 6]
-                    curr = bufs[ln, 1 - st[ln, 7]]
+                    cb = (2 * ln + 1 - st[ln, 7]) * cap  # curr
                     done = False
                     if i < qlen and codes[q0 + i] < 4:
                         if not have:
@@ -341,7 +345,7 @@ def _smem_lanes(bwt, cnt, primary, codes, offsets, r0, r1, min_len, min_intv, ou
                         c = 3 - codes[q0 + i]
                         if ok[c, 2] != ik[ln, 2]:  # the match so far is maximal here
                             n = st[ln, 10]
-                            _push(curr, n, ik[ln, 0], ik[ln, 1], ik[ln, 2], 0, ik[ln, 3])
+                            _push(bufs, cb + n, ik[ln, 0], ik[ln, 1], ik[ln, 2], 0, ik[ln, 3])
                             st[ln, 10] = n + 1
                             if ok[c, 2] < min_intv:
                                 done = True
@@ -354,12 +358,12 @@ def _smem_lanes(bwt, cnt, primary, codes, offsets, r0, r1, min_len, min_intv, ou
                             continue
                     else:  # an ambiguous base or the read's end
                         n = st[ln, 10]
-                        _push(curr, n, ik[ln, 0], ik[ln, 1], ik[ln, 2], 0, ik[ln, 3])
+                        _push(bufs, cb + n, ik[ln, 0], ik[ln, 1], ik[ln, 2], 0, ik[ln, 3])
                         st[ln, 10] = n + 1
                     # forward search over: longest match first, then search backward
                     n_curr = st[ln, 10]
-                    _flip(curr, n_curr)
-                    st[ln, 5] = curr[0, 4]  # ret
+                    _flip(bufs, cb, n_curr)
+                    st[ln, 5] = bufs[cb, 4]  # ret
                     st[ln, 9] = n_curr  # n_prev
                     st[ln, 7] = 1 - st[ln, 7]
                     st[ln, 6] = st[ln, 4] - 1
@@ -374,16 +378,16 @@ def _smem_lanes(bwt, cnt, primary, codes, offsets, r0, r1, min_len, min_intv, ou
                 # _BWD_J
                 i = st[ln, 6]
                 j = st[ln, 8]
-                prev = bufs[ln, st[ln, 7]]
-                curr = bufs[ln, 1 - st[ln, 7]]
-                mem = mems[ln]
+                pb = (2 * ln + st[ln, 7]) * cap  # prev
+                cb = (2 * ln + 1 - st[ln, 7]) * cap  # curr
+                mb = ln * cap  # mem
                 c = -1
                 if i >= 0 and codes[q0 + i] < 4:
                     c = codes[q0 + i]
                 if j < st[ln, 9]:
-                    pk = prev[j, 0]
-                    pl = prev[j, 1]
-                    ps = prev[j, 2]
+                    pk = bufs[pb + j, 0]
+                    pl = bufs[pb + j, 1]
+                    ps = bufs[pb + j, 2]
                     if c >= 0 and not have:
                         pend[ln, 0] = pk
                         pend[ln, 1] = pl
@@ -397,11 +401,11 @@ def _smem_lanes(bwt, cnt, primary, codes, offsets, r0, r1, min_len, min_intv, ou
                     if c < 0 or ok[c, 2] < min_intv:
                         if n_curr == 0:  # no longer match reaches further left
                             n_mem = st[ln, 11]
-                            if n_mem == 0 or i + 1 < mem[n_mem - 1, 3]:
-                                _push(mem, n_mem, pk, pl, ps, i + 1, prev[j, 4])
+                            if n_mem == 0 or i + 1 < mems[mb + n_mem - 1, 3]:
+                                _push(mems, mb + n_mem, pk, pl, ps, i + 1, bufs[pb + j, 4])
                                 st[ln, 11] = n_mem + 1
-                    elif n_curr == 0 or ok[c, 2] != curr[n_curr - 1, 2]:
-                        _push(curr, n_curr, ok[c, 0], ok[c, 1], ok[c, 2], 0, prev[j, 4])
+                    elif n_curr == 0 or ok[c, 2] != bufs[cb + n_curr - 1, 2]:
+                        _push(bufs, cb + n_curr, ok[c, 0], ok[c, 1], ok[c, 2], 0, bufs[pb + j, 4])
                         st[ln, 10] = n_curr + 1
                     st[ln, 8] = j + 1
                     continue
@@ -414,13 +418,13 @@ def _smem_lanes(bwt, cnt, primary, codes, offsets, r0, r1, min_len, min_intv, ou
                     continue
                 # this x done: SMEMs sorted by start, the long ones kept
                 n_mem = st[ln, 11]
-                _flip(mem, n_mem)
+                _flip(mems, mb, n_mem)
                 r = st[ln, 0]
                 m = st[ln, 12]
-                for jj in range(n_mem):
-                    if mem[jj, 4] - mem[jj, 3] < min_len:
+                for jj in range(mb, mb + n_mem):
+                    if mems[jj, 4] - mems[jj, 3] < min_len:
                         continue
-                    _push(out, out0 + n_got, mem[jj, 0], mem[jj, 2], mem[jj, 3], mem[jj, 4], r)
+                    _push(out, out0 + n_got, mems[jj, 0], mems[jj, 2], mems[jj, 3], mems[jj, 4], r)
                     n_got += 1
                     m += 1
                 st[ln, 12] = m
