@@ -22,10 +22,16 @@ from biometal._startup import keep_freed_memory, prepare_numba
 
 PROG = "biometal"
 
-#: short per-sample jobs: they call no BLAS, so numpy's OpenBLAS starts one thread, not a
-#: pool that spins on import (~0.05 s of CPU on 2 cores, README "Case study: population
-#: calling"; unless OPENBLAS_NUM_THREADS is set), and glibc keeps their freed memory
-#: (biometal._startup.keep_freed_memory)
+#: commands that call no BLAS (numpy's matrix products are in the ML commands and the
+#: RNA-seq matrices step): numpy's OpenBLAS, and scipy's that numba's start-up loads, start
+#: one thread, not a pool per core that spins on import, unless OPENBLAS_NUM_THREADS is set
+#: (~0.05 s of CPU on 2 cores, README "Case study: population calling"; `biometal
+#: fastmap`: ~0.2 s, README "Seed filter")
+NO_BLAS = frozenset(
+    {"pileup", "call", "joint", "index", "quant", "fmindex", "fastmap", "align", "tokenize"}
+    | {"vcf", "intervals", "coverage", "config", "trim", "assemble"}
+)
+#: short per-sample jobs: glibc keeps their freed memory (biometal._startup.keep_freed_memory)
 SHORT_JOBS = frozenset({"pileup", "call", "joint"})
 
 EXIT_OK = 0
@@ -1689,9 +1695,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         sys.stderr.write(f"{PROG}: error: a command is required (see '{PROG} --help')\n")
         return EXIT_USAGE
+    if args.command in NO_BLAS and "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if args.command in SHORT_JOBS:
-        if "numpy" not in sys.modules:
-            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         keep_freed_memory()
     prepare_numba()  # numba's start-up cuts, paid only if numba is imported (_startup)
     handler = logging.StreamHandler(sys.stderr)

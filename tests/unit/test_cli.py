@@ -639,8 +639,14 @@ def test_config_checks_layered_files(tmp_path: Path, capsys) -> None:
 
 
 def test_calling_commands_start_one_blas_thread(tmp_path) -> None:
-    """pileup / call / joint (no BLAS) set OPENBLAS_NUM_THREADS=1 before numpy loads, unless
-    the user set it; other commands leave it alone."""
+    """Commands that call no BLAS (pileup, call, joint, fastmap, ...) set
+    OPENBLAS_NUM_THREADS=1 before numpy loads, unless the user set it; the ML commands
+    leave it alone."""
+    from biometal.cli import NO_BLAS, build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001
+    assert NO_BLAS <= set(commands)
+    assert not NO_BLAS & {"qc", "recalibrate", "classify", "dnabert-export"}
     code = (
         "import os, sys; from biometal.cli import main; main(sys.argv[1:]); "
         "print(os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in sys.modules)"
@@ -658,4 +664,5 @@ def test_calling_commands_start_one_blas_thread(tmp_path) -> None:
     assert run("joint", missing, "o.vcf.gz", "x.bam") == "1 True"
     assert run("call", "x.bam", missing, "o.vcf.gz") == "1 True"
     assert run("joint", missing, "o.vcf.gz", "x.bam", OPENBLAS_NUM_THREADS="2") == "2 True"
+    assert run("fastmap", str(tmp_path / "missing.fm.npz"), missing).startswith("1 ")
     assert run("config", "--help").endswith("None False")
