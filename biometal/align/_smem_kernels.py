@@ -588,3 +588,92 @@ def bwt_from_bwa(words, n1, primary, bwt):
         w = words[((k >> 7) << 4) + 8 + ((k & 127) >> 4)]
         c = (w >> np.uint32(2 * (15 - (k & 15)))) & np.uint32(3)
         _put(bwt, i, c)
+
+
+# ------------------------------------------------------------------ bwa fastmap's text
+# (the text helpers are this file's own: a numba call graph stays in one file, DESIGN.md;
+# indexes through np.uint64(...): no negative-index wraparound check per byte)
+
+
+@njit(cache=True, inline="always")
+def _text_int(out, p, v):
+    """Decimal text of the integer ``v`` >= 0 at ``out[p:]``; the new end."""
+    v = np.int64(v)
+    n = 1
+    t = v // 10
+    while t > 0:
+        n += 1
+        t //= 10
+    q = p + n
+    while True:
+        q -= 1
+        out[np.uint64(q)] = 48 + v % 10
+        v //= 10
+        if q == p:
+            break
+    return p + n
+
+
+@njit(cache=True, inline="always")
+def _text_entry(out, p, txt, off, i):
+    """Entry ``i`` of a text table (``txt[off[i]:off[i + 1]]``) at ``out[p:]``."""
+    for k in range(off[i], off[i + 1]):
+        out[np.uint64(p)] = txt[np.uint64(k)]
+        p += 1
+    return p
+
+
+@njit(cache=True)
+def format_fastmap_text(
+    name_txt, name_off, lengths, read, start, end, occ, o_first, o_count, o_contig, o_pos,
+    o_rev, c_txt, c_off, size,
+):  # fmt: skip
+    """``bwa fastmap``'s text of one batch (:func:`biometal.align.smem.format_fastmap`):
+    per read ``SQ<TAB>name<TAB>length``, then per SMEM of the read (``read`` ascending)
+    ``EM<TAB>start<TAB>end<TAB>occ<TAB>`` and its positions ``contig:+pos`` / ``contig:-pos``
+    tab-separated (occurrences ``o_first[j] : o_first[j] + o_count[j]``; ``*`` when none),
+    then ``//``; every line ends with a newline. Names and contigs are text tables (bytes
+    and offsets); ``size`` bounds the text. Returns the text (uint8)."""
+    out = np.empty(size, np.uint8)
+    p = 0
+    j = 0
+    n = read.shape[0]
+    for r in range(lengths.shape[0]):
+        out[np.uint64(p)] = 83  # S
+        out[np.uint64(p + 1)] = 81  # Q
+        out[np.uint64(p + 2)] = 9
+        p = _text_entry(out, p + 3, name_txt, name_off, r)
+        out[np.uint64(p)] = 9
+        p = _text_int(out, p + 1, lengths[r])
+        out[np.uint64(p)] = 10
+        p += 1
+        while j < n and read[j] == r:
+            out[np.uint64(p)] = 69  # E
+            out[np.uint64(p + 1)] = 77  # M
+            out[np.uint64(p + 2)] = 9
+            p = _text_int(out, p + 3, start[j])
+            out[np.uint64(p)] = 9
+            p = _text_int(out, p + 1, end[j])
+            out[np.uint64(p)] = 9
+            p = _text_int(out, p + 1, occ[j])
+            out[np.uint64(p)] = 9
+            p += 1
+            if o_count[j] == 0:
+                out[np.uint64(p)] = 42  # *
+                p += 1
+            for o in range(o_first[j], o_first[j] + o_count[j]):
+                if o > o_first[j]:
+                    out[np.uint64(p)] = 9
+                    p += 1
+                p = _text_entry(out, p, c_txt, c_off, o_contig[o])
+                out[np.uint64(p)] = 58  # :
+                out[np.uint64(p + 1)] = 45 if o_rev[o] else 43  # - / +
+                p = _text_int(out, p + 2, o_pos[o] + 1)
+            out[np.uint64(p)] = 10
+            p += 1
+            j += 1
+        out[np.uint64(p)] = 47  # /
+        out[np.uint64(p + 1)] = 47
+        out[np.uint64(p + 2)] = 10
+        p += 3
+    return out[:p]

@@ -172,6 +172,41 @@ def test_seeds_equal_bwa_fastmap(genome, tmp_path: Path) -> None:
     assert not diff, (diff[:3], [ours.get(k) for k in diff[:3]], [theirs[k] for k in diff[:3]])
 
 
+def _fastmap_text_python(index, names, lengths, seeds, max_positions):
+    """``bwa fastmap``'s text line by line in Python (the formatter before the compiled one)."""
+    occs = locate(index, seeds, max_positions)
+    by_seed: dict[int, list[str]] = {}
+    for s, c, p, r in zip(occs.seed, occs.contig, occs.pos + 1, occs.reverse, strict=True):
+        by_seed.setdefault(int(s), []).append(f"{index.names[c]}:{'-' if r else '+'}{p}")
+    lines, j = [], 0
+    for r, (name, ln) in enumerate(zip(names, lengths, strict=True)):
+        lines.append(f"SQ\t{name}\t{ln}")
+        while j < len(seeds) and seeds.read[j] == r:
+            tail = "\t".join(by_seed.get(j, ["*"]))
+            lines.append(f"EM\t{seeds.start[j]}\t{seeds.end[j]}\t{seeds.occ[j]}\t{tail}")
+            j += 1
+        lines.append("//")
+    return "".join(line + "\n" for line in lines)
+
+
+@pytest.mark.parametrize("max_positions", [0, 1, 5, 20, 1000])
+def test_fastmap_text_equals_line_by_line_formatting(genome, max_positions: int) -> None:
+    """The compiled formatter writes what formatting each line in Python writes: names
+    beyond ASCII, reads with no SMEM (empty, all N), seeds over and under -w."""
+    _, fq, _, idx = genome
+    ch = next(read_fastq_chunks(fq, 400, with_names=True))
+    codes, offsets = ch.codes.copy(), ch.offsets.copy()
+    codes[offsets[3] : offsets[4]] = 4  # read 3: all N, no SMEM
+    names = [f"r{i}_\u00e9\u4e2d" if i % 3 else f"read{i}" for i in range(len(offsets) - 1)]
+    lengths = np.diff(offsets)
+    seeds = find_smems(idx, codes, offsets, min_len=19)
+    assert (seeds.occ > 20).any() and not (seeds.read == 3).any()
+    ours = format_fastmap(idx, names, lengths, seeds, max_positions)
+    assert ours == _fastmap_text_python(idx, names, lengths.tolist(), seeds, max_positions)
+    empty = find_smems(idx, codes[:0], np.zeros(1, np.int64))
+    assert format_fastmap(idx, [], np.zeros(0, np.int64), empty, max_positions) == ""
+
+
 def test_lockstep_batch_equals_one_read_at_a_time(genome) -> None:
     """The search interleaves up to LANES reads (fewer for long reads); alone, a read has
     no neighbour to interleave with: every read's SMEMs must be the same either way."""
