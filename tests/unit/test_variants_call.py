@@ -292,13 +292,16 @@ def _peak_rss_mb(bam: Path) -> float:
 
 
 def test_peak_memory_does_not_grow_with_the_input(tmp_path):
-    # the small input (11 MB of BAM) already fills the reader's buffers (4 MB pieces); the
-    # large one has 5x its reads over a 5x larger genome. Measured: 217 vs 225 MB.
+    # the small input (12 MB of BAM) already fills the reader's buffers (4 MB pieces); the
+    # large one has 5x its reads over a 5x larger genome (60 MB of BAM, ~150 MB of records).
+    # Holding the input would add >= 48 MB. What is left is jitter of the high-water mark (a
+    # transient reader piece meeting a pileup block; Python's traced heap is flat at 35 MB):
+    # measured 82 vs 89 MB, and 93 MB at 20x the reads (AMD EPYC, Python 3.11).
     small, large = tmp_path / "small.bam", tmp_path / "large.bam"
     _synthetic_bam(small, 100_000, 1_000_000)
     _synthetic_bam(large, 500_000, 5_000_000)
     rss_small, rss_large = _peak_rss_mb(small), _peak_rss_mb(large)
-    assert rss_large < rss_small * 1.1, (rss_small, rss_large)
+    assert rss_large - rss_small < 16, (rss_small, rss_large)
 
 
 def test_pileup_tsv_all_positions(sim, tmp_path):
