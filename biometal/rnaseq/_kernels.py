@@ -77,15 +77,15 @@ def _find(keys, km):  # pragma: no cover - compiled
 @njit(inline="always")
 def _hit(table, km):  # pragma: no cover - compiled
     """Packed value of ``km`` in the lookup table uint64[capacity, 2], or -1."""
-    mask = table.shape[0] - 1
-    slot = np.int64(_mix(km) & np.uint64(mask))
+    mask = np.uint64(table.shape[0] - 1)
+    slot = _mix(km) & mask  # unsigned: no wraparound check on the index
     while True:
         kk = table[slot, 0]
         if kk == km:
             return np.int64(table[slot, 1])
         if kk == EMPTY:
             return np.int64(-1)
-        slot = (slot + 1) & mask
+        slot = (slot + np.uint64(1)) & mask
 
 
 @intrinsic
@@ -655,7 +655,7 @@ def _scan_read(
             end = a
             valid = 0
         while end < a + k:
-            b = codes[end]
+            b = codes[np.uint64(end)]  # unsigned indexes: no wraparound check
             end += 1
             if b > 3:
                 valid = 0
@@ -686,7 +686,7 @@ def _scan_read(
         if sgn > 0:
             ub = uoff[c] + p + k
             uend = uoff[c + 1]
-            while rb < hi and ub < uend and codes[rb] == useq[ub]:
+            while rb < hi and ub < uend and codes[np.uint64(rb)] == useq[np.uint64(ub)]:
                 rb += 1
                 ub += 1
             d = ub - (uoff[c] + p + k)
@@ -694,7 +694,7 @@ def _scan_read(
         else:
             ub = uoff[c] + p - 1
             ustart = uoff[c]
-            while rb < hi and ub >= ustart and codes[rb] + useq[ub] == 3:
+            while rb < hi and ub >= ustart and codes[np.uint64(rb)] + useq[np.uint64(ub)] == 3:
                 rb += 1
                 ub -= 1
             d = (uoff[c] + p - 1) - ub
