@@ -31,6 +31,8 @@ def clamp_threads(n: Any) -> int:
     """
     if isinstance(n, bool) or not hasattr(n, "__index__"):
         raise ValueError(f"threads must be an integer, got {n!r}")
+    if int(n) == 1:  # whatever the pool: no need to import numba to say so
+        return 1
     n, pool = int(n), pool_size()
     return pool if n <= 0 else min(n, pool)
 

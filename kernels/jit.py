@@ -53,8 +53,10 @@ DIR_ENV = "BIOMETAL_AOT_DIR"
 #: the extension module's name.
 AOT_NAME = "biometal_aot_kernels"
 #: modules whose ``aot=`` kernels are built (the hot paths of short jobs: BAM records,
-#: pileup, gVCF, tabix, joint genotyping).
+#: pileup, gVCF, tabix, joint genotyping, FASTQ chunks and RNA-seq quantification).
 AOT_MODULES = (
+    "biometal.io._kernels",
+    "biometal.rnaseq._kernels",
     "biometal.io._bam_kernels",
     "biometal.io._vcf_kernels",
     "biometal.pileup._kernels",

@@ -1,16 +1,30 @@
 """numba loops for the FASTQ block parser and writer (imported lazily: numba is slow to load).
 
 Both are plain byte copies through a lookup table; numpy would need an index array as long
-as the data (8 bytes per base), these touch each byte once.
+as the data (8 bytes per base), these touch each byte once. The reader's kernels are also
+built ahead of time (``aot=``, :mod:`biometal.kernels.jit`), so that a short job that reads
+FASTQ (``biometal quant`` on one sample) need not import numba.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from biometal.kernels.jit import BYTES, njit, signature
+
+# the block text: a writable array (the reader's own buffer) or a read-only view of bytes
+_BUFS = ("uint8[::1]", BYTES)
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=tuple(
+        signature("int64", b, "int64[::1]", "int64[::1]", "int64[::1]", BYTES, "uint8[::1]",
+                  "uint8[::1]", "int64")
+        for b in _BUFS
+    ),
+)  # fmt: skip
 def fill_chunk(buf, seq_start, qual_start, lengths, lut, codes, qual, pos):  # pragma: no cover
     """Copy reads out of one text block into chunk arrays.
 
@@ -35,7 +49,14 @@ def fill_chunk(buf, seq_start, qual_start, lengths, lut, codes, qual, pos):  # p
     return pos
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=tuple(
+        signature("int64", b, "int64[::1]", "int64[::1]", BYTES, "uint8[::1]", "int64")
+        for b in _BUFS
+    ),
+)
 def fill_codes(buf, seq_start, lengths, lut, codes, pos):  # pragma: no cover
     """:func:`fill_chunk` without the qualities: codes[pos:pos+sum(lengths)] only."""
     for i in range(seq_start.shape[0]):
@@ -86,7 +107,13 @@ _FNV_OFFSET = 14695981039346656037
 _FNV_PRIME = 1099511628211
 
 
-@njit(cache=True, nogil=True)
+@njit(
+    cache=True,
+    nogil=True,
+    aot=tuple(
+        signature("none", b, "int64[::1]", "int64[::1]", "uint64[::1]", "int64") for b in _BUFS
+    ),
+)
 def mate_id_hashes(buf, head_start, head_end, out, pos):  # pragma: no cover
     """64-bit FNV-1a hashes of the read IDs of FASTQ headers, as aligners compare mates.
 

@@ -93,6 +93,7 @@ def pseudoalign(
     r2: ReadChunk | None = None,
     *,
     single_overhang: int = 0,
+    serial: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Classes of the reads of one chunk (``r2``: the mates, same number of reads).
 
@@ -101,13 +102,16 @@ def pseudoalign(
     for single-end reads; 0 keeps every transcript of the intersection).
     Returns ``ec`` int64[n] (class id in ``registry``, -1 when not pseudoaligned) and
     ``flen`` int32[n] (fragment length of pairs that pseudoalign to one transcript and whose
-    mates' first k-mers place on it, else -1).
+    mates' first k-mers place on it, else -1). ``serial``: on the calling thread only (the
+    ahead-of-time build of the kernel, no numba to import; same classes), else across
+    numba's threads.
     """
     from biometal.rnaseq import _kernels
 
     paired = r2 is not None
     c2, o2 = (r2.codes, r2.offsets) if paired else (r1.codes[:0], r1.offsets[:1])
-    ec, flen = _kernels.pseudoalign_chunk(
+    kernel = _kernels.pseudoalign_chunk_serial if serial else _kernels.pseudoalign_chunk
+    ec, flen = kernel(
         r1.codes,
         r1.offsets,
         c2,

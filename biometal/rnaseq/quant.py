@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -161,9 +162,14 @@ def quantify(
     unit = "pairs" if fq2 is not None else "reads"
     progress = Progress(log, f"quantify {sample or display_name(fq1)}", unit=unit)
     t1 = time.perf_counter()
+    # one thread: the kernels' serial forms, which the ahead-of-time build holds, so that the
+    # job need not import numba (biometal.kernels.jit); more: numba's pool
+    serial = n_threads == 1
     for c1, c2 in _pairs(fq1, fq2, chunk_reads):
-        with numba_threads(n_threads):
-            ec, flen = pseudoalign(index, registry, c1, c2, single_overhang=se_fraglen)
+        with nullcontext() if serial else numba_threads(n_threads):
+            ec, flen = pseudoalign(
+                index, registry, c1, c2, single_overhang=se_fraglen, serial=serial
+            )
         hit = ec[ec >= 0]
         if len(registry) > len(counts):
             counts = np.concatenate([counts, np.zeros(len(registry) - len(counts), np.int64)])
@@ -201,7 +207,7 @@ def quantify(
 
     t2 = time.perf_counter()
     ec_off, ec_tx = registry.csr()
-    with numba_threads(n_threads):
+    with nullcontext() if serial else numba_threads(n_threads):
         em = run_em(
             ec_off,
             ec_tx,

@@ -28,6 +28,8 @@ def build(tmp_path_factory) -> Path:
         ("biometal.io._bam_kernels", "parse_records"),
         ("biometal.kernels.site_stats_cpu", "site_stats_cpu_serial"),
         ("biometal.variants._kernels", "support_loci"),
+        ("biometal.io._kernels", "fill_codes"),
+        ("biometal.rnaseq._kernels", "pseudoalign_chunk_serial"),
     }
     return out
 
@@ -129,6 +131,48 @@ def test_pileup_command_same_bytes_without_numba(build, cohort, tmp_path):
         assert res.stdout.strip().splitlines()[-1] == str(label == "numba")
         texts[label] = out.read_bytes()
     assert texts["aot"] == texts["numba"] and texts["aot"].count(b"\n") > 30_000
+
+
+QUANT = """
+import sys
+from biometal.cli import main
+
+index, fq1, fq2, out = sys.argv[1:]
+for args in ([fq1, fq2, "-o", out + ".pe.tsv"], [fq1, "-o", out + ".se.tsv"]):
+    try:
+        main(["quant", "-t", "1", index, *args])
+    except SystemExit as e:
+        assert not e.code, e.code
+print("numba" in sys.modules)
+"""
+
+
+def test_quant_command_same_bytes_without_numba(build, tmp_path_factory, tmp_path):
+    """``biometal quant -t 1``, paired and single-end: on the build without importing numba,
+    the same tables as numba's."""
+    from biometal.rnaseq.index import index_transcriptome
+    from biometal.simulate import simulate_rnaseq, simulate_transcriptome
+
+    d = tmp_path_factory.mktemp("rnaseq")
+    simulate_transcriptome(d / "a.gtf", d / "tx.fa", n_genes=60, seed=8)
+    simulate_rnaseq(
+        d / "tx.fa", d / "a.gtf", d / "reads", d / "reads" / "samples.tsv", d / "counts.tsv",
+        d / "tpm.tsv", d / "de.tsv", n_samples=2, reads_per_sample=5_000, seed=8,
+    )  # fmt: skip
+    index_transcriptome(d / "tx.fa", d / "index.npz", d / "index.json")
+    fq1, fq2 = sorted((d / "reads").glob("*_R[12].fastq.gz"))[:2]
+    tables = {}
+    for label, aot in (("aot", build), ("numba", None)):
+        out = tmp_path / label
+        res = subprocess.run(
+            [sys.executable, "-c", QUANT, str(d / "index.npz"), str(fq1), str(fq2), str(out)],
+            capture_output=True, text=True, env=_env(aot), cwd=REPO,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert res.stdout.strip().splitlines()[-1] == str(label == "numba")
+        tables[label] = [Path(f"{out}.{m}.tsv").read_bytes() for m in ("pe", "se")]
+    assert tables["aot"] == tables["numba"]
+    assert all(t.count(b"\n") > 40 for t in tables["aot"])
 
 
 def test_stale_build_is_ignored(build, tmp_path):

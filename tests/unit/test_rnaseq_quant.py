@@ -237,8 +237,11 @@ def test_peak_rss_is_flat_from_n_to_10n_pairs(data: dict, tmp_path: Path) -> Non
     n1, rss1 = _child_rss(data["index"], data["fq1"], data["fq2"])
     n10, rss10 = _child_rss(data["index"], *big)
     assert (n1, n10) == (PAIRS, 10 * PAIRS)
-    # 10N pairs decompress to ~100 MB of FASTQ: holding them would far exceed 10%
-    assert abs(rss10 - rss1) < 0.10 * rss1, (rss1, rss10)
+    # 10N pairs decompress to ~100 MB of FASTQ: holding them would add that much. Measured
+    # without numba (the quantifier's ahead-of-time build): 62.3 / 69.2 / 73.0 / 73.5 MB at
+    # N / 3N / 10N / 30N pairs: the reader's block buffers reach their full size past N (the
+    # file at N is smaller than them), then nothing grows
+    assert abs(rss10 - rss1) < 16, (rss1, rss10)
 
 
 # ----------------------------------------------------------------------------- tables
