@@ -30,7 +30,8 @@ Python, numpy or the CPU differ. ``BIOMETAL_AOT=0`` ignores it on purpose (bench
 the numba path). ``python -m biometal.kernels.jit status`` says which applies.
 
 ``parallel=True`` kernels cannot be built ahead of time (``numba.pycc`` compiles serially);
-they keep a serial twin for one thread (``pileup_cpu_serial``, ``site_stats_cpu_serial``).
+they keep a serial twin for one thread (``pileup_cpu_serial``, ``site_stats_cpu_serial``,
+``pseudoalign_chunk_serial``).
 """
 
 from __future__ import annotations

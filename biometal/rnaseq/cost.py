@@ -8,9 +8,10 @@ so it can miss a short peak). Tables:
   reads_per_s_per_core``: ``reads`` are fragments (read pairs for paired-end), ``reads_per_s
   = reads / wall_s`` and ``reads_per_s_per_core = reads / cpu_s`` (CPU seconds, so a job
   that used two cores for a second counts two). Both include process start-up: loading the
-  index, and for biometal Python and numpy (and numba, about 0.4 s of CPU, where a job runs
-  on more than one thread or without the ahead-of-time build), paid once per job: a job of
-  ``job_samples`` samples shares its seconds among them by reads.
+  index, and for biometal Python and numpy (and numba, 0.40-0.45 s of CPU by
+  ``bench/rnaseq_startup.py``, where a job runs on more than one thread or without the
+  ahead-of-time build), paid once per job: a job of ``job_samples`` samples shares its
+  seconds among them by reads.
 * ``index_cost.tsv``: ``method wall_s cpu_s max_rss_mb size_mb`` of the index builds.
 * ``memory.tsv`` (:func:`memory_table`): peak memory against input size.
 """
