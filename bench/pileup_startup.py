@@ -52,7 +52,7 @@ _mark("preload scipy's cython_blas, defer numba's registries")
 import biometal.cli as cli  # noqa: E402
 
 _mark("import biometal.cli")
-parser = cli.build_parser()
+parser = cli.build_parser("pileup")
 _mark("build the parser")
 import biometal.kernels.pileup_cpu as KC  # noqa: E402
 

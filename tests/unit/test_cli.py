@@ -6,6 +6,7 @@ outputs. Real files; subprocess runs of ``python -m biometal`` and in-process ``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import io
 import json
@@ -114,6 +115,39 @@ def test_every_option_has_help() -> None:
             if isinstance(action, argparse._SubParsersAction):
                 for choice in action._choices_actions:
                     assert choice.help, choice.dest
+
+
+def _parse_output(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[str, str, object]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            result = vars(parser.parse_args(argv))
+        except SystemExit as exc:
+            result = exc.code
+    return out.getvalue(), err.getvalue(), result
+
+
+def test_one_command_parser_parses_as_the_full_one() -> None:
+    """``main`` builds only its command's parser in full (``build_parser(only)``): the help
+    of every command and of ``biometal``, a parse, and the errors of a bad option and of an
+    unknown command are what the full parser gives."""
+    full = build_parser()
+    commands = full._subparsers._group_actions[0].choices  # noqa: SLF001
+    argvs = [[c, "--help"] for c in commands]
+    argvs += [[c, "--no-such-option"] for c in commands]
+    argvs += [["classify", m, "--help"] for m in ("build", "reads")]
+    argvs += [["pileup", "a.bam", "r.fa", "o.tsv", "-q", "20", "-Q", "13", "--threads", "1"]]
+    argvs += [["joint", "r.fa", "o.vcf.gz", "a.bam", "b.bam", "--evidence-min-alt", "2"]]
+    argvs += [["classify", "reads", "r1.fq", "-x", "i.npz", "--min-hits", "3"]]
+    for argv in argvs:
+        got = _parse_output(build_parser(argv[0]), argv)
+        assert got == _parse_output(build_parser(), argv), argv
+        assert got[0] or got[1] or isinstance(got[2], dict), argv  # help, error or a parse
+    for argv in (["--help"], ["no-such-command"], []):
+        for only in ("pileup", "classify", "no-such-command"):
+            assert _parse_output(build_parser(only), argv) == _parse_output(full, argv), argv
+    # the others are listed, not built
+    assert not build_parser("pileup")._subparsers._group_actions[0].choices["call"]._actions  # noqa: SLF001
 
 
 def test_help_and_version_fast_and_light() -> None:
