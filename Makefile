@@ -32,7 +32,7 @@ run: setup
 	$(BIN)/snakemake --cores $(CORES) $(TARGET)
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 # What CI checks besides the tests (.ci/run): Python lint and format, Snakemake's linter,
 # and snakefmt on the Snakefile and rule files. Any finding fails.

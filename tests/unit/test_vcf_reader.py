@@ -20,7 +20,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from biometal.io.vcf import INT_END, INT_MISSING, VcfError, read_vcf, read_vcf_all
+from biometal.io.vcf import (
+    INT_END,
+    INT_MISSING,
+    VcfError,
+    hts_float_text,
+    read_vcf,
+    read_vcf_all,
+)
 
 BCFTOOLS = shutil.which("bcftools")
 needs_bcftools = pytest.mark.skipif(BCFTOOLS is None, reason="bcftools not installed")
@@ -62,7 +69,7 @@ def _fmt_value(v, typ: str) -> str:
             b = int(x.view(np.uint32))
             if b == END_BITS:
                 break
-            out.append("." if b == MISSING_BITS else f"{float(x):g}")
+            out.append("." if b == MISSING_BITS else hts_float_text(float(x)))
         return ",".join(out) or "."
     return str(v)
 
@@ -510,6 +517,85 @@ def test_cli_vcf_equals_bcftools_query(tmp_path):
     bad = subprocess.run([*cmd, "-r", "1:1-5", "-i", "NOPE"], capture_output=True, text=True)
     assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
     assert "INFO/NOPE" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _libhts_kputd():
+    """htslib's ``kputd`` (what bcftools query prints floats with), through ctypes."""
+    import ctypes
+    import ctypes.util
+
+    class KString(ctypes.Structure):
+        _fields_ = [("l", ctypes.c_size_t), ("m", ctypes.c_size_t), ("s", ctypes.c_void_p)]
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("hts") or "libhts.so.3")
+        fn = lib.kputd
+    except (OSError, AttributeError):
+        pytest.skip("libhts (htslib's shared library) not found")
+    fn.argtypes = [ctypes.c_double, ctypes.POINTER(KString)]
+    libc = ctypes.CDLL(None)
+    libc.free.argtypes = [ctypes.c_void_p]
+
+    def kputd(d: float) -> str:
+        ks = KString(0, 0, None)
+        fn(d, ctypes.byref(ks))
+        text = ctypes.string_at(ks.s, ks.l).decode()
+        libc.free(ks.s)
+        return text
+
+    return kputd
+
+
+def test_float_text_is_htslib_kputd():
+    """Floats are printed as htslib's kputd prints them (six significant digits, halves
+    up), not as %g: on ties (29450.25, 269842.5), float32 values, magnitudes from 1e-6 to
+    1e7 (the %g range outside [1e-4, 999999]) and both signs."""
+    import random
+    import struct
+
+    kputd = _libhts_kputd()
+    rng = random.Random(7)
+    values = [0.0, -0.0, 29450.25, 269842.5, 0.5, 9.999995, 99999.95, 999999.0, 999999.4]
+    values += [1e-4, 9.999e-5, 1e6, float("inf"), -3.25, 0.30000001192092896]
+    for _ in range(20000):
+        v = 10 ** rng.uniform(-6, 7)
+        if rng.random() < 0.3:
+            v = round(v, rng.randint(0, 6))
+        if rng.random() < 0.3:
+            v = struct.unpack("f", struct.pack("f", v))[0]
+        values += [v if rng.random() < 0.9 else -v, rng.randint(0, 10**6) / 4]
+    bad = [(v, kputd(v), hts_float_text(v)) for v in values if kputd(v) != hts_float_text(v)]
+    assert not bad, bad[:5]
+    assert hts_float_text(29450.25) == "29450.3" and f"{29450.25:g}" == "29450.2"
+
+
+@needs_bcftools
+def test_cli_vcf_string_fields_and_tied_floats(tmp_path):
+    """String INFO / FORMAT values of every Number (1, A, .), missing ones, and QUALs on a
+    rounding tie print as bcftools query prints them (a String field was a traceback)."""
+    import sys
+
+    src = tmp_path / "s.vcf"
+    src.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
+        '##INFO=<ID=S1,Number=1,Type=String,Description="x">\n'
+        '##INFO=<ID=SA,Number=A,Type=String,Description="x">\n'
+        '##INFO=<ID=SD,Number=.,Type=String,Description="x">\n'
+        '##INFO=<ID=AF,Number=A,Type=Float,Description="x">\n'
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="x">\n'
+        '##FORMAT=<ID=FS,Number=1,Type=String,Description="x">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\n"
+        "1\t10\t.\tA\tG\t29450.25\tPASS\tS1=foo;SA=bar;SD=a,b;AF=0.1234565\tGT:FS\t0/1:xyz\n"
+        "1\t20\t.\tC\tT,G\t269842.5\tPASS\tS1=q;SA=u,v;SD=c\tGT:FS\t1/2:.\n"
+        "1\t30\t.\tG\tA\t.\tPASS\tAF=1e-05\tGT\t1/1\n"
+    )
+    out = tmp_path / "out.tsv"
+    cmd = [sys.executable, "-m", "biometal", "vcf", str(src), "-i", "S1,SA,SD,AF", "-F", "FS"]
+    proc = subprocess.run([*cmd, "-o", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    want = _bcftools(src, ["S1", "SA", "SD", "AF"], ["FS"])
+    assert out.read_text().splitlines() == want
+    assert want[0].split("\t")[5] == "29450.3" and want[1].split("\t")[5] == "269843"
 
 
 def test_header_only_file_gives_empty_chunk(tmp_path):
