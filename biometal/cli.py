@@ -1283,7 +1283,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("bam", metavar="BAM", help="coordinate-sorted BAM with its index (.bai/.csi)")
     p.add_argument("bed", metavar="BED", help="regions (BED3+, plain or gzip)")
-    p.add_argument("out", metavar="OUT.tsv", help="output TSV ('#' header line)")
+    p.add_argument(
+        "out",
+        metavar="OUT.tsv",
+        help="output TSV ('#' header line; .gz: gzip; '-': standard output)",
+    )
     p.add_argument("--mode", default="mosdepth", choices=("mosdepth", "bedcov"), help="depth rule")
     p.add_argument(
         "-Q", "--min-mapq", type=_int_range(0), default=0, metavar="Q", help="drop MAPQ < Q"

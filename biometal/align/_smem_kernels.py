@@ -631,8 +631,9 @@ def format_fastmap_text(
     """``bwa fastmap``'s text of one batch (:func:`biometal.align.smem.format_fastmap`):
     per read ``SQ<TAB>name<TAB>length``, then per SMEM of the read (``read`` ascending)
     ``EM<TAB>start<TAB>end<TAB>occ<TAB>`` and its positions ``contig:+pos`` / ``contig:-pos``
-    tab-separated (occurrences ``o_first[j] : o_first[j] + o_count[j]``; ``*`` when none),
-    then ``//``; every line ends with a newline. Names and contigs are text tables (bytes
+    tab-separated (occurrences ``o_first[j] : o_first[j] + o_count[j]``; ``*`` when none,
+    followed by an empty line as bwa 0.7.17 prints it), then ``//``; every line ends with a
+    newline. Names and contigs are text tables (bytes
     and offsets); ``size`` bounds the text. Returns the text (uint8)."""
     out = np.empty(size, np.uint8)
     p = 0
@@ -658,9 +659,10 @@ def format_fastmap_text(
             p = _text_int(out, p + 1, occ[j])
             out[np.uint64(p)] = 9
             p += 1
-            if o_count[j] == 0:
-                out[np.uint64(p)] = 42  # *
-                p += 1
+            if o_count[j] == 0:  # "*\n", then the line's own newline: an empty line
+                out[np.uint64(p)] = 42  # *                  (bwa 0.7.17's puts("\t*"))
+                out[np.uint64(p + 1)] = 10
+                p += 2
             for o in range(o_first[j], o_first[j] + o_count[j]):
                 if o > o_first[j]:
                     out[np.uint64(p)] = 9

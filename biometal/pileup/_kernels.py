@@ -407,3 +407,94 @@ def format_rows_parallel(
         used[j] = u
         rows[j] = nr
     return bounds, region, used, rows
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _u64(buf, off):  # pragma: no cover - compiled
+    """Eight bytes from ``off`` (unsigned), little-endian (LLVM makes it one load)."""
+    v = np.uint64(0)
+    for i in range(8):
+        v |= np.uint64(buf[off + np.uint64(i)]) << np.uint64(8 * i)
+    return v
+
+
+@njit(cache=True, nogil=True, aot=signature("int64[::1]", BYTES, "int64[:, ::1]"))
+def eq_base_rows(buf, table):  # pragma: no cover - compiled
+    """Rows of ``table`` (a BAM index table, columns ``biometal.io._bam_kernels.F_*``)
+    whose SEQ has a '=' base: nibble 0, "the reference base" (``samtools calmd -e``
+    writes them). One pass over the packed bases; the padding nibble after an odd
+    length's last base is not a base."""
+    out = np.empty(table.shape[0], np.int64)
+    n = 0
+    for r in range(table.shape[0]):
+        seq = np.uint64(table[r, 8])
+        lseq = np.uint64(table[r, 10])
+        # eight bytes (16 bases) at a time: a nibble is zero when the OR of its four bits
+        # is, and x's lowest bit of each nibble is that OR
+        nb = lseq >> np.uint64(1)
+        z = np.uint8(0)
+        k = np.uint64(0)
+        ones = np.uint64(0x1111111111111111)
+        while k + np.uint64(8) <= nb:
+            w = _u64(buf, seq + k)
+            x = w | (w >> np.uint64(1))
+            x |= x >> np.uint64(2)
+            if (x & ones) != ones:
+                z = np.uint8(1)
+                break
+            k += np.uint64(8)
+        while z == 0 and k < nb:
+            b = buf[seq + k]
+            z = np.uint8((b & np.uint8(0xF0)) == 0) | np.uint8((b & np.uint8(0x0F)) == 0)
+            k += np.uint64(1)
+        if lseq & np.uint64(1):
+            z |= np.uint8((buf[seq + (lseq >> np.uint64(1))] & np.uint8(0xF0)) == 0)
+        if z:
+            out[n] = r
+            n += 1
+    return out[:n]
+
+
+@njit(
+    cache=True,
+    nogil=True,
+    aot=signature("none", "uint8[::1]", "int64[:, ::1]", "int64[::1]", "uint8[::1]", "int64"),
+)
+def fill_eq_bases(buf, table, rows, ref_nt16, ref_start):  # pragma: no cover - compiled
+    """Replace, in place, each '=' base of the records ``rows`` of ``table`` that is aligned
+    (CIGAR M / = / X) with the reference base there, as a BAM nibble (``ref_nt16``: the
+    reference from position ``ref_start`` on, A 1, C 2, G 4, T 8, others 15). An '=' in
+    an insertion or soft clip has no reference base and stays."""
+    n_ref = ref_nt16.shape[0]
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        cig = table[r, 6]
+        seq = table[r, 8]
+        lseq = table[r, 10]
+        rpos = table[r, 2]
+        qpos = np.int64(0)
+        for c in range(table[r, 7]):
+            v = _u32(buf, cig + 4 * c)
+            op = v & 15
+            ln = v >> 4
+            if op == 0 or op == 7 or op == 8:
+                for i in range(ln):
+                    q = qpos + i
+                    p = rpos + i - ref_start
+                    if q >= lseq:
+                        break
+                    if p < 0 or p >= n_ref:
+                        continue
+                    at = seq + (q >> 1)
+                    b = buf[at]
+                    if q & 1:
+                        if b & 15 == 0:
+                            buf[at] = b | ref_nt16[p]
+                    elif b >> 4 == 0:
+                        buf[at] = b | (ref_nt16[p] << 4)
+                rpos += ln
+                qpos += ln
+            elif op == 1 or op == 4:
+                qpos += ln
+            elif op == 2 or op == 3:
+                rpos += ln

@@ -181,6 +181,29 @@ class PileupBlock:
     def end(self) -> int:
         return self.start + len(self.counts)
 
+    def within(self, length: int) -> PileupBlock | None:
+        """The block without what lies past the contig's end (``length``): the rows of
+        positions >= length and the indels that reach past it (an insertion anchored
+        there, a deletion running off the end); None when nothing is left. A read whose
+        CIGAR runs past the end (samtools accepts, and piles up, such reads) gives the
+        pileup rows there, but a caller has no reference to call them against."""
+        if self.end <= length:
+            if not len(self.events):
+                return self
+            ev = self.events
+            if (ev.pos + np.maximum(-ev.length, 0) < length).all():
+                return self
+        if self.start >= length:
+            return None
+        ev = self.events
+        keep = np.flatnonzero(ev.pos + np.maximum(-ev.length, 0) < length)
+        events = IndelEvents(
+            ev.pos[keep], ev.length[keep], ev.reverse[keep], [ev.seqs[i] for i in keep]
+        )
+        return PileupBlock(
+            self.tid, self.contig, self.start, self.counts[: length - self.start], events
+        )
+
 
 @dataclass
 class _Run:
@@ -457,6 +480,46 @@ def _pile_run(
     return _Run(tid, contig, counts, seg_pos, seg_row, ev, ev_row, ev_seg)
 
 
+#: BAM nibble of each ASCII reference letter (A 1, C 2, G 4, T 8, either case; others 15)
+_NT16_OF = np.full(256, 15, np.uint8)
+for _code, _letters in ((1, b"Aa"), (2, b"Cc"), (4, b"Gg"), (8, b"Tt")):
+    _NT16_OF[list(_letters)] = _code
+
+
+class _EqBases:
+    """SEQ's '=' bases ("the reference base", as ``samtools calmd -e`` writes them) made the
+    reference's base before the pileup counts them, as samtools mpileup counts them (they
+    were counted as N). A batch without any (one compiled pass over the packed bases, a few
+    ms on a dense 50 MB BAM) is handed on as it is; one with some is copied (the batch's
+    bytes are read-only) and its '=' bases filled, with the reference of the span of the
+    reads that have them fetched through the ``.fai``."""
+
+    def __init__(self, reference: str | os.PathLike, header: BamHeader) -> None:
+        self.reference, self.header = reference, header
+        self.fa = None
+
+    def __call__(self, data: np.ndarray, sel: np.ndarray) -> np.ndarray:
+        from biometal.pileup._kernels import eq_base_rows, fill_eq_bases
+
+        rows = eq_base_rows(data, sel)
+        if not len(rows):
+            return data
+        if self.fa is None:
+            from biometal.io.reference import IndexedFasta
+
+            self.fa = IndexedFasta(self.reference)
+        data = data.copy()
+        tids = sel[rows, 1]
+        for tid in np.unique(tids).tolist():
+            sub = np.ascontiguousarray(rows[tids == tid])
+            lo, hi = int(sel[sub, 2].min()), int(sel[sub, 3].max())
+            text = self.fa.fetch(self.header.names[tid], lo, hi)
+            codes = _NT16_OF[np.frombuffer(text.encode("ascii", "replace"), np.uint8)]
+            fill_eq_bases(data, sel, sub, np.ascontiguousarray(codes), lo)
+        data.flags.writeable = False  # as the batch's own bytes (the kernels' signature)
+        return data
+
+
 def _iter_runs(
     bam: str | os.PathLike,
     params: PileupParams | None = None,
@@ -495,6 +558,7 @@ def _iter_runs(
     if batches is None:
         batches = _iter_batches(bam, header, read_bytes=read_bytes, threads=params.threads)
     n_threads = kernel_threads(params, bam)
+    eq_bases = _EqBases(reference, header) if reference is not None else None
 
     def pile(data: np.ndarray, sel: np.ndarray, groups: list, tid: int) -> _Run:
         return _pile_run(data, sel, groups, tid, header.names[tid], tables, min_bq, backend)
@@ -507,6 +571,7 @@ def _iter_runs(
             progress.set(contig_start[last_tid] + int(table[-1, 2]), f"{n_reads:,} records")
         sel = table[read_filter(table, params)]
         n_kept += len(sel)
+        data = batch.data if eq_bases is None else eq_bases(batch.data, sel)
         n_sel = len(sel)
         run: list[tuple[int, int, int, int]] = []  # groups piled up together, (i, j, g0, end)
         run_tid = run_rows = 0
@@ -531,7 +596,7 @@ def _iter_runs(
             )
             if alone:
                 if run and (tid != run_tid or run_rows + end - g0 > run_cap):
-                    yield pile(batch.data, sel, run, run_tid)
+                    yield pile(data, sel, run, run_tid)
                     run = []
                 if not run:
                     if acc.tid >= 0:  # the table's rows are all final
@@ -543,7 +608,7 @@ def _iter_runs(
                 i = j
                 continue
             if run:
-                yield pile(batch.data, sel, run, run_tid)
+                yield pile(data, sel, run, run_tid)
                 run = []
             group = sel[i:j]
             if tid != acc.tid:
@@ -557,14 +622,14 @@ def _iter_runs(
             reads = _read_table(group, acc.start)
             # a small group on the calling thread (see PARALLEL_READS); same counts
             threads = n_threads if len(group) >= PARALLEL_READS else 1
-            pileup_accumulate(batch.data, reads, acc.acc, min_bq, backend=backend, threads=threads)
-            ev = _events(batch.data, reads, len(acc.acc), min_bq, acc.start)
+            pileup_accumulate(data, reads, acc.acc, min_bq, backend=backend, threads=threads)
+            ev = _events(data, reads, len(acc.acc), min_bq, acc.start)
             if len(ev):
                 acc.events.append(ev)
             acc.used = max(acc.used, need)
             i = j
         if run:  # not reached: a run ends before the batch's last group
-            yield pile(batch.data, sel, run, run_tid)
+            yield pile(data, sel, run, run_tid)
     if acc.tid >= 0:
         yield from _blocks(header, acc, acc.start + acc.used)
     progress.n = contig_start[-1]

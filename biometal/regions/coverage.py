@@ -538,15 +538,14 @@ def depth_arrays(
 
 def write_coverage_tsv(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write :func:`region_coverage`'s table as TSV (header line starting with ``#``; mean
-    with 2 decimals, as mosdepth prints it), atomically."""
-    from biometal.io.atomic import atomic_path
+    with 2 decimals, as mosdepth prints it), atomically; ``-``: to standard output (gzip by
+    suffix, as :func:`biometal.io.sinks.write_text_output`)."""
+    from biometal.io.sinks import write_text_output
 
     out = df.copy()
     out["mean"] = [_fmt2(x) for x in out["mean"].tolist()]
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write("#" + "\t".join(out.columns) + "\n")
-            out.to_csv(fh, sep="\t", header=False, index=False)
+    text = out.to_csv(sep="\t", header=False, index=False, lineterminator="\n")
+    write_text_output(path, "#" + "\t".join(out.columns) + "\n" + text)
 
 
 def _fmt2(x: float) -> str:

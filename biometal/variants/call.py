@@ -684,6 +684,9 @@ def call_variants(
             if block.contig != current:
                 flush()
                 current = block.contig
+            block = block.within(header.lengths[block.tid])
+            if block is None:
+                continue
             t1 = time.perf_counter()
             ref_seq = ref.load(block.contig, block.start, block.end)
             if calling.snps:

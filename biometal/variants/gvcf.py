@@ -760,6 +760,9 @@ def write_gvcf(
             if block.contig != current:
                 flush()
                 current = block.contig
+            block = block.within(header.lengths[block.tid])
+            if block is None:
+                continue
             ref_seq = ref.load(block.contig, block.start, block.end)
             codes = _REF_LUT[np.frombuffer(ref_seq.encode("ascii"), np.uint8)]
             counts = np.ascontiguousarray(block.counts, dtype=np.uint32)

@@ -382,6 +382,10 @@ def test_cli_writes_table_or_one_line_error(sim, tmp_path: Path, capsys) -> None
     want = region_coverage(sim.bam, bed, thresholds=(1, 10))
     assert got.columns[0] == "#chrom" and got["sum"].tolist() == want["sum"].tolist()
     assert got["mean"].map("{:.2f}".format).tolist() == [f"{x:.2f}" for x in want["mean"]]
+    capsys.readouterr()
+    # '-': the same table on standard output, no file named '-' (there was one)
+    assert main(["coverage", str(sim.bam), str(bed), "-", "-T", "1,10"]) == 0
+    assert capsys.readouterr().out == out.read_text() and not Path("-").exists()
     bad = tmp_path / "bad.bed"
     bad.write_text("chr1\t10\t50\nchr9\t1\t2\n")
     out2 = tmp_path / "b.tsv"

@@ -341,3 +341,142 @@ def test_count_table_stays_within_region_size_at_low_coverage(tmp_path, monkeypa
     assert covered == 5_000 * 100  # 100 bp reads 1 kb apart
 
     assert max(sizes) == 10_000 + 1024
+
+
+def test_reads_past_the_contig_end_are_called_within_it(tmp_path):
+    """A read whose CIGAR runs past its contig's end (samtools accepts and piles it up):
+    `biometal call` and `joint` call what lies inside the contig and nothing past it (this
+    was a broadcasting ValueError traceback; found on a Bioconductor dupRadar BAM)."""
+    from biometal.cli import main
+    from biometal.pileup.engine import IndelEvents, PileupBlock
+
+    rng = np.random.default_rng(5)
+    ref = "".join(rng.choice(list("ACGT"), 200))
+    (tmp_path / "ref.fa").write_text(f">c1\n{ref}\n")
+    pysam.faidx(str(tmp_path / "ref.fa"))
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "c1", "LN": 200}]}
+    bam = tmp_path / "past_end.bam"
+    read = ref[179:184] + ("A" if ref[184] != "A" else "C") + ref[185:189] + "ACGTACGTAC"
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as out:
+        for i in range(6):
+            a = pysam.AlignedSegment(out.header)
+            a.query_name, a.flag, a.reference_id, a.reference_start = f"r{i}", 0, 0, 179
+            a.mapping_quality, a.cigarstring = 60, "10M300N10M"
+            a.query_sequence, a.query_qualities = read, [40] * 20
+            out.write(a)
+    pysam.index(str(bam))
+    vcf = tmp_path / "calls.vcf.gz"
+    assert main(["call", str(bam), str(tmp_path / "ref.fa"), str(vcf), "-t", "1"]) == 0
+    recs = [r.split("\t") for r in gzip.open(vcf, "rt") if not r.startswith("#")]
+    assert [(r[1], r[4]) for r in recs] == [("185", read[5])]
+    joint = tmp_path / "joint.vcf.gz"
+    assert main(["joint", str(tmp_path / "ref.fa"), str(joint), str(bam)]) == 0
+    gvcf = [r.split("\t") for r in gzip.open(tmp_path / "past_end.g.vcf.gz", "rt")]
+    ends = [int(r[1]) for r in gvcf if not r[0].startswith("#")]
+    ends += [int(f[4:]) for r in gvcf if not r[0].startswith("#") for f in r[7].split(";")
+             if f.startswith("END=")]  # fmt: skip
+    assert max(ends) == 200
+    # within(): rows and indels past the end go, a deletion running off the end too
+    counts = np.ones((10, 24), np.uint32)
+    ev = IndelEvents(np.array([191, 196, 198]), np.array([2, -1, -3]), np.zeros(3, np.uint8),
+                     ["AC", "", ""])  # fmt: skip
+    clipped = PileupBlock(0, "c1", 190, counts, ev).within(198)
+    assert clipped.end == 198 and clipped.events.pos.tolist() == [191, 196]
+    assert PileupBlock(0, "c1", 200, counts, ev).within(200) is None
+    same = PileupBlock(0, "c1", 100, counts, IndelEvents())
+    assert same.within(200) is same
+
+
+def test_eq_bases_count_as_the_reference_base(tmp_path):
+    """SEQ '=' ("the reference base", `samtools calmd -e`) is counted as the reference's
+    base, as samtools mpileup counts it (it was counted as N; found on Bioconductor
+    Rsamtools' revbins.bam): the pileup and the calls of a BAM with '=' bases equal those
+    of the same reads spelled out, also where '=' meets an insertion, a soft clip and an
+    odd read length."""
+    rng = np.random.default_rng(11)
+    ref = "".join(rng.choice(list("ACGT"), 3000))
+    (tmp_path / "ref.fa").write_text(
+        ">c1\n" + "\n".join(ref[i : i + 60] for i in range(0, 3000, 60)) + "\n"
+    )
+    pysam.faidx(str(tmp_path / "ref.fa"))
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "c1", "LN": 3000}]}
+    reads = []
+    for i, pos in enumerate(sorted(rng.integers(0, 2800, 400).tolist())):
+        n = int(rng.integers(60, 151))
+        seq = list(ref[pos : pos + n])
+        for k in rng.integers(0, n, 3).tolist():  # mismatches, some at a variant site
+            seq[k] = "ACGT"[(("ACGT".index(seq[k])) + 1) % 4]
+        if pos <= 1500 < pos + n and i % 2:
+            seq[1500 - pos] = "T" if ref[1500] != "T" else "G"
+        cigar = f"{n}M"
+        if i % 7 == 0:  # an insertion and a soft clip, whose bases stay letters
+            seq = seq[:20] + ["A", "C"] + seq[20:] + ["G", "G"]
+            cigar = f"20M2I{n - 20}M2S"
+        eq = [b if (op_ref is None or b != op_ref) else "=" for b, op_ref in
+              zip(seq, _ref_bases(ref, pos, cigar), strict=True)]  # fmt: skip
+        reads.append((f"r{i}", pos, cigar, "".join(seq), "".join(eq)))
+    paths = {}
+    for kind, col in (("plain", 3), ("eq", 4)):
+        bam = tmp_path / f"{kind}.bam"
+        with pysam.AlignmentFile(str(bam), "wb", header=header) as out:
+            for name, pos, cigar, *seqs in reads:
+                a = pysam.AlignedSegment(out.header)
+                a.query_name, a.flag, a.reference_id, a.reference_start = name, 0, 0, pos
+                a.mapping_quality, a.cigarstring = 60, cigar
+                a.query_sequence = seqs[col - 3]
+                a.query_qualities = [30] * len(seqs[col - 3])
+                out.write(a)
+        pysam.index(str(bam))
+        paths[kind] = bam
+    assert any("=" in r[4] for r in reads) and any(len(r[4]) % 2 for r in reads)
+    tsv = {}
+    for kind, bam in paths.items():
+        out = tmp_path / f"{kind}.tsv"
+        write_pileup_tsv(bam, out, PileupParams(threads=1), reference=tmp_path / "ref.fa")
+        tsv[kind] = [x for x in out.read_text().splitlines() if not x.startswith("##")]
+    assert tsv["eq"] == tsv["plain"] and len(tsv["plain"]) > 2000
+    calls = {}
+    for kind, bam in paths.items():
+        vcf = tmp_path / f"{kind}.vcf.gz"
+        call_variants(bam, tmp_path / "ref.fa", vcf, sample="s", pileup=PileupParams(threads=1))
+        calls[kind] = [x for x in gzip.open(vcf, "rt") if not x.startswith("#")]
+    assert calls["eq"] == calls["plain"] and any("\t1501\t" in x for x in calls["plain"])
+
+
+def _ref_bases(ref: str, pos: int, cigar: str) -> list[str | None]:
+    """The reference base each query base is aligned to (None: inserted or clipped)."""
+    import re
+
+    out: list[str | None] = []
+    for n, op in re.findall(r"(\d+)([MIS])", cigar):
+        if op == "M":
+            out += list(ref[pos : pos + int(n)])
+            pos += int(n)
+        else:
+            out += [None] * int(n)
+    return out
+
+
+def test_eq_base_rows_finds_every_zero_nibble():
+    """The '=' check (16 bases a word, then byte by byte) against a plain loop: one '=' at
+    every position of reads of length 0-40, and none (the padding nibble of an odd length
+    is not a base)."""
+    from biometal.pileup._kernels import eq_base_rows
+
+    rows, chunks, off = [], [], 0
+    for n in range(41):
+        for at in [None, *range(n)]:
+            codes = [1 + (i % 15) for i in range(n)]  # nibbles 1..15: no '='
+            if at is not None:
+                codes[at] = 0
+            packed = bytes(
+                (codes[i] << 4) | (codes[i + 1] if i + 1 < n else 0) for i in range(0, n, 2)
+            )
+            chunks.append(b"\x07" * 3 + packed)
+            row = np.zeros(11, np.int64)
+            row[8], row[10] = off + 3, n
+            rows.append((row, at is not None))
+            off += 3 + len(packed)
+    buf = np.frombuffer(b"".join(chunks) + b"\xff" * 8, np.uint8)
+    table = np.array([r for r, _ in rows], np.int64)
+    assert eq_base_rows(buf, table).tolist() == [i for i, (_, eq) in enumerate(rows) if eq]
