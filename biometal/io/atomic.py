@@ -34,9 +34,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     if final.exists() and not final.is_file():
         yield final
         return
-    final.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(final.suffixes)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent
+        )
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        why = "not a directory" if final.parent.is_file() else exc.strerror
+        raise OSError(
+            exc.errno, f"cannot write a file in {final.parent} ({why})", str(final)
+        ) from None
     os.close(fd)
     # mkstemp makes the file 0600; give it the mode a plain open() would (0666 & ~umask).
     os.chmod(tmp, 0o666 & ~_UMASK)

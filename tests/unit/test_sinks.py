@@ -80,3 +80,29 @@ def test_writing_to_a_device_or_fifo_keeps_it(tmp_path: Path) -> None:
         assert p == fifo
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert [f.name for f in tmp_path.iterdir()] == ["pipe"]
+
+
+def test_unwritable_place_names_the_output_not_the_temporary_file(tmp_path: Path) -> None:
+    """An output whose folder cannot hold a file: the error names the file asked for (it
+    named the hidden temporary file), and the CLI prints it as one line."""
+    import subprocess
+    import sys
+
+    from biometal.io.atomic import atomic_path
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(OSError) as err, atomic_path(blocker / "out.tsv"):
+        pass
+    assert err.value.filename == str(blocker / "out.tsv") and "not a directory" in str(err.value)
+    fasta = tmp_path / "s.fa"
+    fasta.write_text(">c\nACGTACGTTTGACCA\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "biometal", "fmindex", str(fasta), str(blocker / "o.npz")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"{blocker / 'o.npz'}: cannot write a file in {blocker} (not a directory)" in proc.stderr
+    with pytest.raises(OSError) as err, atomic_path("/proc/biometal_test.tsv"):
+        pass
+    assert err.value.filename == "/proc/biometal_test.tsv" and ".tmp" not in str(err.value)
