@@ -132,12 +132,23 @@ _PREFETCH_DEPTH = 4  # blocks waiting in the queue: bounds the extra memory
 
 
 def _blocks(stream, block_size: int) -> Iterator[bytes]:
+    """``stream`` in blocks of ``block_size`` bytes, without a UTF-8 byte-order mark at its
+    start (a text editor's; it is no part of a FASTQ or FASTA record)."""
     read = stream.read
-    while True:
-        block = read(block_size)
-        if not block:
-            return
+    block = read(block_size)
+    while 0 < len(block) < len(_BOM) and _BOM.startswith(block):  # tiny blocks
+        more = read(block_size)
+        if not more:
+            break
+        block += more
+    if block.startswith(_BOM):
+        block = block[len(_BOM) :] or read(block_size)
+    while block:
         yield block
+        block = read(block_size)
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def _prefetched(stream, block_size: int) -> Iterator[bytes]:

@@ -319,6 +319,14 @@ def sniff_reference(path: str | os.PathLike) -> None:
     body = head.lstrip()
     if not body:
         raise InputFormatError(name, None, "no sequence: the file holds only blank lines")
+    if body.startswith(b"\xef\xbb\xbf"):  # a text editor's mark: htslib's .fai would not work
+        raise InputFormatError(
+            name,
+            1,
+            "starts with a UTF-8 byte-order mark (BOM), which samtools faidx and this "
+            "reference's indexed access cannot skip; remove it, e.g. sed -i "
+            "'1s/^\\xEF\\xBB\\xBF//' FILE",
+        )
     if body[:1] != b">":
         line = 1 + head.count(b"\n", 0, len(head) - len(body))
         first = body.split(b"\n", 1)[0].rstrip(b"\r")

@@ -222,6 +222,28 @@ def test_crlf_equals_lf(tmp_path):
         assert a[3] == b[3]
 
 
+def test_utf8_bom_at_the_start_is_skipped(tmp_path):
+    """A text editor's byte-order mark before the first record (it was "expected '@' ...,
+    found 'ï»¿@...'"): FASTQ and FASTA read as without it, plain and gzip, at any block size
+    (the mark split over reads too)."""
+    records = [FastqRecord("r1 x", "ACGTN", "IIII#"), FastqRecord("r2", "gg", "!!")]
+    plain, bom, bom_gz = tmp_path / "a.fq", tmp_path / "bom.fq", tmp_path / "bom.fq.gz"
+    plain.write_bytes(fastq_text(records))
+    bom.write_bytes(b"\xef\xbb\xbf" + fastq_text(records))
+    bom_gz.write_bytes(gzip.compress(bom.read_bytes()))
+    for path in (bom, bom_gz):
+        for block_size in (1, 2, 3, 5, 1 << 20):
+            assert list(read_fastq(path, block_size=block_size)) == records
+    fa, fa_bom = tmp_path / "a.fa", tmp_path / "bom.fa"
+    fa.write_text(">c1 d\nACGT\nAC\n>c2\nGG\n")
+    fa_bom.write_bytes(b"\xef\xbb\xbf" + fa.read_bytes())
+    for block_size in (1, 2, 4, 1 << 20):
+        assert list(read_fasta(fa_bom, block_size=block_size)) == list(read_fasta(fa))
+    only = tmp_path / "only.fq"
+    only.write_bytes(b"\xef\xbb\xbf")
+    assert list(read_fastq(only)) == []
+
+
 def test_empty_input_and_empty_reads(tmp_path):
     empty = tmp_path / "empty.fastq"
     empty.write_bytes(b"")

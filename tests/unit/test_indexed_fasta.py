@@ -85,3 +85,28 @@ def test_bgzipped_and_unindexed_go_to_pysam(tmp_path):
     pysam.faidx(f"{gz}.gz")
     with IndexedFasta(f"{gz}.gz") as fa:
         assert fa._fa is not None and fa.fetch("b", 4, 12) == "ACGTACGT"
+
+
+def test_reference_with_a_bom_is_a_one_line_error(tmp_path):
+    """A reference FASTA that starts with a UTF-8 byte-order mark cannot be indexed by
+    samtools faidx nor fetched by offsets: the error says so and how to remove it."""
+    import sys
+
+    ref = tmp_path / "bom.fa"
+    ref.write_bytes(b"\xef\xbb\xbf>c1\nACGTACGTAC\n")
+    bam = tmp_path / "a.bam"
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "c1", "LN": 10}]}
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as fh:
+        a = pysam.AlignedSegment(fh.header)
+        a.query_name, a.reference_id, a.reference_start, a.cigarstring = "r", 0, 0, "4M"
+        a.query_sequence, a.query_qualities, a.mapping_quality = "ACGT", [30] * 4, 60
+        fh.write(a)
+    pysam.index(str(bam))
+    out = tmp_path / "j.vcf.gz"
+    proc = subprocess.run(
+        [sys.executable, "-m", "biometal", "joint", str(ref), str(out), str(bam)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "bom.fa:1: starts with a UTF-8 byte-order mark (BOM)" in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and not out.exists()
