@@ -569,6 +569,7 @@ def _run_vcf(args: argparse.Namespace) -> None:
 def _run_intervals(args: argparse.Namespace) -> None:
     from biometal.errors import BiometalError
     from biometal.regions import intervals as ops
+    from biometal.io.sinks import write_text_output
     from biometal.regions import read_bed, read_genome, write_bed
 
     strand = "same" if args.same_strand else "opposite" if args.opposite_strand else None
@@ -598,8 +599,8 @@ def _run_intervals(args: argparse.Namespace) -> None:
         res = ops.closest(a, b, strand=strand, ties=args.ties)
     else:
         res = ops.coverage(a, b, strand=strand, counts_only=args.counts)
-    if args.output == "-":
-        sys.stdout.write("".join(line + "\n" for line in res.lines()))
+    if args.output == "-":  # bytes through the stdout sink: '| head' gives exit status 141
+        write_text_output(args.output, "".join(line + "\n" for line in res.lines()))
     else:
         write_bed(res, args.output)
     logging.getLogger("biometal.cli").info("records=%d a_sorted=%s", len(res), a.is_sorted)

@@ -106,3 +106,24 @@ def test_unwritable_place_names_the_output_not_the_temporary_file(tmp_path: Path
     with pytest.raises(OSError) as err, atomic_path("/proc/biometal_test.tsv"):
         pass
     assert err.value.filename == "/proc/biometal_test.tsv" and ".tmp" not in str(err.value)
+
+
+@pytest.mark.parametrize("lines", [50_000, 10])
+def test_standard_output_closed_early_is_exit_141(tmp_path: Path, lines: int) -> None:
+    """A reader that stops early ('| head'): exit status 141 and no traceback, also when the
+    whole output goes out in one write larger than the buffer (a short write that CPython
+    returns without an error; `biometal intervals` exited 0 there, having written 64 kB);
+    an output that fits the pipe is written whole and exits 0."""
+    import subprocess
+    import sys
+
+    bed = tmp_path / "a.bed"
+    bed.write_text("".join(f"chr1\t{10 * i}\t{10 * i + 5}\tname{i}\n" for i in range(lines)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biometal", "intervals", "merge", str(bed), "-d", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout.read(10) == b"chr1\t0\t5\nc"
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == (141 if lines > 1000 else 0) and "Traceback" not in err, err
