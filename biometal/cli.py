@@ -568,8 +568,8 @@ def _run_vcf(args: argparse.Namespace) -> None:
 
 def _run_intervals(args: argparse.Namespace) -> None:
     from biometal.errors import BiometalError
-    from biometal.regions import intervals as ops
     from biometal.io.sinks import write_text_output
+    from biometal.regions import intervals as ops
     from biometal.regions import read_bed, read_genome, write_bed
 
     strand = "same" if args.same_strand else "opposite" if args.opposite_strand else None
