@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -373,12 +374,21 @@ def _run_joint(args: argparse.Namespace) -> None:
         samples = [bam_sample_name(b, check_bam(b, args.reference).read_groups) for b in args.bams]
     gvcf_dir = args.gvcf_dir or os.path.dirname(args.out) or "."
     cpu = args.cpu_dir
+    # a sample name is text (an @RG SM may hold '/' or spaces), not a path: its file name
+    # keeps letters, digits and _ . + - (the workflow's names are unchanged) and nothing
+    # leaves --gvcf-dir / --cpu-dir
+    stems = [re.sub(r"[^A-Za-z0-9_.+-]", "_", s).lstrip(".") or "sample" for s in samples]
+    if len(set(stems)) < len(stems) == len(set(samples)):  # (equal names: checked later)
+        raise BiometalError(
+            f"samples {', '.join(samples)}: two of them give the same file name "
+            f"({', '.join(stems)}); name them with --samples"
+        )
     gvcf_joint_job(
         args.bams,
         samples,
         args.reference,
-        [os.path.join(gvcf_dir, f"{s}.g.vcf.gz") for s in samples],
-        [os.path.join(cpu, f"gvcf_{s}.json") for s in samples] if cpu else None,
+        [os.path.join(gvcf_dir, f"{s}.g.vcf.gz") for s in stems],
+        [os.path.join(cpu, f"gvcf_{s}.json") for s in stems] if cpu else None,
         args.out,
         os.path.join(cpu, "joint.json") if cpu else None,
         pileup=_pileup_params(args),
@@ -906,7 +916,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--gvcf-dir",
         metavar="DIR",
-        help="where the gVCFs go, as SAMPLE.g.vcf.gz (default: OUT's folder)",
+        help="where the gVCFs go, as SAMPLE.g.vcf.gz (characters other than letters, digits "
+        "and _.+- as _; default: OUT's folder)",
     )
     p.add_argument(
         "--cpu-dir",
@@ -1229,7 +1240,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "  complement A -g GENOME\n"
         "  closest A B    (-d distances always printed; -t all|first|last)\n"
         "  coverage A B   (--counts: the count only)\n"
-        "-s / -S: same / opposite strand only (a '.' strand then matches nothing).\n\n"
+        "-s / -S: same / opposite strand only (a '.' strand then matches nothing).\n"
+        "Zero-length intervals [s, s) follow the half-open rule (bedtools widens them).\n\n"
         "example:\n  biometal intervals merge results/cli/a.bed -c 4 --operation count",
         [],
         _run_intervals,
@@ -1519,7 +1531,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "-k",
         type=_int_range(0, 63),
         default=0,
-        help="k-mer length, 1..63 (default 0: the largest odd k in 31..63 keeping depth >= 12)",
+        help="k-mer length, odd, 1..63 (default 0: the largest odd k in 31..63 keeping depth "
+        ">= 12)",
     )
     p.add_argument(
         "--min-count",
@@ -1725,6 +1738,40 @@ def _is_user_error(exc: BaseException) -> bool:
     return is_user_error(exc) or isinstance(exc, OSError)
 
 
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The parser of the command (and mode) that ``args`` runs."""
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or getattr(args, subs[0].dest, None) is None:
+            return parser
+        parser = subs[0].choices[getattr(args, subs[0].dest)]
+
+
+def _check_outputs_are_not_inputs(parser: argparse.ArgumentParser, args) -> None:
+    """Refuse an output that is one of the command's input files (``biometal index tx.fa
+    tx.fa`` replaced the FASTA with the index). Outputs: the options typed as output files
+    and ``-o``/OUT; inputs: every other argument naming an existing file."""
+    from biometal.errors import BiometalError
+
+    outs, ins = [], []
+    for action in _command_parser(parser, args)._actions:
+        value = getattr(args, action.dest, None)
+        values = value if isinstance(value, list) else [value]
+        names = [v for v in values if isinstance(v, str) and v not in ("", "-")]
+        if action.type is _file_out or action.dest in ("output", "out"):
+            outs += names
+        else:
+            ins += [v for v in names if os.path.isfile(v)]
+    for out in outs:
+        if os.path.exists(out):
+            for inp in ins:
+                if os.path.samefile(out, inp):
+                    raise BiometalError(
+                        f"{out}: this output is also an input ({inp}); writing it would "
+                        "replace the input: choose another output name"
+                    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``biometal`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -1749,6 +1796,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     old_level = root.level
     root.setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
+        _check_outputs_are_not_inputs(parser, args)
         args.handler(args)
         sys.stdout.flush()
     except (KeyboardInterrupt, SystemError) as exc:

@@ -38,7 +38,7 @@ import numpy as np
 from biometal._startup import prepare_numba
 from biometal.assembly.extend import extend_ends
 from biometal.assembly.graph import Graph
-from biometal.assembly.kmers import check_k, count_fastq, solid_threshold
+from biometal.assembly.kmers import check_graph_k, count_fastq, solid_threshold
 from biometal.assembly.pairs import resolve_pairs
 from biometal.assembly.threading import thread_reads
 from biometal.errors import ConfigError
@@ -64,7 +64,7 @@ class AssemblyParams:
 
     def check(self) -> AssemblyParams:
         if self.k != 0:
-            check_k(self.k)
+            check_graph_k(self.k)
         for key in ("k", "min_count", "tip_len", "bubble_len", "rounds", "min_contig"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from biometal.assembly import _kernels as K
-from biometal.assembly.kmers import KmerTable
+from biometal.assembly.kmers import KmerTable, check_graph_k
 from biometal.io.atomic import atomic_path
 from biometal.io.encoding import DECODE_LUT
 
@@ -60,8 +60,9 @@ class Graph:
     # ---- construction -------------------------------------------------------------------
     @classmethod
     def from_table(cls, table: KmerTable) -> Graph:
-        """The compacted de Bruijn graph of every k-mer in ``table`` (its unitigs)."""
-        k = table.k
+        """The compacted de Bruijn graph of every k-mer in ``table`` (its unitigs); ``table.k``
+        must be odd (:func:`~biometal.assembly.kmers.check_graph_k`)."""
+        k = check_graph_k(table.k)
         codes, offsets, csum, nk, first, last, uid = K.compact(
             table.keys_hi, table.keys_lo, table.counts, k
         )

@@ -36,6 +36,19 @@ def check_k(k: int) -> int:
     return int(k)
 
 
+def check_graph_k(k: int) -> int:
+    """``k`` for a de Bruijn graph: :func:`check_k` and odd. An even k has k-mers that are
+    their own reverse complement (ACGT), whose two strands are one node; the graph kernels
+    assume they never occur (with k = 2, 4 or 6 they corrupted the heap)."""
+    k = check_k(k)
+    if k % 2 == 0:
+        raise ConfigError(
+            f"k: a de Bruijn graph needs an odd k (an even k has k-mers that are their own "
+            f"reverse complement), got {k}"
+        )
+    return k
+
+
 @dataclass
 class KmerTable:
     """A hash table of canonical k-mers and their counts.

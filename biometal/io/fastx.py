@@ -513,7 +513,7 @@ def _fasta_records(blocks: Iterable[bytes], name: str) -> Iterator[FastaRecord]:
             if text[pos] == 62:  # '>'
                 eol = text.index(b"\n", pos)
                 if record_name is not None:
-                    yield FastaRecord(record_name, b"".join(parts).replace(b"\n", b"").decode())
+                    yield FastaRecord(record_name, _fasta_sequence(parts))
                 record_name = text[pos + 1 : eol].decode("ascii")
                 parts = []
                 pos = eol + 1
@@ -538,7 +538,16 @@ def _fasta_records(blocks: Iterable[bytes], name: str) -> Iterator[FastaRecord]:
             pos = seg_end
         line0 += text.count(b"\n")
     if record_name is not None:
-        yield FastaRecord(record_name, b"".join(parts).replace(b"\n", b"").decode())
+        yield FastaRecord(record_name, _fasta_sequence(parts))
+
+
+def _fasta_sequence(parts: list[bytes]) -> str:
+    """A record's sequence lines joined, without line ends, spaces or tabs (as Biopython's
+    FASTA parser: a space inside a sequence line is layout, not a base; it was counted)."""
+    seq = b"".join(parts).replace(b"\n", b"")
+    if b" " in seq or b"\t" in seq:
+        seq = seq.replace(b" ", b"").replace(b"\t", b"")
+    return seq.decode()
 
 
 def read_fasta(

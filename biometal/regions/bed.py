@@ -30,7 +30,8 @@ class Intervals:
 
     ``chrom``: ``int32`` codes into ``chrom_names``; ``start``/``end``: ``int64`` 0-based
     half-open; ``tail``: ``object`` array of the text after the third column (``""`` for
-    BED3), kept verbatim for output; ``strand``: ``int8`` (+1, -1, 0 for ``.`` or absent);
+    BED3), kept verbatim for output; ``strand``: ``int8`` (+1, -1, 0 for ``.``, absent or
+    not a strand);
     ``lineno``: 1-based source line of each record (for messages); ``ncols``: fields per
     record in the file (3 for BED3; the largest seen).
     """
@@ -241,14 +242,9 @@ class _BedParser:
                     name, lineno, f"expected at least {min_cols} tab-separated fields, got {n}"
                 )
             st = 0
-            if n >= 6:
-                sc = tail.split("\t", 3)[2]
-                code = STRAND_CODE.get(sc)
-                if code is None:
-                    raise InputFormatError(
-                        name, lineno, f"strand (column 6) must be +, - or ., got '{sc}'"
-                    )
-                st = code
+            if n >= 6:  # a column 6 that is no strand (BED-plus, e.g. a Bismark count, as
+                # bedtools reads it): no strand; the text stays in the record's fields
+                st = STRAND_CODE.get(tail.split("\t", 3)[2], 0)
             ncols = max(ncols, n)
             c = codes.setdefault(f[0], len(codes))
             chrom.append(c)
@@ -308,10 +304,8 @@ class _BedParser:
         if np.any(s < 0) or np.any(e < s):
             return None
         strand = np.zeros(len(df), dtype=np.int8)
-        if ncols0 >= 6:
+        if ncols0 >= 6:  # column 6 other than + / -: no strand (see _checked)
             sc = df[5].astype(str)
-            if not sc.isin(("+", "-", ".")).all():
-                return None
             strand = (sc == "+").to_numpy(np.int8) - (sc == "-").to_numpy(np.int8)
         if ncols0 > 3:
             tail = df[3].astype(str)

@@ -68,10 +68,24 @@ def _sorted_b(bs: np.ndarray, be: np.ndarray, keep: np.ndarray | None = None):
     return idx, s, e, np.maximum.accumulate(e) if len(e) else e
 
 
+def _need_strands(iv: Intervals) -> None:
+    """A strand rule on a file without a strand column is an error, as bedtools' ("stranded
+    merge requested, but input file ... does not have strands"): every record would match
+    nothing, and the output would be silently empty."""
+    if len(iv) and iv.ncols < 6:
+        raise BiometalError(
+            f"{iv.path}: a strand rule (-s / -S) needs a strand column (BED column 6); "
+            f"its records have {iv.ncols} columns"
+        )
+
+
 def _keyed(a: Intervals, b: Intervals, strand: str | None):
     """Keyed A starts/ends, keyed B starts/ends, and B's kept records (None: all; with a
     strand rule, B records without a strand are left out)."""
     _check_strand(strand)
+    if strand is not None:
+        _need_strands(a)
+        _need_strands(b)
     ca, cb = _union_codes(a, b)
     as_, ae, _ = _keys(a, ca, strand)
     bs, be, _ = _keys(b, cb, strand, flip=strand == "opposite")
@@ -200,7 +214,15 @@ def merge(
     for op in ops:
         if op not in MERGE_OPS:
             raise BiometalError(f"merge: unknown op {op!r}; known: {', '.join(MERGE_OPS)}")
+    if columns:  # as bedtools: a column the file does not have is an error, not '.'
+        width = 3 + max((len(t.split("\t")) for t in a.tail if t), default=0)
+        for col in columns:
+            if not 1 <= col <= width:
+                raise BiometalError(
+                    f"{a.path}: merge -c {col}: the records have columns 1-{width} only"
+                )
     if strand:  # bedtools merge -s drops records without a strand
+        _need_strands(a)
         a = take(a, np.flatnonzero(a.strand != 0))
     chrom = a.chrom.astype(np.int64)
     s, e, grp = _keys(a, chrom, "same" if strand else None)

@@ -97,7 +97,15 @@ def normal_fragment_pmf(mean: float, sd: float, max_len: int) -> np.ndarray:
         np.exp(-0.5 * ((f - mean) / sd) ** 2)
     )  # fmt: skip
     pmf[0] = 0.0
-    return pmf / pmf.sum()
+    total = pmf.sum()
+    if not total > 0:  # e.g. a mean far above max_len: every modelled length underflows
+        from biometal.errors import BiometalError
+
+        raise BiometalError(
+            f"fragment length mean {mean:g} sd {sd:g}: no length in 1..{max_len} bp has any "
+            f"probability; fragments longer than {max_len} bp are not modelled (as kallisto)"
+        )
+    return pmf / total
 
 
 def effective_lengths(lengths: np.ndarray, fragment_pmf: np.ndarray) -> np.ndarray:

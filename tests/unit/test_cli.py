@@ -700,3 +700,27 @@ def test_calling_commands_start_one_blas_thread(tmp_path) -> None:
     assert run("joint", missing, "o.vcf.gz", "x.bam", OPENBLAS_NUM_THREADS="2") == "2 True"
     assert run("fastmap", str(tmp_path / "missing.fm.npz"), missing).startswith("1 ")
     assert run("config", "--help").endswith("None False")
+
+
+def test_an_output_that_is_an_input_is_refused(tmp_path, capsys) -> None:
+    """An output naming one of the command's inputs (also through a link) is a one-line error
+    and the input is untouched (`biometal index tx.fa tx.fa` replaced the FASTA with the
+    index; found by a third-party sweep)."""
+    fa = tmp_path / "tx.fa"
+    fa.write_text(">t1\nACGTACGTACGTACGTACGTACGTACGTACGTACGTAC\n")
+    fq = tmp_path / "r.fq"
+    fq.write_text("@r1\nACGTACGTAC\n+\nIIIIIIIIII\n")
+    link = tmp_path / "link.fq"
+    link.symlink_to(fq)
+    before = fa.read_bytes(), fq.read_bytes()
+    for argv in (
+        ["index", str(fa), str(fa)],
+        ["tokenize", str(fq), "-o", str(fq)],
+        ["trim", str(fq), "-o", str(link)],
+        ["qc", str(fq), "-o", str(fq)],
+    ):
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert "this output is also an input" in err and err.count("\n") == 1, err
+    assert (fa.read_bytes(), fq.read_bytes()) == before
+    assert main(["qc", str(fq), "-o", str(tmp_path / "qc.tsv")]) == 0  # another name: fine

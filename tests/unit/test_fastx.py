@@ -647,3 +647,12 @@ def test_peak_rss_independent_of_file_size(tmp_path):
     assert (n_small, n_large) == (n, 10 * n)
     # the decompressed large file is ~150 MB: holding it would far exceed 10%
     assert abs(rss_large - rss_small) < 0.10 * rss_small, (rss_small, rss_large)
+
+
+def test_fasta_spaces_and_tabs_in_sequence_lines_are_layout(tmp_path):
+    """Spaces and tabs inside FASTA sequence lines are not bases (they were counted: a
+    'ACGT ACGT' line gave a 9-base sequence); the header keeps its description."""
+    fa = tmp_path / "s.fa"
+    fa.write_text(">t1 a description\nACGT ACGT \n\tAC\n>t2\nGG\n")
+    assert [(r.name, r.seq) for r in read_fasta(fa)] == [("t1 a description", "ACGTACGTAC"),
+                                                       ("t2", "GG")]  # fmt: skip

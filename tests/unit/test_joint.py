@@ -710,3 +710,44 @@ def test_snp_of_reads_starting_in_an_insertion_is_not_evidence(tmp_path, monkeyp
     )
     assert with_rule == 0
     assert without == 1
+
+
+def test_sample_names_are_not_paths(tmp_path):
+    """An @RG SM with '/' and a space, or --samples '../x': the gVCF file names keep letters,
+    digits and _.+- (the rest '_'), inside OUT's folder; the VCF keeps the names as given
+    (a sub-folder was made, and '../x' wrote outside; third-party sweep)."""
+    import gzip
+
+    import pysam
+
+    from biometal.cli import main
+
+    rng = np.random.default_rng(3)
+    ref = "".join(rng.choice(list("ACGT"), 300))
+    (tmp_path / "ref.fa").write_text(f">c1\n{ref}\n")
+    pysam.faidx(str(tmp_path / "ref.fa"))
+    bams = []
+    for name, sm in (("a.bam", "study1/pt 7"), ("b.bam", "s2")):
+        header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "c1", "LN": 300}],
+                  "RG": [{"ID": "g", "SM": sm}]}  # fmt: skip
+        with pysam.AlignmentFile(str(tmp_path / name), "wb", header=header) as fh:
+            for i in range(5):
+                a = pysam.AlignedSegment(fh.header)
+                a.query_name, a.reference_id, a.reference_start = f"r{i}", 0, 10 * i
+                a.cigarstring, a.mapping_quality = "50M", 60
+                a.query_sequence, a.query_qualities = ref[10 * i : 10 * i + 50], [30] * 50
+                a.set_tag("RG", "g")
+                fh.write(a)
+        pysam.index(str(tmp_path / name))
+        bams.append(str(tmp_path / name))
+    run = tmp_path / "run"
+    run.mkdir()
+    assert main(["joint", str(tmp_path / "ref.fa"), str(run / "j.vcf.gz"), *bams]) == 0
+    assert sorted(p.name for p in run.iterdir() if p.name.endswith(".g.vcf.gz")) == [
+        "s2.g.vcf.gz", "study1_pt_7.g.vcf.gz"]  # fmt: skip
+    header = [x for x in gzip.open(run / "j.vcf.gz", "rt") if x.startswith("#CHROM")][0]
+    assert header.rstrip("\n").split("\t")[9:] == ["study1/pt 7", "s2"]
+    out2 = run / "j2.vcf.gz"
+    assert main(["joint", "--samples", "../x,y", str(tmp_path / "ref.fa"), str(out2), *bams]) == 0
+    assert (run / "_x.g.vcf.gz").exists() and not (tmp_path / "x.g.vcf.gz").exists()
+    assert main(["joint", "--samples", "a/b,a b", str(tmp_path / "ref.fa"), str(out2), *bams]) == 1

@@ -65,7 +65,6 @@ def test_fast_and_checked_readers_agree(tmp_path):
         ("c1\t1\t5\nc1\tx\t5\n", 2, "integers"),
         ("c1\t9\t5\n", 1, "0 <= start <= end"),
         ("c1\t-1\t5\n", 1, "0 <= start <= end"),
-        ("# h\nc1\t1\t5\tn\t0\t*\n", 2, "strand"),
     ],
 )
 def test_bad_bed_names_file_and_line(tmp_path, text, line, what):

@@ -258,3 +258,38 @@ def test_bad_options_are_user_errors(tmp_path):
         ops.complement(a, {"2": 10})
     with pytest.raises(BiometalError, match="not numeric"):
         ops.merge(a, columns=(4,), ops=("sum",))
+
+
+def test_merge_column_outside_the_records_is_an_error(tmp_path: Path) -> None:
+    """-c 0, -c -1 (an IndexError traceback before) and a column past the last field (it
+    printed '.') are errors naming the file and its columns, as bedtools refuses them."""
+    bed = tmp_path / "r.bed"
+    bed.write_text("chr1\t1\t5\tx\t3\nchr1\t4\t9\ty\t7\n")
+    a = read_bed(bed)
+    for col in (0, -1, 6, 9):
+        with pytest.raises(BiometalError, match=r"merge -c .*: the records have columns 1-5 only"):
+            ops.merge(a, columns=(col,), ops=("collapse",))
+    assert ops.merge(a, columns=(5,), ops=("sum",)).lines() == ["chr1\t1\t9\t10"]
+
+
+def test_column_6_that_is_no_strand_and_strand_rules_without_strands(tmp_path: Path) -> None:
+    """BED-plus whose column 6 is no strand (a Bismark coverage file: %, methylated,
+    unmethylated) reads as bedtools reads it, unstranded with the text kept (it was an
+    error); a strand rule on records without a strand column is an error, as bedtools'
+    (an empty result before)."""
+    cov = tmp_path / "bismark.bed"
+    cov.write_text("chr1\t100\t101\t75.0\t3\t1\nchr1\t150\t151\t0.0\t0\t4\n")
+    b = tmp_path / "b.bed"
+    b.write_text("chr1\t140\t160\n")
+    a = read_bed(cov)
+    assert a.strand.tolist() == [0, 0]
+    assert ops.intersect(a, read_bed(b), mode="u").lines() == ["chr1\t150\t151\t0.0\t0\t4"]
+    assert ops.merge(a, distance=100, columns=(6,), ops=("sum",)).lines() == ["chr1\t100\t151\t5"]
+    bed5 = tmp_path / "r5.bed"
+    bed5.write_text("chr1\t1\t5\tx\t3\n")
+    for run in (
+        lambda: ops.merge(read_bed(bed5), strand=True),
+        lambda: ops.intersect(read_bed(cov), read_bed(bed5), mode="c", strand="same"),
+    ):
+        with pytest.raises(BiometalError, match="r5.bed: a strand rule .* needs a strand column"):
+            run()

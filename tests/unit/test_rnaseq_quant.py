@@ -465,3 +465,15 @@ def test_differential_expression_finds_planted_genes(tmp_path: Path) -> None:
     assert de.set_index("gene_id").loc["g0", "log2fc"] == pytest.approx(3, abs=0.5)
     acc = pd.read_csv(tmp_path / "acc.tsv", sep="\t").iloc[0]
     assert acc.true_de == 20 and acc.auc_abs_t > 0.95 and acc.precision >= 0.9
+
+
+def test_fragment_mean_beyond_the_modelled_lengths_is_an_error():
+    """A single-end fragment mean no modelled length reaches (5000 bp; lengths stop at
+    MAX_FRAG_LEN - 1) was a numpy RuntimeWarning and an all-zero table (third-party sweep on
+    kallisto's test data); now a one-line error saying why."""
+    from biometal.errors import BiometalError
+    from biometal.rnaseq.em import normal_fragment_pmf
+
+    with pytest.raises(BiometalError, match="no length in 1..999 bp has any probability"):
+        normal_fragment_pmf(5000.0, 40.0, 999)
+    assert normal_fragment_pmf(200.0, 20.0, 999).sum() == pytest.approx(1.0)
