@@ -345,9 +345,21 @@ def _calling_params(args: argparse.Namespace):
     )
 
 
+def _bgzf_vcf_name(out: str) -> None:
+    """A bgzipped, indexed VCF goes to a name that says so (``biometal joint REF j.vcf``
+    wrote BGZF and a .tbi under a plain ``.vcf`` name)."""
+    from biometal.errors import BiometalError
+
+    if not out.endswith((".gz", ".bgz")):
+        raise BiometalError(
+            f"{out}: the VCF is written bgzipped with a .tbi index; name it OUT.vcf.gz"
+        )
+
+
 def _run_call(args: argparse.Namespace) -> None:
     from biometal.variants.call import call_variants
 
+    _bgzf_vcf_name(args.out)
     call_variants(
         args.bam,
         args.reference,
@@ -365,6 +377,7 @@ def _run_joint(args: argparse.Namespace) -> None:
     from biometal.variants.cohort_report import gvcf_joint_job
     from biometal.variants.gvcf import GvcfParams
 
+    _bgzf_vcf_name(args.out)
     args.threads = 1  # one thread: the job is many short kernel calls (see the help)
     if args.samples:
         samples = _csv(args.samples)

@@ -223,7 +223,9 @@ def check_bam(
             "truncated BAM: the BGZF end-of-file marker is missing (the file was cut short "
             "or is still being written)",
         )
-    if header.sort_order and header.sort_order != "coordinate":
+    # SO:queryname / unsorted say it is not sorted; other values (old TopHat's "sorted")
+    # say nothing, and the reader checks the order of every record anyway (as htslib does)
+    if header.sort_order in ("queryname", "unsorted"):
         raise BamError(
             name,
             f"BAM is not coordinate-sorted (header @HD SO:{header.sort_order}); "

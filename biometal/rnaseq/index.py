@@ -259,8 +259,8 @@ def load_index(path: str | os.PathLike) -> KmerIndex:
     with open(path, "rb") as fh:
         if fh.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
             raise BiometalError(
-                f"{path}: not a biometal k-mer index (not an .npz file; build one with "
-                "rnaseq_index from the transcript FASTA)"
+                f"{path}: not a biometal k-mer index (not an .npz file; build one from the "
+                "transcript FASTA with `biometal index`)"
             )
     try:
         with np.load(path, allow_pickle=False) as data:

@@ -318,7 +318,8 @@ def _site_lines(
     # each column's distinct values, formatted once (floats by their float32 bits)
     f_tab = text_table([".", "PASS", "LowQual", "ErrorLike", "LowQual;ErrorLike"])
     q_u, q_i = distinct_floats(qual)
-    q_tab = text_table([f"{x:.2f}" for x in q_u.tolist()])
+    # (a QUAL rounding to zero from below printed as -0.00, a NaN one as nan: now 0.00, .)
+    q_tab = text_table(["." if x != x else f"{x if x > 0 else 0.0:.2f}" for x in q_u.tolist()])
     a_f, a_i = group_rows(np.stack([depth, n_x], axis=1))
     a_tab = text_table(
         [

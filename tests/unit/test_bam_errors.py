@@ -114,6 +114,19 @@ def test_unsorted_header(tmp_path):
     _call_fails(bam, ref, tmp_path, r"not coordinate-sorted \(header @HD SO:unsorted\)")
 
 
+def test_nonstandard_sort_order_of_a_sorted_bam_is_read(good, tmp_path):
+    """@HD SO:sorted (old TopHat; not a SAM value) on sorted records: read, as htslib and
+    bcftools read it (it was refused as not coordinate-sorted; Bioconductor's
+    sm_treated1.bam); the records' order is checked as they are read."""
+    bam_sorted, ref = good
+    bam = _bam(tmp_path / "s.bam", ref, sort_order="sorted")
+    shutil.copy(f"{bam_sorted}.bai", f"{bam}.bai")
+    assert check_bam(bam, ref).sort_order == "sorted"
+    out = tmp_path / "ok.vcf.gz"
+    call_variants(bam, ref, out, sample="s")
+    assert out.exists()
+
+
 def test_unsorted_records_under_a_coordinate_header(good, tmp_path):
     bam_sorted, ref = good
     bam = _bam(tmp_path / "liar.bam", ref, shuffle=True)

@@ -724,3 +724,14 @@ def test_an_output_that_is_an_input_is_refused(tmp_path, capsys) -> None:
         assert "this output is also an input" in err and err.count("\n") == 1, err
     assert (fa.read_bytes(), fq.read_bytes()) == before
     assert main(["qc", str(fq), "-o", str(tmp_path / "qc.tsv")]) == 0  # another name: fine
+
+
+def test_call_and_joint_want_a_bgzipped_vcf_name(tmp_path, capsys) -> None:
+    """call / joint write a bgzipped VCF and its .tbi: a plain .vcf name is refused before
+    any work (joint wrote BGZF under j.vcf)."""
+    out = str(tmp_path / "x.vcf")
+    for argv in (["call", "a.bam", "r.fa", out], ["joint", "r.fa", out, "a.bam"]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "x.vcf: the VCF is written bgzipped with a .tbi index; name it OUT.vcf.gz" in err
+    assert not any(tmp_path.iterdir())

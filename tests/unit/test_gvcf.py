@@ -469,7 +469,8 @@ def _site_lines_reference(contig, block_start, ref_codes, counts, st, params, gp
             flt = ";".join(f) or "PASS"
         nr, nx, no, pl = int(n_ref[i]), int(n_x[i]), int(n_o[i]), pl6[i].tolist()
         out.append(
-            f"{contig}\t{pos + 1}\t.\t{'ACGT'[r[i]]}\t{'ACGT'[a[i]]},<*>\t{qual:.2f}\t{flt}\t"
+            f"{contig}\t{pos + 1}\t.\t{'ACGT'[r[i]]}\t{'ACGT'[a[i]]},<*>\t"
+            f"{'.' if qual != qual else f'{max(qual, 0.0) + 0.0:.2f}'}\t{flt}\t"
             f"DP={d};AF={round(nx / d, 4) if d else 0.0:.4g};TYPE=SNP;"
             f"BINOMQ={binq:.4g};BBQ={bbq:.4g}\tGT:GQ:DP:AD:PL\t{('0/0', '0/1', '1/1')[g]}:{gq}:"
             f"{d}:{nr},{nx},{no}:{pl[0]},{pl[1]},{pl[2]},{pl[3]},{pl[4]},{pl[5]}\n"
