@@ -15,7 +15,8 @@ STAMP  := $(VENV)/.installed
 # torch is installed first and on its own with an exact pin: 2.13.0 is the CPU build the
 # reference machines carry locally; letting the resolver pick a torch pulls CUDA wheels.
 # `biometal warmup` then compiles the numba kernels of the timed jobs and the ahead-of-time
-# build (~200 CPU s on a 2-core Zen 3; two processes, one per core: 116 s wall), so the
+# build (~200 CPU s on a 2-core Zen 3; two processes, one per core: 116 s wall, one
+# /usr/bin/time run on an emptied numba cache), so the
 # first workflow run loads compiled code as the C++ peers it is timed against do; compileall
 # writes the bytecode, which a shell with PYTHONDONTWRITEBYTECODE=1 would otherwise rebuild
 # in every process (~0.03-0.06 s each).

@@ -871,8 +871,8 @@ def hts_float_text(d: float) -> str:
     """``d`` as htslib's ``kputd`` writes it, which is how ``bcftools query`` prints every
     Float (QUAL, INFO, FORMAT): six significant digits with halves rounded up (29450.25 ->
     29450.3 where ``%g`` gives 29450.2), trailing zeros and point cut; ``%g`` outside
-    [1e-4, 999999]. Equal to htslib 1.16's ``kputd`` on 600,000 values
-    (``tests/unit/test_vcf_reader.py`` calls it through ctypes)."""
+    [1e-4, 999999]. ``tests/unit/test_vcf_reader.py`` holds it equal to htslib 1.16's
+    ``kputd`` (through ctypes) on ~40,000 values."""
     if d == 0:
         return "-0" if math.copysign(1.0, d) < 0 else "0"
     sign = ""
