@@ -382,12 +382,27 @@ def closest(
     has = ib >= 0
     blines = np.empty(len(ia), dtype=object)
     blines[has] = take(b, ib[has]).lines()
-    empty = "\t".join(
-        [".", "-1", "-1"] + [".", "-1", "."][: max(0, b.ncols - 3)] + ["."] * max(0, b.ncols - 6)
-    )
-    blines[~has] = empty
+    blines[~has] = _null_record(b)
     cols = [a.tail[ia], blines] + ([d] if distance else [])
     return take(a, ia, tail=_join(*cols))
+
+
+def _null_record(b: Intervals) -> str:
+    """The B fields ``bedtools closest`` prints when A's chromosome has no B record:
+    ``. -1 -1``, then for BED4-6 and BED12 ``. -1 .`` and ``.`` for the rest; for BED-plus
+    (other widths, or a score that is no number or a column 6 that is no strand, judged
+    on the first record as bedtools types a file) ``.`` for every further field."""
+    fields = str(b.tail[0]).split("\t") if len(b) and b.ncols > 3 else []
+    standard = b.ncols in (3, 4, 5, 6, 12)
+    if standard and len(fields) >= 2:
+        try:
+            float(fields[1])
+        except ValueError:
+            standard = False
+    if standard and len(fields) >= 3 and fields[2] not in ("+", "-", "."):
+        standard = False
+    named = [".", "-1", "."][: max(0, b.ncols - 3)] if standard else []
+    return "\t".join([".", "-1", "-1", *named] + ["."] * (b.ncols - 3 - len(named)))
 
 
 def coverage_arrays(a: Intervals, b: Intervals, *, strand: str | None = None):

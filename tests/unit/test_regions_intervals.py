@@ -163,6 +163,31 @@ def test_closest_equals_bedtools(tmp_path, ra, rb, ties, strand):
 
 
 @needs_bedtools
+@pytest.mark.parametrize(
+    "b_fields",
+    [
+        "",
+        "x",
+        "x\t5",
+        "x\tfoo",  # a score that is no number: bedtools types the file BED-plus
+        "x\t5\t+",
+        "x\t5\tq",  # a column 6 that is no strand: BED-plus
+        "x\t5\t+\textra",
+        "x\t5\t+\t30\t40\t0,0,0\t1\t10,\t0,",  # BED12
+        "x\t5\t+\t30\t40\t0,0,0\t1\t10,\t0,\textra",
+    ],
+)
+def test_closest_without_b_on_the_chromosome_equals_bedtools(tmp_path, b_fields):
+    """The null B record's fields (. -1 -1, then per BED type) as bedtools prints them."""
+    a = tmp_path / "a.bed"
+    a.write_text("chr1\t10\t20\ta\nchr2\t5\t8\tb\n")
+    b = tmp_path / "b.bed"
+    b.write_text("\t".join(["chr1", "30", "40", *([b_fields] if b_fields else [])]) + "\n")
+    got = _ours(ops.closest(read_bed(a), read_bed(b)))
+    assert got == _bt("closest", "-a", a, "-b", b, "-d")
+
+
+@needs_bedtools
 @SETTINGS
 @given(ra=records, rb=records, strand=st.sampled_from([None, "same"]))
 def test_coverage_equals_bedtools(tmp_path, ra, rb, strand):
