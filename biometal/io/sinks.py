@@ -93,10 +93,18 @@ def is_stdout(path: str | os.PathLike | None) -> bool:
 
 class StdoutSink:
     """Standard output with :class:`OutputFile`'s interface (``write``, ``close``, ``abort``,
-    ``with``), uncompressed. What was written before an error cannot be taken back: a
-    reader of the pipe sees the failing command's exit status instead."""
+    ``with``), uncompressed. The first :attr:`HOLD` bytes are held back until more follow
+    or the command ends well, so that an input error found early (the header written, the
+    first record bad) leaves nothing on standard output. What was written after that cannot
+    be taken back: a reader of the pipe sees the failing command's exit status instead."""
 
     path = STDOUT
+    #: bytes held back before the first write to standard output
+    HOLD = 1 << 16
+
+    def __init__(self) -> None:
+        self._held: list[bytes] | None = []  # None once written through
+        self._held_bytes = 0
 
     @staticmethod
     def _stream():
@@ -105,6 +113,19 @@ class StdoutSink:
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Write ``data`` to standard output, all of it or :class:`BrokenPipeError`."""
+        if self._held is not None:
+            size = memoryview(data).nbytes
+            if self._held_bytes + size < self.HOLD:
+                # a copy: callers may reuse their buffer once write returns
+                self._held.append(bytes(data))
+                self._held_bytes += size
+                return
+            held, self._held = self._held, None
+            for part in held:
+                self._write(part)
+        self._write(data)
+
+    def _write(self, data: bytes | bytearray | memoryview) -> None:
         buf = self._stream()
         if buf is None:
             sys.stdout.write(bytes(data).decode("utf-8"))
@@ -118,14 +139,19 @@ class StdoutSink:
             view = view[n if n else len(view) :]
 
     def close(self) -> None:
-        """Flush standard output (it stays open)."""
+        """Write what was held back and flush standard output (it stays open)."""
+        held, self._held = self._held or [], None
+        for part in held:
+            self._write(part)
         sys.stdout.flush()
         buf = self._stream()
         if buf is not None:
             buf.flush()
 
     def abort(self, exc: BaseException | None = None) -> None:
-        """Flush what was written (standard output cannot be removed)."""
+        """Drop what was held back; flush what was already written (standard output cannot
+        be taken back)."""
+        self._held = None
         self.close()
 
     def __enter__(self) -> StdoutSink:

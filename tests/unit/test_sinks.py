@@ -127,3 +127,41 @@ def test_standard_output_closed_early_is_exit_141(tmp_path: Path, lines: int) ->
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait() == (141 if lines > 1000 else 0) and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("command", ["align", "tokenize"])
+def test_input_error_found_early_leaves_standard_output_empty(tmp_path: Path, command) -> None:
+    """The TSV header is written before the reads are; a bad first record (or any error
+    within the first 64 KiB of output) leaves nothing on standard output: one line on
+    standard error and exit 1."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.fq"
+    bad.write_text("@r1\nACGT\n+\nIIII\nbad\nACGT\n+\nIIII\n")
+    target = tmp_path / "t.fa"
+    target.write_text(">t1\nACGTACGTAA\n")
+    args = [str(bad), str(target)] if command == "align" else [str(bad)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "biometal", command, *args], capture_output=True, text=True
+    )
+    assert proc.returncode == 1 and proc.stdout == "", proc.stdout
+    assert proc.stderr.count("\n") == 1 and f"{bad}:5:" in proc.stderr, proc.stderr
+
+
+def test_standard_output_holds_back_then_writes_through(capfdbinary) -> None:
+    from biometal.io.sinks import StdoutSink
+
+    with pytest.raises(RuntimeError), StdoutSink() as out:
+        out.write(b"header\n")
+        raise RuntimeError("bad input")
+    assert capfdbinary.readouterr().out == b""
+    buffer = bytearray(b"x" * 1000)
+    with StdoutSink() as out:
+        for i in range(100):  # 100 kB: past the hold, written through in order
+            buffer[:4] = b"%04d" % i
+            out.write(buffer)  # the caller reuses its buffer: the held copies keep it
+    got = capfdbinary.readouterr().out
+    assert len(got) == 100_000 and [got[k * 1000 : k * 1000 + 4] for k in (0, 64, 99)] == [
+        b"0000", b"0064", b"0099",
+    ]  # fmt: skip
