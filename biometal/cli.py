@@ -868,7 +868,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "-a",
         "--all-positions",
         action="store_true",
-        help="also write positions of depth 0 (every position of every contig)",
+        help="also write the positions no read covers, with depth 0 (every position of "
+        "every contig; without -a: the positions reads cover, as samtools mpileup)",
     )
     p.add_argument(
         "--compress-level",

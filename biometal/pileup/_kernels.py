@@ -201,12 +201,13 @@ def _put_mean(out, p, total, n):  # pragma: no cover - compiled
         "int64[::1]",
         BYTES,
         "int64[::1]",
-        "boolean",
+        "int64[::1]",
+        "int64[::1]",
         "uint8[::1]",
     ),
 )
 def format_rows(
-    chrom, seg_pos, seg_row, counts, ref, indel_row, indel_text, indel_off, keep_zero, out
+    chrom, seg_pos, seg_row, counts, ref, indel_row, indel_text, indel_off, zero_from, zero_to, out
 ):  # pragma: no cover
     """TSV rows of one or more blocks (columns: biometal.pileup.tsv.COLUMNS) into ``out``.
 
@@ -214,8 +215,10 @@ def format_rows(
     ``s`` is rows ``seg_row[s]:seg_row[s + 1]`` (int64[k + 1], seg_row[k] == n) and starts at
     0-based position ``seg_pos[s]`` (int64[k]); ref uint8[n] (reference letter of each row);
     the ``indels`` column: rows ``indel_row`` (int64[m], ascending) have the text
-    ``indel_text[indel_off[e]:indel_off[e + 1]]``, every other row '.'; keep_zero: also
-    write depth-0 rows. Returns (bytes written, rows written); ``out`` must hold the longest
+    ``indel_text[indel_off[e]:indel_off[e + 1]]``, every other row '.'; a depth-0 row is
+    written where its position lies in one of the spans ``[zero_from[z], zero_to[z])``
+    (int64[m], sorted by start; the positions reads cover, or everything), else left out.
+    Returns (bytes written, rows written); ``out`` must hold the longest
     possible row for every row plus the text (biometal.pileup.tsv._format_run sizes it).
     """
     p = 0
@@ -232,6 +235,8 @@ def format_rows(
     last = np.int64(-2)
     e = 0  # next entry of indel_row
     n_text = indel_row.shape[0]
+    z = 0  # first span that may hold the next depth-0 row (rows come in position order)
+    n_zero = zero_from.shape[0]
     for s in range(seg_pos.shape[0]):
         row_to_pos = seg_pos[s] - seg_row[s] + 1
         for i in range(seg_row[s], seg_row[s + 1]):
@@ -247,8 +252,12 @@ def format_rows(
             sk = np.int64(counts[ui, 12]) + counts[ui, 13]
             bases = a + cc + g + t + nn
             depth = bases + dl + sk
-            if depth == 0 and not keep_zero:
-                continue
+            if depth == 0:
+                at = row_to_pos + i - 1  # 0-based, as the spans
+                while z < n_zero and zero_to[z] <= at:
+                    z += 1
+                if z == n_zero or zero_from[z] > at:
+                    continue
             fwd = (
                 np.int64(counts[ui, 0])
                 + counts[ui, 1]
@@ -352,7 +361,8 @@ def format_rows_parallel(
     indel_row,
     indel_text,
     indel_off,
-    keep_zero,
+    zero_from,
+    zero_to,
     out,
     n_chunks,
     per_row,
@@ -401,7 +411,8 @@ def format_rows_parallel(
             indel_row[e0:e1] - a,
             indel_text,
             indel_off[e0 : e1 + 1],
-            keep_zero,
+            zero_from,
+            zero_to,
             out[region[j] : region[j + 1]],
         )
         used[j] = u

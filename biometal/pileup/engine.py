@@ -168,7 +168,10 @@ class PileupBlock:
     """Final counts of positions ``start .. start + len(counts)`` of contig ``contig``.
 
     counts: uint32[n, 24] (columns :data:`biometal.kernels.pileup.COLUMNS`); events: the
-    indels anchored in the block. Positions between blocks have depth 0.
+    indels anchored in the block. Positions between blocks have depth 0. ``covered``: the
+    positions of the block that reads passing the read filters cover, ``[pos, end)`` of
+    each alignment, as spans int64[2, m] (starts, ends; sorted, disjoint): what ``samtools
+    mpileup`` prints without ``-a``, with depth 0 where every entry failed ``-Q``.
     """
 
     tid: int
@@ -176,6 +179,7 @@ class PileupBlock:
     start: int
     counts: np.ndarray
     events: IndelEvents
+    covered: np.ndarray | None = None
 
     @property
     def end(self) -> int:
@@ -201,7 +205,12 @@ class PileupBlock:
             ev.pos[keep], ev.length[keep], ev.reverse[keep], [ev.seqs[i] for i in keep]
         )
         return PileupBlock(
-            self.tid, self.contig, self.start, self.counts[: length - self.start], events
+            self.tid,
+            self.contig,
+            self.start,
+            self.counts[: length - self.start],
+            events,
+            self.covered,
         )
 
 
@@ -211,6 +220,7 @@ class _Run:
     to back (block ``b`` is rows ``seg_row[b]:seg_row[b + 1]`` and starts at position
     ``seg_pos[b]``). ``events``: the blocks' indels, block by block (those of block ``b``
     are ``ev_seg[b]:ev_seg[b + 1]``); ``ev_row``: the row of each event's position.
+    ``covered``: the blocks' covered spans (:class:`PileupBlock`), in position order.
     :meth:`blocks` gives the :class:`PileupBlock` objects one by one.
     """
 
@@ -222,6 +232,7 @@ class _Run:
     events: IndelEvents
     ev_row: np.ndarray  # int64[len(events)]
     ev_seg: np.ndarray  # int64[k + 1]
+    covered: np.ndarray  # int64[2, m]
     block: PileupBlock | None = None  # a run of one block: that block
 
     @staticmethod
@@ -236,6 +247,7 @@ class _Run:
             ev,
             ev.pos - block.start,
             np.array([0, len(ev)], np.int64),
+            _NO_SPANS if block.covered is None else block.covered,
             block,
         )
 
@@ -244,6 +256,8 @@ class _Run:
             yield self.block
             return
         rows, evs = self.seg_row.tolist(), self.ev_seg.tolist()
+        # a run's blocks are groups alone on their stretches: each span lies in one block
+        cut = np.searchsorted(self.covered[0], self.seg_pos).tolist() + [self.covered.shape[1]]
         for b, start in enumerate(self.seg_pos.tolist()):
             yield PileupBlock(
                 self.tid,
@@ -251,7 +265,29 @@ class _Run:
                 start,
                 self.counts[rows[b] : rows[b + 1]],
                 self.events.slice(evs[b], evs[b + 1]),
+                self.covered[:, cut[b] : cut[b + 1]],
             )
+
+
+_NO_SPANS = np.zeros((2, 0), np.int64)
+
+
+def _covered(sel: np.ndarray) -> np.ndarray:
+    """The positions the reads ``sel`` (index table rows of one contig, sorted by position)
+    cover, ``[pos, end)`` of each alignment, as merged spans int64[2, m] (starts, ends)."""
+    if not len(sel):
+        return _NO_SPANS
+    pos, end = sel[:, 2], sel[:, 3]
+    reach = np.maximum.accumulate(end)
+    first = np.empty(len(pos), bool)
+    first[0] = True
+    np.greater(pos[1:], reach[:-1], out=first[1:])
+    idx = np.flatnonzero(first)
+    out = np.empty((2, len(idx)), np.int64)
+    out[0] = pos[idx]
+    out[1, :-1] = reach[idx[1:] - 1]
+    out[1, -1] = reach[-1]
+    return out
 
 
 def read_filter(table: np.ndarray, params: PileupParams, *, ref_bases: bool = True) -> np.ndarray:
@@ -324,11 +360,13 @@ class _Accumulator:
         self.start = 0
         self.used = 0  # rows [0, used) may be non-zero
         self.events: list[IndelEvents] = []
+        self.covered: list[np.ndarray] = []  # spans (PileupBlock.covered) not yet taken
 
     def reset(self, tid: int, start: int) -> None:
         self.acc[: self.used].fill(0)
         self.tid, self.start, self.used = tid, start, 0
         self.events = []
+        self.covered = []
 
     def ensure(self, rows: int) -> None:
         """Room for ``rows`` rows (exactly: a table is allocated per group, see take)."""
@@ -337,8 +375,9 @@ class _Accumulator:
             bigger[: self.used] = self.acc[: self.used]
             self.acc = bigger
 
-    def take(self, upto: int) -> tuple[int, np.ndarray, IndelEvents]:
-        """Remove the rows of positions < ``upto``: (their first position, rows, events).
+    def take(self, upto: int) -> tuple[int, np.ndarray, IndelEvents, np.ndarray]:
+        """Remove the rows of positions < ``upto``: (their first position, rows, events,
+        covered spans).
 
         Afterwards the table starts at ``upto`` (positions only move forward).
         """
@@ -364,7 +403,13 @@ class _Accumulator:
         self.start = max(self.start, upto)
         done, rest = IndelEvents.concat(self.events).split(upto)
         self.events = [rest] if len(rest) else []
-        return first, rows, done
+        spans = np.concatenate(self.covered, axis=1) if self.covered else _NO_SPANS
+        covered = spans[:, spans[0] < upto]
+        covered[1] = np.minimum(covered[1], upto)  # a copy (boolean index): safe to clip
+        after = spans[:, spans[1] > upto]
+        after[0] = np.maximum(after[0], upto)
+        self.covered = [after] if after.shape[1] else []
+        return first, rows, done, covered
 
 
 #: An empty stretch of at least this many positions ends a group of reads: the rows
@@ -420,9 +465,9 @@ def _cut_at_gap(sel: np.ndarray, i: int, j: int, covered_end: int) -> int:
 
 def _blocks(header: BamHeader, acc: _Accumulator, upto: int) -> Iterator[_Run]:
     tid = acc.tid
-    first, rows, events = acc.take(upto)
+    first, rows, events, covered = acc.take(upto)
     if len(rows):
-        yield _Run.of_block(PileupBlock(tid, header.names[tid], first, rows, events))
+        yield _Run.of_block(PileupBlock(tid, header.names[tid], first, rows, events, covered))
 
 
 class _RunTable:
@@ -477,7 +522,8 @@ def _pile_run(
     seg = np.searchsorted(seg_row, ev_row, side="right") - 1
     ev.pos = ev_row - seg_row[seg] + seg_pos[seg]
     ev_seg = np.searchsorted(seg, np.arange(k + 1))
-    return _Run(tid, contig, counts, seg_pos, seg_row, ev, ev_row, ev_seg)
+    covered = _covered(sel[i0:j1])
+    return _Run(tid, contig, counts, seg_pos, seg_row, ev, ev_row, ev_seg, covered)
 
 
 #: BAM nibble of each ASCII reference letter (A 1, C 2, G 4, T 8, either case; others 15)
@@ -627,6 +673,7 @@ def _iter_runs(
             ev = _events(data, reads, len(acc.acc), min_bq, acc.start)
             if len(ev):
                 acc.events.append(ev)
+            acc.covered.append(_covered(group))
             acc.used = max(acc.used, need)
             i = j
         if run:  # not reached: a run ends before the batch's last group
@@ -651,8 +698,9 @@ def iter_pileup(
     The BAM is validated first (:func:`biometal.io.bam.check_bam`, against ``reference``
     when given). ``batches``: the records to pile up (coordinate-sorted, e.g. only those of
     some regions, read through the index) instead of the whole BAM. Blocks cover every
-    position with at least one counted entry (and may include depth-0 positions);
-    positions outside every block have depth 0.
+    position with at least one counted entry (and may include depth-0 positions; their
+    ``covered`` spans say which of those reads cover); positions outside every block have
+    depth 0.
     """
     for run in _iter_runs(
         bam, params, reference=reference, header=header, read_bytes=read_bytes, batches=batches

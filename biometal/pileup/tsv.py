@@ -3,8 +3,10 @@ or ``.bgz``), or plain text (any other name, or ``-`` for standard output).
 
 Layout: ``##`` lines describe the source, the filters, the equivalent ``samtools mpileup``
 command and every column; then one ``#chrom ...`` header line; then one row per reference
-position with depth > 0 (every position of every contig with ``all_positions``), sorted by
-contig (BAM header order) and position. Index it with ``tabix -s1 -b2 -e2 file.tsv.gz``.
+position that a read passing the read filters covers, as ``samtools mpileup`` prints them
+(depth 0 where every entry failed ``-Q``; every position of every contig with
+``all_positions``), sorted by contig (BAM header order) and position. Index it with
+``tabix -s1 -b2 -e2 file.tsv.gz``.
 """
 
 from __future__ import annotations
@@ -143,7 +145,8 @@ def _format_run(
     buffer: list[np.ndarray] | None = None,
 ) -> tuple[list[memoryview], int]:
     """(TSV rows of the run's blocks as buffers, number of rows): one call of the
-    formatting kernel for all of them.
+    formatting kernel for all of them. Depth-0 rows: those the run's reads cover
+    (``run.covered``), or every row with ``keep_zero``.
 
     ``buffer``: a one-item list holding an output array to reuse (grown as needed; the
     caller writes the returned buffers out before the next call), or None: a fresh one.
@@ -196,6 +199,7 @@ def _format_run(
     # read-only like ref_codes whether or not there is text: one compiled signature
     text = np.frombuffer(blob or b"\0", np.uint8)
     ref_codes = np.frombuffer(ref_rows, np.uint8)
+    zero_from, zero_to = _EVERYWHERE if keep_zero else run.covered
     if threads > 1 and int(np.diff(seg_row).max()) >= PARALLEL_ROWS:
         from biometal.pileup._kernels import format_rows_parallel
 
@@ -209,7 +213,8 @@ def _format_run(
             indel_row,
             text,
             indel_off,
-            keep_zero,
+            zero_from,
+            zero_to,
             out,
             chunks,
             per_row,
@@ -217,13 +222,24 @@ def _format_run(
         parts = [out[region[j] : region[j] + used[j]] for j in range(chunks)]
         return [memoryview(p) for p in parts if len(p)], int(nrows.sum())
     used, nrows = format_rows(
-        chrom, seg_pos, seg_row, counts, ref_codes, indel_row, text, indel_off, keep_zero, out
+        chrom,
+        seg_pos,
+        seg_row,
+        counts,
+        ref_codes,
+        indel_row,
+        text,
+        indel_off,
+        zero_from,
+        zero_to,
+        out,
     )
     return [memoryview(out[:used])], int(nrows)
 
 
 _NO_ROWS = np.zeros(0, np.int64)
 _NO_OFFSETS = np.zeros(1, np.int64)
+_EVERYWHERE = np.array([[-1], [1 << 62]], np.int64)  # one span holding every position
 
 
 def is_compressed(out: str | os.PathLike) -> bool:

@@ -165,8 +165,9 @@ def test_indel_column_equals_samtools(sparse, tmp_path):
     assert sum(a.startswith("-") for t in got.values() for a in t.split(",")) > 50
 
 
-def _python_rows(chrom, seg_pos, seg_row, counts, ref, texts, keep_zero):
-    """The TSV rows, written plainly (biometal.pileup.tsv.COLUMNS)."""
+def _python_rows(chrom, seg_pos, seg_row, counts, ref, texts, spans):
+    """The TSV rows, written plainly (biometal.pileup.tsv.COLUMNS); depth-0 rows of the
+    positions inside one of ``spans`` ([(start, end)]) only."""
 
     def mean(total, n):
         if n == 0:
@@ -181,7 +182,8 @@ def _python_rows(chrom, seg_pos, seg_row, counts, ref, texts, keep_zero):
             acgtn = [c[k] + c[k + 5] for k in range(5)]
             dl, sk = c[10] + c[11], c[12] + c[13]
             depth = sum(acgtn) + dl + sk
-            if depth == 0 and not keep_zero:
+            at = seg_pos[s] + i - seg_row[s]
+            if depth == 0 and not any(a <= at < b for a, b in spans):
                 continue
             fwd = sum(c[0:5]) + c[10] + c[12]
             cols = [chrom, seg_pos[s] + i - seg_row[s] + 1, chr(ref[i]), depth, *acgtn, dl, sk]
@@ -192,10 +194,11 @@ def _python_rows(chrom, seg_pos, seg_row, counts, ref, texts, keep_zero):
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("keep_zero", [False, True])
-def test_format_kernel_blocks_and_chunks(seed, keep_zero):
+@pytest.mark.parametrize("zeros", ["none", "all", "spans"])
+def test_format_kernel_blocks_and_chunks(seed, zeros):
     """format_rows over several blocks, and format_rows_parallel cutting them into chunks
-    anywhere (inside a block, at its edges), equal a plain Python formatter."""
+    anywhere (inside a block, at its edges), equal a plain Python formatter; depth-0 rows
+    written nowhere, everywhere or inside random spans (overlapping, sorted by start)."""
     rng = np.random.default_rng(seed)
     sizes = rng.integers(1, 40, int(rng.integers(1, 8)))
     seg_row = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -211,19 +214,27 @@ def test_format_kernel_blocks_and_chunks(seed, keep_zero):
     off = np.concatenate([[0], np.cumsum([len(texts[int(r)]) for r in rows])]).astype(np.int64)
     chrom = np.frombuffer(b"chrUn_x", np.uint8)
     text = np.frombuffer(blob or b"\0", np.uint8)
-    exp = _python_rows("chrUn_x", seg_pos, seg_row, counts, ref, texts, keep_zero)
+    spans = {"none": [], "all": [(-1, 1 << 62)]}.get(zeros)
+    if spans is None:
+        row_pos = np.repeat(seg_pos - seg_row[:-1], sizes) + np.arange(n)
+        starts = np.sort(rng.choice(row_pos, 6) + rng.integers(-3, 3, 6))
+        spans = [(int(a), int(a + rng.integers(1, 30))) for a in starts]
+    zero_from = np.array([a for a, _ in spans], np.int64)
+    zero_to = np.array([b for _, b in spans], np.int64)
+    exp = _python_rows("chrUn_x", seg_pos, seg_row, counts, ref, texts, spans)
     per_row = len(chrom) + 40 + 13 * 21
     out = np.empty(n * per_row + len(blob) + 16, np.uint8)
     used, n_rows = K.format_rows(
-        chrom, seg_pos, seg_row, counts, ref, rows, text, off, keep_zero, out
+        chrom, seg_pos, seg_row, counts, ref, rows, text, off, zero_from, zero_to, out
     )
     assert out[:used].tobytes().decode() == exp
     assert n_rows == exp.count("\n")
     for chunks in (2, 3, 7):
         out = np.zeros(n * per_row + len(blob) + 16, np.uint8)
         _, region, used, n_rows = K.format_rows_parallel(
-            chrom, seg_pos, seg_row, counts, ref, rows, text, off, keep_zero, out, chunks, per_row
-        )
+            chrom, seg_pos, seg_row, counts, ref, rows, text, off, zero_from, zero_to, out,
+            chunks, per_row,
+        )  # fmt: skip
         got = b"".join(out[region[j] : region[j] + used[j]].tobytes() for j in range(chunks))
         assert got.decode() == exp
         assert int(n_rows.sum()) == exp.count("\n")

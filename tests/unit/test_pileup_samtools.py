@@ -464,3 +464,48 @@ def test_plain_tsv_is_the_bgzf_text_and_matches_samtools(real, name, tmp_path):
     for contig, table in exp.items():  # every position samtools shows depth at is a row
         for p0 in np.flatnonzero(table[:, :14].sum(axis=1)):
             assert (contig, int(p0) + 1) in seen
+
+
+# ----------------------------------------------------------------------------- TSV rows
+
+ROW_CASES = {
+    # (BAM, params): -Q high enough that some covered positions have every base filtered
+    "ex1_Q30": ("ex1", PileupParams(min_baseq=30)),
+    "ex1_Q30_small_regions": ("ex1", PileupParams(min_baseq=30, region_size=1000, threads=2)),
+    # no SEQ/QUAL: every entry is N with quality 0, so at the default -Q 13 every row is 0
+    "panel_default": ("panel", PileupParams(count_orphans=True)),
+    "duplicates_Q30": (
+        "duplicates",
+        PileupParams(
+            exclude_flags=("UNMAP", "SECONDARY", "QCFAIL"), count_orphans=True, min_baseq=30
+        ),
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("case", list(ROW_CASES))
+def test_tsv_rows_are_the_positions_samtools_prints(request, case, tmp_path):
+    """Without -a the TSV has a row for every position samtools mpileup prints: each one a
+    read passing the read filters covers, with depth 0 where every entry failed -Q (it left
+    those out before; all rows of Bioconductor dupRadar's BAM at -Q 13), and no other."""
+    name, params = ROW_CASES[case]
+    if name in ("panel", "duplicates"):
+        bam, ref = request.getfixturevalue("covtobed")[name], None
+    else:
+        real = request.getfixturevalue("real")
+        if name not in real:
+            pytest.skip(f"example BAM {name} not installed")
+        bam, ref = real[name]
+    out = tmp_path / "p.tsv"
+    write_pileup_tsv(bam, out, params, reference=ref)
+    rows = [ln.split("\t", 4) for ln in out.read_text().splitlines() if ln[0] != "#"]
+    got = [(r[0], int(r[1]) - 1) for r in rows]
+    exp, _ = samtools_pileup_sparse(str(bam), ref and str(ref), params)
+    order = {c: i for i, c in enumerate(check_bam(bam).names)}
+    want = sorted(
+        ((c, p) for c, (pos, _) in exp.items() for p in pos.tolist()),
+        key=lambda cp: (order[cp[0]], cp[1]),
+    )
+    assert got == want
+    zero = sum(r[3] == "0" for r in rows)
+    assert zero > 0 and zero < len(rows) or name == "panel", (zero, len(rows))
