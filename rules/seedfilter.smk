@@ -27,7 +27,9 @@ rule seed_windows:
         "benchmarks/seedfilter/windows.tsv"
     conda:
         "../envs/biometal.yaml"
-    threads: 2
+    # one core: the job is mostly numba compiling its kernels on a fresh clone (~55 of 59 s
+    # in `make run`), which is single-threaded; the extension itself is ~2 s
+    threads: 1
     resources:
         runtime=30,
         mem_mb=1000,
