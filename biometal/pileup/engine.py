@@ -404,9 +404,11 @@ class _Accumulator:
         done, rest = IndelEvents.concat(self.events).split(upto)
         self.events = [rest] if len(rest) else []
         spans = np.concatenate(self.covered, axis=1) if self.covered else _NO_SPANS
-        covered = spans[:, spans[0] < upto]
-        covered[1] = np.minimum(covered[1], upto)  # a copy (boolean index): safe to clip
-        after = spans[:, spans[1] > upto]
+        # copies in C order (a boolean index on axis 1 gives Fortran order, whose rows the
+        # compiled formatter does not take): safe to clip
+        covered = np.ascontiguousarray(spans[:, spans[0] < upto])
+        covered[1] = np.minimum(covered[1], upto)
+        after = np.ascontiguousarray(spans[:, spans[1] > upto])
         after[0] = np.maximum(after[0], upto)
         self.covered = [after] if after.shape[1] else []
         return first, rows, done, covered
