@@ -170,8 +170,9 @@ class PileupBlock:
     counts: uint32[n, 24] (columns :data:`biometal.kernels.pileup.COLUMNS`); events: the
     indels anchored in the block. Positions between blocks have depth 0. ``covered``: the
     positions of the block that reads passing the read filters cover, ``[pos, end)`` of
-    each alignment, as spans int64[2, m] (starts, ends; sorted, disjoint): what ``samtools
-    mpileup`` prints without ``-a``, with depth 0 where every entry failed ``-Q``.
+    each alignment, as spans int64[2, m] (starts, ends; sorted by start, may overlap):
+    what ``samtools mpileup`` prints without ``-a``, with depth 0 where every entry failed
+    ``-Q``.
     """
 
     tid: int

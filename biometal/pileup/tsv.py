@@ -200,40 +200,17 @@ def _format_run(
     text = np.frombuffer(blob or b"\0", np.uint8)
     ref_codes = np.frombuffer(ref_rows, np.uint8)
     zero_from, zero_to = _EVERYWHERE if keep_zero else run.covered
+    args = (chrom, seg_pos, seg_row, counts, ref_codes, indel_row, text, indel_off)
     if threads > 1 and int(np.diff(seg_row).max()) >= PARALLEL_ROWS:
         from biometal.pileup._kernels import format_rows_parallel
 
         chunks = threads
         _, region, used, nrows = format_rows_parallel(
-            chrom,
-            seg_pos,
-            seg_row,
-            counts,
-            ref_codes,
-            indel_row,
-            text,
-            indel_off,
-            zero_from,
-            zero_to,
-            out,
-            chunks,
-            per_row,
+            *args, zero_from, zero_to, out, chunks, per_row
         )
         parts = [out[region[j] : region[j] + used[j]] for j in range(chunks)]
         return [memoryview(p) for p in parts if len(p)], int(nrows.sum())
-    used, nrows = format_rows(
-        chrom,
-        seg_pos,
-        seg_row,
-        counts,
-        ref_codes,
-        indel_row,
-        text,
-        indel_off,
-        zero_from,
-        zero_to,
-        out,
-    )
+    used, nrows = format_rows(*args, zero_from, zero_to, out)
     return [memoryview(out[:used])], int(nrows)
 
 
