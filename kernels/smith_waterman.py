@@ -41,10 +41,11 @@ lock-step (int16, AVX-512/AVX2) for batches, an anti-diagonal wavefront per pair
 batches, long pairs in small numbers and banded alignment (int16 or int32 per pair, from a
 bound on the scores), and for many queries against one shared target (local, score only)
 lane groups of queries with the target streamed once per group ("shared": bytes, 128
-queries a group, exact through re-runs of saturated stretches, for queries of up to 256
-rows; int16 otherwise, or forced with "shared16"), and for long
+queries a group with AVX-512BW, 32 with AVX2, exact through re-runs of saturated stretches,
+for queries of up to 256 rows; int16 otherwise, half as many a group, or forced with
+"shared16"), and for long
 pairs (local, score only, match/mismatch scores) each pair's query cut into segments
-that share the 64 lanes, skewed by one column per segment ("segments"); a throughput
+that share the int16 lanes, skewed by one column per segment ("segments"); a throughput
 model picks the layout, and work under ``PARALLEL_MIN_CELLS`` stays on the calling thread.
 
 One target for many queries: ``t_offsets`` of length 2 (one target) with n > 1 queries is
@@ -263,6 +264,8 @@ def _antidiag_seconds(lq: np.ndarray, lt: np.ndarray, threads: int, trace: bool)
 #: shared-target layout on full lane groups (64 queries; lane cells, padding included),
 #: 150 bp - 6 kb queries against 5 - 48.5 kb targets: 10.5-14 with AVX-512 (explicit
 #: 64 x int16 vectors, 2 zmm registers; was ~7.3 with LLVM's own 256-bit vectorisation).
+#: With AVX2 (16 lanes, one ymm) the layout ran at 8.4-9.0 on 1-2.5 kb queries against
+#: lambda (AMD EPYC Zen 3, ``bench/align_long_target.py``); the model keeps one figure.
 _SHARED_GCUPS = 11.0
 #: below this target length the shared-target layout is not considered (the general lane
 #: groups do as well when the target is as short as the queries)
@@ -491,9 +494,9 @@ def _align_shared(
     order = np.argsort(lq, kind="stable").astype(np.int64)
     bias = None if strategy == "shared16" else _shared8_bias(m16, go, ge, lq)
     if bias is not None:
-        # bytes, 128 queries a group (exact at any score: saturated stretches re-run); a
-        # last group of at most 64 queries (the longest) goes in int16 instead: half the
-        # lanes of a byte group cost more than a full int16 group
+        # bytes, SHARED8_LANES queries a group (exact at any score: saturated stretches
+        # re-run); a last group of at most SHARED_LANES queries (the longest) goes in int16
+        # instead: half the lanes of a byte group cost more than a full int16 group
         L8, L16 = k.SHARED8_LANES, k.SHARED_LANES
         rest = n % L8 if 0 < n % L8 <= L16 else 0
         n8 = n - rest

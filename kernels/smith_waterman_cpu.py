@@ -21,11 +21,12 @@ bit for bit, down to the CIGAR; the choice is only about speed):
   groups of :data:`SHARED_LANES` queries, sorted by length, with the one target streamed
   once per group and a query profile per group (one load per cell instead of a compare and
   select); a running column maximum replaces per-cell end tracking (the end row is looked
-  up only for columns that raise a lane's best). ``int16``, the 64 lanes one explicit LLVM
+  up only for columns that raise a lane's best). ``int16``, the lanes one explicit LLVM
   vector (see the section's comment: F, the diagonal and the column maximum stay in
-  registers, 2 zmm with AVX-512BW); groups whose scores could leave int16 go per pair.
-  For queries of at most SHARED_QBLOCK rows the same DP runs in unsigned bytes, 128
-  queries a vector, and the stretches where a lane reaches the top of the byte are re-run
+  registers; 64 lanes in 2 zmm with AVX-512BW, 16 in one ymm with AVX2, 8 otherwise);
+  groups whose scores could leave int16 go per pair.
+  For queries of at most SHARED_QBLOCK rows the same DP runs in unsigned bytes, twice as
+  many queries a vector, and the stretches where a lane reaches the top of the byte are re-run
   exactly from saved states (see "shared-target layout in 8 bits" below): ~1.4x the int16
   layout for 150 bp reads against a 48.5 kb genome.
   1 thread, 150 bp reads against 48.5 kb: ~11 GCUPS on an AVX-512 CPU (was ~7.3 with
@@ -34,11 +35,11 @@ bit for bit, down to the CIGAR; the choice is only about speed):
 
 - **segments** (few long pairs; local alignment, score and end cell only, match/mismatch
   scores with a negative mismatch): each pair's query is cut into S segments of R rows,
-  one segment a lane (64 lanes: 64 / S pairs side by side), segment s working on target
-  column k - s + 1 at step k, so that its first row takes F and the diagonal H of the
-  segment above, computed one and two steps earlier, by a shift across the lanes of the
-  explicit vector type below (what Farrar's striped layout needs and plain numba loops
-  cannot express). ``int16``; the cost model picks S (the fewest lane cells). 1 thread,
+  one segment a lane (SHARED_LANES lanes: SHARED_LANES / S pairs side by side), segment s
+  working on target column k - s + 1 at step k, so that its first row takes F and the
+  diagonal H of the segment above, computed one and two steps earlier, by a shift across
+  the lanes of the explicit vector type below (what Farrar's striped layout needs and plain
+  numba loops cannot express). ``int16``; the cost model picks S (the fewest lane cells). 1 thread,
   5-6 kb pairs: ~11 GCUPS on an AVX-512 CPU against ~2.9 for the anti-diagonal wavefront.
 
 Why not Farrar's striped layout itself (parasail's): its lazy-F loop is branchy per column;
@@ -913,12 +914,43 @@ def cigar_text(ops, lens, offsets):  # pragma: no cover - compiled by numba
 # vectoriser at its preferred width (256 bits on AVX-512 CPUs: ymm) and keeps the running
 # values (F, the diagonal H, the column maximum) in memory, loaded and stored for every
 # row. A value of the vector type is an SSA value: LLVM keeps it in registers across the
-# row loop, and the x86 backend splits it into what the CPU has (2 zmm with AVX-512BW, 4
-# ymm with AVX2, 8 xmm with SSE). Only the shared and segments layouts use it (CPU only:
-# the Metal kernel keeps one thread per pair).
+# row loop, and the x86 backend splits it into what the CPU has (the lane count below is
+# chosen so that it stays in registers: 2 zmm with AVX-512BW, 1 ymm with AVX2). Only the
+# shared and segments layouts use it (CPU only: the Metal kernel keeps one thread per
+# pair).
 
-#: queries per lane group of the shared-target layout (int16: two 512-bit registers)
-SHARED_LANES = 64
+
+def _vector_register_bytes() -> int:
+    """Bytes of the widest integer vector register of the CPU numba compiles for: 64 with
+    AVX-512BW, 32 with AVX2, else 16 (SSE, NEON). ``NUMBA_CPU_FEATURES``, when set, is what
+    numba compiles for, so it decides; otherwise the host's features."""
+    import os
+
+    from llvmlite import binding
+
+    wanted = os.environ.get("NUMBA_CPU_FEATURES")
+    if wanted:
+        on = {f[1:] for f in wanted.split(",") if f.startswith("+")}
+    else:
+        on = {name for name, flag in binding.get_host_cpu_features().items() if flag}
+    if "avx512bw" in on:
+        return 64
+    if "avx2" in on:
+        return 32
+    return 16
+
+
+#: Lanes per group of the shared-target and segments layouts: one vector register's worth
+#: of int16 on AVX2 (16) and SSE/NEON (8), two 512-bit registers' worth with AVX-512BW
+#: (64: 32 zmm registers hold the ~8 live vectors of the DP at 2 registers each). With 64
+#: lanes on AVX2 (4 of its 16 ymm registers per vector) LLVM spilled the row loop's
+#: vectors to the stack. 64 x 1-2.5 kb reads against a seeded random 48.5 kb target took
+#: 0.88 s with 64 lanes, 0.67 with 32 and 0.48 with 16 (AMD EPYC Zen 3, 1 thread, `python
+#: bench/align_long_target.py --repeats 3 --shapes reads1k_genome`, biometal-int16, one
+#: run each); against phage lambda, 5 repeats, 2.20 s with 64 lanes and 0.68 with 16.
+_VECTOR_BYTES = _vector_register_bytes()
+#: queries per lane group of the shared-target layout (int16; see above)
+SHARED_LANES = 64 if _VECTOR_BYTES == 64 else _VECTOR_BYTES // 2
 #: most query rows per block of the shared-target layout (the rows are split into equal
 #: blocks: 300 rows go as 150 + 150). With F, the diagonal and the column maximum in
 #: registers the H and E rows of a block (256 x 64 x 2 x 2 bytes = 64 KiB) stream from L1/L2
@@ -1295,8 +1327,11 @@ def shared_driver_serial(qc, qo, t, order, gstart, groups, M7, go, ge, score, qe
 # once (an instrumented copy of _shared8_rerun, 128 mutated 150 bp reads from a 5 kb random
 # target): median 64 re-run columns per read, at most 96.
 
-#: queries per lane group of the 8-bit shared layout (uint8: two 512-bit registers)
-SHARED8_LANES = 128
+#: queries per lane group of the 8-bit shared layout (uint8: two 512-bit registers with
+#: AVX-512BW, else one register, as SHARED_LANES)
+SHARED8_LANES = 2 * SHARED_LANES
+#: uint64 words of a lane mask of the 8-bit layout (brise_mask)
+_MASK_WORDS8 = (SHARED8_LANES + 63) // 64
 #: columns per checkpoint interval of the 8-bit shared layout (a re-run starts up to K
 #: columns before a lane reaches cap and ends on a checkpoint)
 SHARED8_K = 32
@@ -1307,7 +1342,7 @@ SHARED8_D = 0
 
 u8vec = _LaneVec(8, SHARED8_LANES)
 #: the uint8 lane-group vector: as the int16 ones above, unsigned; ``brise_mask(c, best)``:
-#: the lanes with c > best as bits of two uint64 (lanes 0-63, 64-127)
+#: the lanes with c > best as bits of _MASK_WORDS8 uint64 (lanes 0-63, 64-127, ...)
 bload, bstore, bsplat, bvmax, bvadds, bvsubs0, bany_rise, brise_mask = _vector_ops(
     u8vec, types.uint8, False
 )
@@ -1377,7 +1412,7 @@ def _shared8_group(prof, t, lq, n_act, maxq, go, ge, bias, maxs, K, D):  # pragm
     e_iv = np.empty(64, np.int64)
     ne = 0
     in_ep = np.zeros(L, np.bool_)
-    ep_bits = np.zeros(2, np.uint64)  # in_ep as bits
+    ep_bits = np.zeros(_MASK_WORDS8, np.uint64)  # in_ep as bits
     clean = np.zeros(L, np.int64)
     H = np.zeros(nr * L, np.uint8)
     E = np.zeros(nr * L, np.uint8)
@@ -1418,11 +1453,11 @@ def _shared8_group(prof, t, lq, n_act, maxq, go, ge, bias, maxs, K, D):  # pragm
             cm = bvmax(cm, h)
         im = bvmax(im, cm)
         if bany_rise(cm, bestv, False):
-            # the lanes whose best rises (bits of a mask: usually one of the 128), each
+            # the lanes whose best rises (bits of a mask: usually one of them), each
             # with the first row holding its column maximum
             bstore(cmv, 0, cm)
             masks = brise_mask(cm, bestv)
-            for w in range(2):
+            for w in range(_MASK_WORDS8):
                 mask = masks[w]
                 while mask != 0:
                     ln = w * 64 + np.int64(cttz64(mask))
@@ -1442,7 +1477,7 @@ def _shared8_group(prof, t, lq, n_act, maxq, go, ge, bias, maxs, K, D):  # pragm
             c = (j - 1) // K  # the interval just finished: columns c*K+1 .. j
             # the lanes that reached cap in it, or are in a stretch (bits, as above)
             sat_w = brise_mask(im, below)
-            for w in range(2):
+            for w in range(_MASK_WORDS8):
                 sat_bits = sat_w[w]
                 mask = sat_bits | ep_bits[w]
                 while mask != 0:
