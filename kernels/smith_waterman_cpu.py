@@ -132,6 +132,7 @@ def _lanes_group(  # pragma: no cover - compiled by numba
     depends on (pad scores and mismatches are negative, gap_open > 0), so it can neither
     win the local maximum nor tie with it; per-lane results are read only from real cells.
     """
+    literally(use_matrix)
     literally(local)
     literally(trace)
     M, match, mismatch, go, ge, mode, NEG = prm
@@ -691,12 +692,38 @@ def _fill_group(qc, qo, tc, to, order, a, b, dtype_proxy):
 
 
 @njit(cache=True)
+def _lanes_dp(q, t, lq, lt, na, maxq, maxt, prm, use_matrix, local, trace, tb):
+    """:func:`_lanes_group` with its three flags as compile-time constants.
+
+    A runtime flag tested inside the DP's lane loop keeps LLVM from vectorising it unless
+    LLVM unswitches the loop first, and whether it does depends on the CPU it compiles
+    for: with AVX-512 it did for ``use_matrix``; on an AVX2 CPU (AMD EPYC Zen 3) it did
+    not, and 2,000 pairs of 150 bp ran at 0.09 GCUPS instead of ~5 (no vector instruction
+    in the loop; ``python -m biometal.align.bench --headline``: 0.06x parasail). Runtime
+    ``local`` / ``trace`` had cost ~1.5x with AVX-512 too."""
+    if use_matrix:
+        if trace:
+            if local:
+                return _lanes_group(q, t, lq, lt, na, maxq, maxt, prm, True, True, True, tb)
+            return _lanes_group(q, t, lq, lt, na, maxq, maxt, prm, True, False, True, tb)
+        if local:
+            return _lanes_group(q, t, lq, lt, na, maxq, maxt, prm, True, True, False, tb)
+        return _lanes_group(q, t, lq, lt, na, maxq, maxt, prm, True, False, False, tb)
+    if trace:
+        if local:
+            return _lanes_group(q, t, lq, lt, na, maxq, maxt, prm, False, True, True, tb)
+        return _lanes_group(q, t, lq, lt, na, maxq, maxt, prm, False, False, True, tb)
+    if local:
+        return _lanes_group(q, t, lq, lt, na, maxq, maxt, prm, False, True, False, tb)
+    return _lanes_group(q, t, lq, lt, na, maxq, maxt, prm, False, False, False, tb)
+
+
+@njit(cache=True)
 def _lanes_unit(g, seqs, order, gstart, prm, use_matrix, local, trace, out):
     """One lane group g (pairs ``order[gstart[g]:gstart[g+1]]``): DP, outputs, traceback.
 
-    ``local`` and ``trace`` select one of four compile-time specialisations of the group DP
-    (runtime flags there cost ~1.5x in speed); ``use_matrix`` stays a runtime flag (LLVM
-    unswitches the inner loop on it).
+    ``use_matrix``, ``local`` and ``trace`` select one of eight compile-time
+    specialisations of the group DP (:func:`_lanes_dp`); numba compiles those a run uses.
     """
     qc, qo, tc, to = seqs
     score, qs, qe, ts, te, ops, lens, cap_off, nops, tbuf = out
@@ -710,20 +737,7 @@ def _lanes_unit(g, seqs, order, gstart, prm, use_matrix, local, trace, out):
         tb = tbuf[get_thread_id()][: maxq * maxt * LANES].reshape((maxq * maxt, LANES))
     else:
         tb = tbuf[0][:LANES].reshape((1, LANES))
-    na = b - a
-    if trace:
-        if local:
-            best, bi, bj = _lanes_group(
-                q, t, lq, lt, na, maxq, maxt, prm, use_matrix, True, True, tb
-            )
-        else:
-            best, bi, bj = _lanes_group(
-                q, t, lq, lt, na, maxq, maxt, prm, use_matrix, False, True, tb
-            )
-    elif local:
-        best, bi, bj = _lanes_group(q, t, lq, lt, na, maxq, maxt, prm, use_matrix, True, False, tb)
-    else:
-        best, bi, bj = _lanes_group(q, t, lq, lt, na, maxq, maxt, prm, use_matrix, False, False, tb)
+    best, bi, bj = _lanes_dp(q, t, lq, lt, b - a, maxq, maxt, prm, use_matrix, local, trace, tb)
     for m in range(b - a):
         p = order[a + m]
         score[p] = best[m]
