@@ -45,8 +45,13 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/snakemake --cores $(CORES) $(TARGET)
 
+# Two test processes (TEST_WORKERS): most tests are one thread of work, and on the 2-core
+# reference machine the suite took 24 minutes in one process (tests/conftest.py keeps each
+# file, and the tests that share the tiny run of `all`, in one process).
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -q --durations=20
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+		--durations=20
 
 # What CI checks besides the tests (.ci/run): Python lint and format, Snakemake's linter,
 # and snakefmt on the Snakefile and rule files. Any finding fails.

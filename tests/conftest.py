@@ -7,6 +7,33 @@ import threading
 
 import pytest
 
+#: the xdist group of the tests that use the tiny run of `all` (tests/workflow/conftest.py)
+TINY_RUN_GROUP = "tiny_run"
+
+
+def _uses_tiny_run(item: pytest.Item) -> bool:
+    """Whether the test takes the session's tiny run of `all`: as a fixture, or (the docs'
+    ``--report`` command) through ``request.getfixturevalue``."""
+    if "tiny_run" in getattr(item, "fixturenames", ()):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "--report" in str(callspec.params.get("cmd", ""))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Test processes (``make test``: ``pytest -n 2 --dist loadgroup``): each file runs in
+    one process, so its module fixtures are made once; the tests of every file that use the
+    tiny run of `all` (a session fixture, ~2-3 minutes) run in one process, so that run is
+    made once. The groups are handed out in the order of ``items`` (``make test`` passes
+    ``--no-loadscope-reorder``): that run first, then the other workflow files (the longest
+    ones), then the rest, so that no long file starts last. Without ``-n`` the marks do
+    nothing and only the order changes."""
+    for item in items:
+        group = TINY_RUN_GROUP if _uses_tiny_run(item) else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+    # stable: the files keep their order within each of the three parts
+    items.sort(key=lambda item: (not _uses_tiny_run(item), "tests/workflow/" not in item.nodeid))
+
 
 @pytest.fixture
 def serve():
