@@ -218,78 +218,81 @@ def _pileup_filters(p: argparse.ArgumentParser, min_mapq: int) -> None:
 
 
 def _calling_options(p: argparse.ArgumentParser, *, joint: bool = False) -> None:
-    """The calling options; ``joint``: with the joint step's own (``biometal joint``)."""
+    """The calling options; ``joint``: with the joint step's own (``biometal joint``).
+    Their defaults are :class:`~biometal.variants.params.CallParams`'."""
+    from biometal.variants.params import CallParams as D
+
     g = p.add_argument_group("calling")
     g.add_argument(
         "--min-depth",
         type=_int_range(0),
-        default=4,
+        default=D.min_depth,
         metavar="N",
-        help="FILTER LowDepth below N reads (default: 4)",
+        help=f"FILTER LowDepth below N reads (default: {D.min_depth})",
     )
     g.add_argument(
         "--min-alt-reads",
         type=_int_range(1),
-        default=2,
+        default=D.min_alt_reads,
         metavar="N",
-        help="fewest ALT reads for a candidate (default: 2)",
+        help=f"fewest ALT reads for a candidate (default: {D.min_alt_reads})",
     )
     g.add_argument(
         "--min-af",
         type=_fraction,
-        default=0.12,
+        default=D.min_af,
         metavar="F",
-        help="smallest ALT fraction for a candidate (default: 0.12)",
+        help=f"smallest ALT fraction for a candidate (default: {D.min_af:g})",
     )
     g.add_argument(
         "--min-qual",
         type=float,
-        default=20.0,
+        default=D.min_qual,
         metavar="Q",
-        help="LowQual below this QUAL (default: 20)",
+        help=f"LowQual below this QUAL (default: {D.min_qual:g})",
     )
     if joint:
         g.add_argument(
             "--joint-min-qual",
             type=float,
-            default=10.0,
+            default=D.joint_min_qual,
             metavar="Q",
-            help="joint genotyping: LowQual below this QUAL (default: 10)",
+            help=f"joint genotyping: LowQual below this QUAL (default: {D.joint_min_qual:g})",
         )
     g.add_argument(
         "--theta",
         type=float,
-        default=0.001,
+        default=D.theta,
         metavar="P",
-        help="SNP heterozygosity prior (default: 0.001)",
+        help=f"SNP heterozygosity prior (default: {D.theta:g})",
     )
     g.add_argument(
         "--indel-theta",
         type=float,
-        default=0.001,
+        default=D.indel_theta,
         metavar="P",
-        help="indel heterozygosity prior (default: 0.001)",
+        help=f"indel heterozygosity prior (default: {D.indel_theta:g})",
     )
     g.add_argument(
         "--indel-error",
         type=float,
-        default=0.001,
+        default=D.indel_error,
         metavar="P",
-        help="per-read indel error rate (default: 0.001)",
+        help=f"per-read indel error rate (default: {D.indel_error:g})",
     )
     g.add_argument(
         "--overdispersion",
         type=float,
-        default=0.02,
+        default=D.overdispersion,
         metavar="RHO",
-        help="beta-binomial overdispersion of sequencing errors (default: 0.02)",
+        help=f"beta-binomial overdispersion of sequencing errors (default: {D.overdispersion:g})",
     )
     g.add_argument(
         "--max-error-pvalue",
         type=_fraction,
-        default=0.01,
+        default=D.max_error_pvalue,
         metavar="P",
-        help="ErrorLike when the beta-binomial P is above this (default: 0.01)",
+        help=f"ErrorLike when the beta-binomial P is above this (default: {D.max_error_pvalue:g})",
     )
     g.add_argument("--no-snps", action="store_true", help="do not call SNPs")
     g.add_argument("--no-indels", action="store_true", help="do not call indels")
@@ -941,21 +944,24 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     _pileup_filters(p, min_mapq=20)
     _calling_options(p, joint=True)
+    from biometal.variants.params import GvcfParams as G
+
     g = p.add_argument_group("gVCF")
     g.add_argument(
         "--gq-bands",
         type=_sizes,
-        default=[1, 5, 10, 20, 30, 40, 50, 60, 99],
+        default=list(G.gq_bands),
         metavar="GQS",
         help="lower GQ bounds of the reference-block bands, comma-separated (default: "
-        "1,5,10,20,30,40,50,60,99)",
+        f"{','.join(map(str, G.gq_bands))})",
     )
     g.add_argument(
         "--evidence-min-alt",
         type=_int_range(1),
-        default=1,
+        default=G.evidence_min_alt,
         metavar="N",
-        help="a site record where at least N reads show one non-reference base (default: 1)",
+        help="a site record where at least N reads show one non-reference base (default: "
+        f"{G.evidence_min_alt})",
     )
 
     # index ----------------------------------------------------------------------------

@@ -39,15 +39,14 @@ import logging
 import os
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 
-from biometal.errors import BiometalError
 from biometal.io.bam import check_bam
 from biometal.pileup.engine import PileupBlock, PileupParams, iter_pileup
 from biometal.variants import sitestats as S
 from biometal.variants.normalize import normalize
+from biometal.variants.params import CallParams
 from biometal.variants.vcf import VcfRecord, VcfWriter, header_lines
 
 log = logging.getLogger(__name__)
@@ -58,34 +57,6 @@ _REF_LUT = np.full(256, 4, dtype=np.int64)
 for _b, _c in _CODE.items():
     _REF_LUT[_b] = _c
 _GT = ("0/0", "0/1", "1/1")
-
-
-@dataclass(frozen=True)
-class CallParams:
-    """Calling thresholds and priors (see the module docstring)."""
-
-    min_depth: int = 4
-    min_alt_reads: int = 2
-    min_af: float = 0.12
-    min_qual: float = 20.0
-    #: joint genotyping's LowQual threshold (its QUAL: P(no sample carries the ALT) under
-    #: cohort priors; README "Case study: population calling" measures the choice)
-    joint_min_qual: float = 10.0
-    theta: float = 0.001
-    indel_theta: float = 0.001
-    indel_error: float = 0.001
-    overdispersion: float = 0.02
-    max_error_pvalue: float = 0.01
-    snps: bool = True
-    indels: bool = True
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.theta < 0.5 or not 0.0 < self.indel_theta < 0.5:
-            raise BiometalError("calling: theta and indel_theta must be in (0, 0.5)")
-        if not 0.0 < self.overdispersion < 1.0:
-            raise BiometalError("calling: overdispersion must be in (0, 1)")
-        if not 0.0 < self.indel_error < 0.5:
-            raise BiometalError("calling: indel_error must be in (0, 0.5)")
 
 
 FILTERS = [

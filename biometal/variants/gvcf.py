@@ -54,7 +54,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from biometal.errors import BiometalError
 from biometal.io.bam import (
     BamHeader,
     BamIndex,
@@ -79,6 +78,7 @@ from biometal.variants.call import (
     indel_records,
     indel_span,
 )
+from biometal.variants.params import GvcfParams
 from biometal.variants.vcf import (
     VcfRecord,
     VcfWriter,
@@ -109,23 +109,6 @@ GVCF_META = [
     '(1-based, inclusive)">',
     'FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="Lowest depth in the reference block">',
 ]
-
-
-@dataclass(frozen=True)
-class GvcfParams:
-    """gVCF options. ``gq_bands``: lower GQ bounds of the reference-block bands (0 is
-    implicit; GQ is capped at 99). ``evidence_min_alt``: a position gets a site record when
-    at least this many reads show one non-reference base."""
-
-    gq_bands: tuple[int, ...] = (1, 5, 10, 20, 30, 40, 50, 60, 99)
-    evidence_min_alt: int = 1
-
-    def __post_init__(self) -> None:
-        b = list(self.gq_bands)
-        if any(x < 1 for x in b) or b != sorted(set(b)):
-            raise BiometalError(f"gvcf: gq_bands must be increasing integers >= 1, got {b}")
-        if self.evidence_min_alt < 1:
-            raise BiometalError(f"gvcf: evidence_min_alt must be >= 1, got {self.evidence_min_alt}")
 
 
 def pl_three_alleles(n: np.ndarray, e: np.ndarray, *, snp: bool = True) -> np.ndarray:
