@@ -480,3 +480,29 @@ def test_eq_base_rows_finds_every_zero_nibble():
     buf = np.frombuffer(b"".join(chunks) + b"\xff" * 8, np.uint8)
     table = np.array([r for r, _ in rows], np.int64)
     assert eq_base_rows(buf, table).tolist() == [i for i, (_, eq) in enumerate(rows) if eq]
+
+
+def test_config_defaults_equal_the_parameter_defaults() -> None:
+    """The workflow config's calling and gVCF defaults (config/schema.yaml) are the library's
+    (biometal.variants.params), which the command line offers too: a default changed in one
+    place and not the other fails here."""
+    import dataclasses
+
+    from biometal.config import load_schema
+    from biometal.variants.params import GvcfParams
+
+    props = load_schema()["properties"]
+    sections = {
+        CallParams: props["variants"]["properties"]["calling"]["properties"],
+        GvcfParams: props["cohort"]["properties"]["gvcf"]["properties"],
+    }
+    for cls, schema in sections.items():
+        checked = 0
+        for field in dataclasses.fields(cls):
+            if field.name in schema:
+                default = schema[field.name]["default"]
+                if isinstance(field.default, tuple):
+                    default = tuple(default)
+                assert default == field.default, (cls.__name__, field.name)
+                checked += 1
+        assert checked >= 2, cls.__name__
