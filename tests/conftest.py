@@ -26,13 +26,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tiny run of `all` (a session fixture, ~2-3 minutes) run in one process, so that run is
     made once. The groups are handed out in the order of ``items`` (``make test`` passes
     ``--no-loadscope-reorder``): that run first, then the other workflow files (the longest
-    ones), then the rest, so that no long file starts last. Without ``-n`` the marks do
-    nothing and only the order changes."""
-    for item in items:
-        group = TINY_RUN_GROUP if _uses_tiny_run(item) else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+    ones), then the rest, so that no long file starts last.
+
+    The group goes into the test's id as ``ID@GROUP``, the form xdist's loadgroup reads.
+    xdist 3.8 writes it there from ``xdist_group`` marks through an attribute that pytest 9
+    no longer has (``item._nodeid``; pytest 9 keeps ``item._id``), so the marks alone put
+    every test in a group of its own; this sets ``_id`` instead. Without ``-n`` the ids stay
+    as they are and only the order changes."""
     # stable: the files keep their order within each of the three parts
     items.sort(key=lambda item: (not _uses_tiny_run(item), "tests/workflow/" not in item.nodeid))
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        group = TINY_RUN_GROUP if _uses_tiny_run(item) else item.nodeid.split("::")[0]
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
 @pytest.fixture
