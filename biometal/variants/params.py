@@ -1,7 +1,7 @@
 """The calling and gVCF parameters (:class:`CallParams`, :class:`GvcfParams`): their
-defaults are the one place for each default, which ``biometal call`` / ``gvcf`` / ``joint``
-/ ``cohort`` offer as their options' defaults. This module imports nothing heavy, so the
-command line can read them while it builds its parser."""
+defaults are the one place for each default, which ``biometal call`` and ``biometal joint``
+offer as their options' defaults. This module imports nothing heavy, so the command line
+can read them while it builds its parser."""
 
 from __future__ import annotations
 
